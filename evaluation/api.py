@@ -1,0 +1,70 @@
+"""REST endpoints for review and export."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Router, Schema
+from pydantic import Field
+
+from evaluation import selectors, services
+from evaluation.formats import jsonl_lines
+from generation.api import RowOut
+from generation.selectors import row_get_for_user, run_get_for_user
+
+router = Router(tags=["review and export"])
+
+
+class ReviewIn(Schema):
+    decision: Literal["accepted", "rejected", "unreviewed"]
+
+
+class HubPushIn(Schema):
+    repo_id: str = Field(min_length=3, max_length=200)
+    token: str = Field(min_length=1)
+    private: bool = True
+
+
+class HubExportOut(Schema):
+    id: int
+    run_id: int
+    repo_id: str
+    private: bool
+    status: str
+    rows_pushed: int
+    url: str
+    commit_url: str
+    error: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@router.post("/rows/{row_id}/review", response=RowOut)
+def review_row(request: HttpRequest, row_id: int, payload: ReviewIn) -> Any:
+    row = row_get_for_user(user=request.user, row_id=row_id)
+    return services.row_review(row=row, user=request.user, decision=payload.decision)
+
+
+@router.get("/runs/{run_id}/export.jsonl")
+def export_jsonl(
+    request: HttpRequest, run_id: int, rows: Literal["accepted", "all"] = "accepted"
+) -> StreamingHttpResponse:
+    run = run_get_for_user(user=request.user, run_id=run_id)
+    review = None if rows == "all" else "accepted"
+    return StreamingHttpResponse(
+        jsonl_lines(selectors.export_records(run=run, review=review)),
+        content_type="application/x-ndjson; charset=utf-8",
+    )
+
+
+@router.post("/runs/{run_id}/hub-pushes", response={202: HubExportOut})
+def push_to_hub(request: HttpRequest, run_id: int, payload: HubPushIn) -> Any:
+    run = run_get_for_user(user=request.user, run_id=run_id)
+    return 202, services.hub_export_create(run=run, user=request.user, **payload.dict())
+
+
+@router.get("/hub-pushes/{export_id}", response=HubExportOut)
+def get_hub_push(request: HttpRequest, export_id: int) -> Any:
+    return selectors.hub_export_get_for_user(user=request.user, export_id=export_id)

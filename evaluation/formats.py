@@ -1,0 +1,22 @@
+"""Export formats: pure functions over row records (dicts of column → value)."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Iterator
+
+import pandas as pd
+
+
+def jsonl_lines(records: Iterable[dict]) -> Iterator[str]:
+    """One JSON object per line, UTF-8 kept as is (no \\u escapes)."""
+    for record in records:
+        yield json.dumps(record, ensure_ascii=False, default=str) + "\n"
+
+
+def parquet_bytes(records: list[dict], columns: list[str]) -> bytes:
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False, engine="pyarrow")
+    return buffer.getvalue()

@@ -1,0 +1,48 @@
+"""Rows as exported records, and the export history of a run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from evaluation.models import HubExport
+from generation.models import Row, Run
+from studio.selectors import AnyUser, project_list_for_user
+
+
+def output_columns(*, run: Run) -> list[str]:
+    return [c["name"] for c in run.spec_snapshot["columns"] if not c.get("drop")]
+
+
+def export_rows(*, run: Run, review: str | None = Row.Review.ACCEPTED) -> QuerySet[Row]:
+    rows = run.rows.filter(status=Row.Status.GENERATED)
+    if review:
+        rows = rows.filter(review_status=review)
+    return rows.order_by("index")
+
+
+def export_records(*, run: Run, review: str | None = Row.Review.ACCEPTED) -> Iterator[dict]:
+    """The output columns of each exported row, a reviewer's edit taking precedence."""
+    columns = output_columns(run=run)
+    for values, edited in export_rows(run=run, review=review).values_list(
+        "values", "edited_values"
+    ).iterator(chunk_size=1000):
+        final = edited if edited is not None else values
+        yield {name: final.get(name) for name in columns}
+
+
+def hub_export_list(*, run: Run) -> QuerySet[HubExport]:
+    return run.hub_exports.order_by("-created_at")
+
+
+def hub_export_get_for_user(*, user: AnyUser, export_id: int) -> HubExport:
+    export = (
+        HubExport.objects.filter(pk=export_id, run__project__in=project_list_for_user(user=user))
+        .select_related("run")
+        .first()
+    )
+    if export is None:
+        raise Http404("No such export")
+    return export

@@ -1,0 +1,17 @@
+"""Dramatiq actors: thin wrappers that hand ids to services. Any of them may run twice."""
+
+from __future__ import annotations
+
+import asyncio
+
+import dramatiq
+
+from generation.chunk_filler import fill_chunk
+
+# A chunk is small; an hour is a generous bound for one with slow, rate-limited calls.
+CHUNK_TIME_LIMIT_MS = 60 * 60 * 1000
+
+
+@dramatiq.actor(queue_name="generation", max_retries=5, time_limit=CHUNK_TIME_LIMIT_MS)
+def generate_chunk(run_id: int, start: int, end: int) -> None:
+    asyncio.run(fill_chunk(run_id, start, end))

@@ -1,0 +1,153 @@
+"""REST endpoints for runs and rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from generation import services
+from generation.preview import preview_rows
+from generation.selectors import row_list, run_counters, run_get_for_user, run_list
+from studio.selectors import project_get_for_user, schema_get_for_user
+from studio.services import schema_validate
+
+router = Router(tags=["runs"])
+
+
+class RunIn(Schema):
+    num_rows: int = Field(ge=1)
+    seed: int | None = None
+
+
+class CountersOut(Schema):
+    total: int
+    pending: int
+    generated: int
+    failed: int
+    accepted: int
+    rejected: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal
+
+
+class RunOut(Schema):
+    id: int
+    project_id: int
+    schema_id: int | None
+    schema_name: str
+    schema_version: int
+    seed: int
+    num_rows: int
+    status: str
+    created_at: datetime
+    finished_at: datetime | None
+    counters: CountersOut
+
+
+class RowOut(Schema):
+    id: int
+    index: int
+    status: str
+    review_status: str
+    values: dict[str, Any]
+    edited_values: dict[str, Any] | None
+    errors: dict[str, str]
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal
+
+
+class RowPage(Schema):
+    count: int
+    page: int
+    pages: int
+    items: list[RowOut]
+
+
+class RowFilter(Schema):
+    status: Literal["pending", "generated", "failed"] | None = None
+    review: Literal["unreviewed", "accepted", "rejected"] | None = None
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=50, ge=1, le=500)
+
+
+class PreviewIn(Schema):
+    spec: dict[str, Any]
+    count: int = Field(default=3, ge=1, le=10)
+
+
+class PreviewRowOut(Schema):
+    values: dict[str, Any]
+    prompts: dict[str, str]
+    errors: dict[str, str]
+
+
+def _run_out(run: Any) -> dict[str, Any]:
+    data = {field: getattr(run, field) for field in RunOut.model_fields if field != "counters"}
+    data["counters"] = run_counters(run=run).__dict__
+    return data
+
+
+@router.post("/schemas/{schema_id}/runs", response={201: RunOut})
+def start_run(request: HttpRequest, schema_id: int, payload: RunIn) -> Any:
+    schema = schema_get_for_user(user=request.user, schema_id=schema_id)
+    run = services.run_create(
+        schema=schema, user=request.user, num_rows=payload.num_rows, seed=payload.seed
+    )
+    return 201, _run_out(run)
+
+
+@router.get("/projects/{project_id}/runs", response=list[RunOut])
+def list_runs(request: HttpRequest, project_id: int) -> Any:
+    project = project_get_for_user(user=request.user, project_id=project_id)
+    return [_run_out(run) for run in run_list(project=project)[:100]]
+
+
+@router.get("/runs/{run_id}", response=RunOut)
+def get_run(request: HttpRequest, run_id: int) -> Any:
+    return _run_out(run_get_for_user(user=request.user, run_id=run_id))
+
+
+@router.post("/runs/{run_id}/{action}", response=RunOut)
+def control_run(
+    request: HttpRequest,
+    run_id: int,
+    action: Literal["pause", "resume", "cancel", "retry-failed"],
+) -> Any:
+    run = run_get_for_user(user=request.user, run_id=run_id)
+    handlers = {
+        "pause": services.run_pause,
+        "resume": services.run_resume,
+        "cancel": services.run_cancel,
+        "retry-failed": services.run_retry_failed,
+    }
+    handlers[action](run=run)
+    run.refresh_from_db()
+    return _run_out(run)
+
+
+@router.get("/runs/{run_id}/rows", response=RowPage)
+def list_rows(request: HttpRequest, run_id: int, filters: Query[RowFilter]) -> Any:
+    run = run_get_for_user(user=request.user, run_id=run_id)
+    paginator = Paginator(row_list(run=run, status=filters.status, review=filters.review), filters.page_size)
+    page = paginator.get_page(filters.page)
+    return {
+        "count": paginator.count,
+        "page": page.number,
+        "pages": paginator.num_pages,
+        "items": list(page.object_list),
+    }
+
+
+@router.post("/projects/{project_id}/preview", response=list[PreviewRowOut])
+def preview(request: HttpRequest, project_id: int, payload: PreviewIn) -> Any:
+    project = project_get_for_user(user=request.user, project_id=project_id)
+    spec = schema_validate(project=project, data=payload.spec)
+    return [row.outcome.__dict__ for row in preview_rows(project=project, spec=spec, count=payload.count)]

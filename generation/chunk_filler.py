@@ -1,0 +1,78 @@
+"""Fill one chunk of a run's rows: the work of one Dramatiq message.
+
+Rows are filled concurrently (bounded), each row's columns by the engine. Before each row the
+run's status is read, so pause and cancel take effect between rows. A row is written only while
+it is still pending, so a redelivered message or a second worker changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from generation import live
+from generation.db_thread import DbThread
+from generation.engine import fill_row
+from generation.llm_calls import CallContext
+from generation.models import Row, Run
+from generation.row_writes import row_store_outcome, run_finish_if_done, run_is_running
+from studio.models import ProviderCredential
+from studio.schema import SchemaSpec
+
+
+@dataclass
+class _Chunk:
+    run: Run
+    spec: SchemaSpec
+    rows: list[Row]
+    credentials: dict[int, ProviderCredential]
+
+
+def _load_chunk(run_id: int, start: int, end: int) -> _Chunk | None:
+    run = Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).first()
+    if run is None:
+        return None
+    rows = list(
+        run.rows.filter(index__gte=start, index__lt=end, status=Row.Status.PENDING).only(
+            "pk", "index"
+        )
+    )
+    credentials = {c.pk: c for c in ProviderCredential.objects.filter(project_id=run.project_id)}
+    return _Chunk(run, SchemaSpec.model_validate(run.spec_snapshot), rows, credentials)
+
+
+async def fill_chunk(run_id: int, start: int, end: int) -> None:
+    db = DbThread()
+    context: CallContext | None = None
+    try:
+        chunk = await db.run(_load_chunk, run_id, start, end)
+        if chunk is None or not chunk.rows:
+            if chunk is not None and await db.run(run_finish_if_done, run_id=run_id):
+                await live.publish_rows(run_id, [])
+            return
+        context = CallContext(
+            credentials=chunk.credentials,
+            db=db,
+            sample_prefix=f"run-seed:{chunk.run.seed}",
+            run_id=run_id,
+        )
+        semaphore = asyncio.Semaphore(settings.STUDIO_ROW_CONCURRENCY)
+
+        async def fill_one(row: Row) -> None:
+            async with semaphore:
+                if not await db.run(run_is_running, run_id):
+                    return
+                outcome = await fill_row(
+                    chunk.spec, seed=chunk.run.seed, row_index=row.index, call_llm=context
+                )
+                if await db.run(row_store_outcome, row_id=row.pk, outcome=outcome):
+                    await live.publish_rows(run_id, [row.pk])
+
+        await asyncio.gather(*(fill_one(row) for row in chunk.rows))
+        if await db.run(run_finish_if_done, run_id=run_id):
+            await live.publish_rows(run_id, [])
+    finally:
+        if context is not None:
+            await context.aclose()
+        db.close()

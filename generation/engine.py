@@ -1,0 +1,113 @@
+"""Fill one row of a schema: columns in dependency order, the columns of one level concurrently.
+
+Pure: no Django. The caller passes ``call_llm``, which owns the ledger, the rate limiter and the
+retries, so the same engine serves previews, runs and tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from studio.schema import SchemaSpec
+from studio.schema.samplers import is_sampler, rng_for, sample_value
+from studio.schema.spec import ExpressionColumn, LlmTextColumn
+from studio.schema.templating import TemplateProblem, render_template
+
+MSG_SKIPPED = "Skipped: it depends on '{column}', which failed"
+
+
+@dataclass
+class LlmAnswer:
+    text: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    latency_ms: int = 0
+    from_ledger: bool = False
+
+
+@dataclass
+class LlmAsk:
+    """What one LLM column asks for one row, after rendering its templates."""
+
+    column: LlmTextColumn
+    row_index: int
+    system: str
+    prompt: str
+
+
+CallLlm = Callable[[LlmAsk], Awaitable[LlmAnswer]]
+
+
+class LlmFailure(Exception):
+    """Raised by ``call_llm`` when a call failed for good; the message is shown on the row."""
+
+
+@dataclass
+class RowOutcome:
+    values: dict[str, object] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    prompts: dict[str, str] = field(default_factory=dict)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: Decimal = Decimal(0)
+    latency_ms: int = 0
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+
+async def fill_row(
+    spec: SchemaSpec, *, seed: int | str, row_index: int, call_llm: CallLlm
+) -> RowOutcome:
+    outcome = RowOutcome()
+    failed: set[str] = set()
+    for level in spec.levels():
+        tasks = []
+        for name in level:
+            column = spec.column(name)
+            broken = sorted(column.dependencies() & failed)
+            if broken:
+                outcome.errors[name] = MSG_SKIPPED.replace("{column}", broken[0])
+                failed.add(name)
+                continue
+            tasks.append(_fill_column(column, seed, row_index, outcome, call_llm))
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+            name, error = result
+            if error is not None:
+                outcome.errors[name] = error
+                failed.add(name)
+    return outcome
+
+
+async def _fill_column(
+    column: object, seed: int | str, row_index: int, outcome: RowOutcome, call_llm: CallLlm
+) -> tuple[str, str | None]:
+    name: str = column.name  # type: ignore[attr-defined]
+    try:
+        if is_sampler(column):
+            outcome.values[name] = sample_value(column, rng_for(seed, row_index, name))
+        elif isinstance(column, ExpressionColumn):
+            outcome.values[name] = render_template(column.template, outcome.values)
+        elif isinstance(column, LlmTextColumn):
+            system = render_template(column.system_prompt, outcome.values)
+            prompt = render_template(column.prompt, outcome.values)
+            outcome.prompts[name] = prompt
+            answer = await call_llm(LlmAsk(column, row_index, system, prompt))
+            outcome.values[name] = answer.text
+            outcome.input_tokens += answer.input_tokens
+            outcome.output_tokens += answer.output_tokens
+            outcome.cost_usd += answer.cost_usd
+            outcome.latency_ms += answer.latency_ms
+        else:
+            raise TypeError(f"Column kind {type(column).__name__} has no generator")
+    except (TemplateProblem, LlmFailure) as exc:
+        return name, str(exc)
+    return name, None

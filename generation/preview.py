@@ -1,0 +1,42 @@
+"""Preview: a few rows filled by the same engine and call path a run uses, nothing stored but
+the ledger entries of the calls (they were paid for)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+
+from generation.db_thread import DbThread
+from generation.engine import RowOutcome, fill_row
+from generation.llm_calls import CallContext
+from studio.models import Project
+from studio.schema import SchemaSpec
+
+MAX_PREVIEW_ROWS = 10
+
+
+@dataclass
+class PreviewRow:
+    index: int
+    outcome: RowOutcome
+
+
+def preview_rows(*, project: Project, spec: SchemaSpec, count: int) -> list[PreviewRow]:
+    count = max(1, min(count, MAX_PREVIEW_ROWS))
+    credentials = {c.pk: c for c in project.credentials.all()}
+    seed = random.SystemRandom().randrange(2**31)
+    return asyncio.run(_preview(spec, credentials, seed, count))
+
+
+async def _preview(spec: SchemaSpec, credentials: dict, seed: int, count: int) -> list[PreviewRow]:
+    db = DbThread()
+    context = CallContext(credentials=credentials, db=db, sample_prefix=f"preview:{seed}")
+    try:
+        outcomes = await asyncio.gather(
+            *(fill_row(spec, seed=seed, row_index=i, call_llm=context) for i in range(count))
+        )
+    finally:
+        await context.aclose()
+        await asyncio.get_running_loop().run_in_executor(None, db.close)
+    return [PreviewRow(i, outcome) for i, outcome in enumerate(outcomes)]

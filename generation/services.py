@@ -1,0 +1,150 @@
+"""Runs: create (snapshot the schema), enqueue, pause, resume, cancel, retry failed rows, and the
+row writes the workers make. Every state change is a conditional UPDATE, so two workers or a
+redelivered message can never move a row or a run twice."""
+
+from __future__ import annotations
+
+import logging
+import random
+from itertools import groupby
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from generation.actors import generate_chunk
+from generation.models import Row, Run
+from generation.row_writes import run_finish_if_done
+from studio.models import DatasetSchema
+from studio.schema import SchemaError, parse_spec
+
+logger = logging.getLogger(__name__)
+
+MSG_TOO_MANY_ROWS = "A run can have at most {limit} rows"
+MSG_NOT_RESUMABLE = "Only a paused run can be resumed"
+
+
+class RunError(Exception):
+    """A run action that cannot be done now; the message is shown to the user."""
+
+
+def _chunks_of_pending(run_id: int) -> list[tuple[int, int]]:
+    """(start, end) index ranges, one per chunk that still has pending rows."""
+    size = settings.STUDIO_CHUNK_SIZE
+    indices = Row.objects.filter(run_id=run_id, status=Row.Status.PENDING).values_list(
+        "index", flat=True
+    )
+    return [
+        (key * size, (key + 1) * size)
+        for key, _ in groupby(sorted(indices), key=lambda index: index // size)
+    ]
+
+
+def run_enqueue_pending(*, run_id: int) -> int:
+    """Send one message per chunk with pending rows, once the caller's transaction commits."""
+    chunks = _chunks_of_pending(run_id)
+
+    def send() -> None:
+        for start, end in chunks:
+            generate_chunk.send(run_id, start, end)
+
+    transaction.on_commit(send)
+    return len(chunks)
+
+
+@transaction.atomic
+def run_create(
+    *,
+    schema: DatasetSchema,
+    user: AbstractBaseUser | None,
+    num_rows: int,
+    seed: int | None = None,
+) -> Run:
+    limit = settings.STUDIO_MAX_ROWS_PER_RUN
+    if num_rows < 1 or num_rows > limit:
+        raise RunError(MSG_TOO_MANY_ROWS.replace("{limit}", str(limit)))
+    spec = parse_spec(schema.spec)  # a schema saved by an older version must still be valid
+    run = Run.objects.create(
+        project=schema.project,
+        schema=schema,
+        schema_name=schema.name,
+        schema_version=schema.version,
+        spec_snapshot=spec.model_dump(mode="json"),
+        seed=seed if seed is not None else random.SystemRandom().randrange(2**31),
+        num_rows=num_rows,
+        status=Run.Status.RUNNING,
+        created_by=user,
+        started_at=timezone.now(),
+    )
+    Row.objects.bulk_create(
+        [Row(run=run, index=index) for index in range(num_rows)], batch_size=1000
+    )
+    run_enqueue_pending(run_id=run.pk)
+    return run
+
+
+@transaction.atomic
+def run_retry_failed(*, run: Run) -> int:
+    """Put the failed rows back to pending and generate them again. Calls that had finished
+    are answered from the ledger, so only what failed is paid for again."""
+    count = Row.objects.filter(run=run, status=Row.Status.FAILED).update(
+        status=Row.Status.PENDING, errors={}, finished_at=None
+    )
+    if count:
+        Run.objects.filter(pk=run.pk).update(status=Run.Status.RUNNING, finished_at=None)
+        run_enqueue_pending(run_id=run.pk)
+    run.refresh_from_db(fields=["status", "finished_at"])
+    return count
+
+
+@transaction.atomic
+def run_pause(*, run: Run) -> None:
+    Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE).update(status=Run.Status.PAUSED)
+    run.refresh_from_db(fields=["status"])
+
+
+@transaction.atomic
+def run_resume(*, run: Run) -> None:
+    if not Run.objects.filter(pk=run.pk, status=Run.Status.PAUSED).update(
+        status=Run.Status.RUNNING
+    ):
+        raise RunError(MSG_NOT_RESUMABLE)
+    run_enqueue_pending(run_id=run.pk)
+    run.refresh_from_db(fields=["status"])
+
+
+@transaction.atomic
+def run_cancel(*, run: Run) -> None:
+    Run.objects.filter(pk=run.pk, status__in=(*Run.ACTIVE, Run.Status.PAUSED)).update(
+        status=Run.Status.CANCELLED, finished_at=timezone.now()
+    )
+    run.refresh_from_db(fields=["status", "finished_at"])
+
+
+def run_resume_unfinished() -> int:
+    """Re-enqueue the pending rows of every running run; called at start-up, because a worker
+    that died mid-run may have taken its messages with it. Safe to call twice: rows are
+    written only while pending."""
+    count = 0
+    for run_id in Run.objects.filter(status=Run.Status.RUNNING).values_list("pk", flat=True):
+        with transaction.atomic():
+            if run_enqueue_pending(run_id=run_id) == 0:
+                run_finish_if_done(run_id=run_id)
+            count += 1
+    if count:
+        logger.info("Resumed %d unfinished run(s)", count)
+    return count
+
+
+__all__ = [
+    "RunError",
+    "SchemaError",
+    "run_cancel",
+    "run_create",
+    "run_enqueue_pending",
+    "run_pause",
+    "run_resume",
+    "run_resume_unfinished",
+    "run_retry_failed",
+]

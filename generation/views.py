@@ -1,0 +1,127 @@
+"""Run pages: start, watch, control; and the schema preview."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from generation import live, services
+from generation.forms import PreviewForm, RunStartForm
+from generation.preview import preview_rows
+from generation.selectors import (
+    row_list,
+    row_list_recent,
+    run_counters,
+    run_error_summary,
+    run_get_for_user,
+)
+from studio.forms import build_column_formset, spec_from_formset
+from studio.schema import SchemaError
+from studio.selectors import project_get_for_user, schema_get_for_user
+from studio.services import schema_validate
+
+RUN_ACTIONS = {
+    "pause": services.run_pause,
+    "resume": services.run_resume,
+    "cancel": services.run_cancel,
+    "retry-failed": services.run_retry_failed,
+}
+
+
+@login_required
+@require_POST
+def run_create(request: HttpRequest, schema_id: int) -> HttpResponse:
+    schema = schema_get_for_user(user=request.user, schema_id=schema_id)
+    form = RunStartForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give the number of rows as a positive whole number.")
+        return redirect("schema-edit", schema.pk)
+    try:
+        run = services.run_create(
+            schema=schema, user=request.user, num_rows=form.cleaned_data["num_rows"]
+        )
+    except (services.RunError, SchemaError) as exc:
+        messages.error(request, str(exc))
+        return redirect("schema-edit", schema.pk)
+    return redirect("run-detail", run.pk)
+
+
+def _output_columns(run) -> list[str]:  # noqa: ANN001
+    return [c["name"] for c in run.spec_snapshot["columns"] if not c.get("drop")]
+
+
+@login_required
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = run_get_for_user(user=request.user, run_id=run_id)
+    context = {
+        "run": run,
+        "project": run.project,
+        "counters": run_counters(run=run),
+        "error_summary": run_error_summary(run=run),
+        "rows": row_list_recent(run=run, limit=live.LIVE_ROWS_SHOWN),
+        "columns": _output_columns(run),
+        "live_limit": live.LIVE_ROWS_SHOWN,
+    }
+    return render(request, "generation/run_detail.html", context)
+
+
+@login_required
+def run_rows(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = run_get_for_user(user=request.user, run_id=run_id)
+    status = request.GET.get("status") or None
+    review = request.GET.get("review") or None
+    page = Paginator(row_list(run=run, status=status, review=review), 50).get_page(
+        request.GET.get("page")
+    )
+    context = {
+        "run": run,
+        "project": run.project,
+        "page": page,
+        "rows": page.object_list,
+        "columns": _output_columns(run),
+        "status": status or "",
+        "review": review or "",
+    }
+    return render(request, "generation/run_rows.html", context)
+
+
+@login_required
+@require_POST
+def run_action(request: HttpRequest, run_id: int, action: str) -> HttpResponse:
+    run = run_get_for_user(user=request.user, run_id=run_id)
+    handler = RUN_ACTIONS.get(action)
+    if handler is None:
+        return HttpResponse(status=404)
+    try:
+        handler(run=run)
+    except services.RunError as exc:
+        messages.error(request, str(exc))
+    live.publish_rows_sync(run.pk, [])
+    return redirect("run-detail", run.pk)
+
+
+@login_required
+@require_POST
+def schema_preview(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Preview the schema as it is in the editor, saved or not."""
+    project = project_get_for_user(user=request.user, project_id=project_id)
+    formset = build_column_formset(project=project, data=request.POST)
+    count_form = PreviewForm(request.GET)
+    count = (count_form.cleaned_data.get("count") or 3) if count_form.is_valid() else 3
+    problems: list[str] = []
+    rows = []
+    if not formset.is_valid():
+        problems = ["Fix the highlighted fields first."]
+    else:
+        try:
+            spec = schema_validate(project=project, data=spec_from_formset(formset))
+        except SchemaError as exc:
+            problems = exc.messages
+        else:
+            rows = preview_rows(project=project, spec=spec, count=count)
+    context = {"problems": problems, "rows": rows}
+    return render(request, "generation/partials/preview.html", context)

@@ -1,0 +1,19 @@
+"""API authentication: a personal token (``Authorization: Bearer dst_…``) or the browser session."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer, django_auth
+
+from studio.services import api_token_authenticate
+
+
+class ApiTokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> object | None:
+        user = api_token_authenticate(plain=token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api_auth = [ApiTokenAuth(), django_auth]

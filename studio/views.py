@@ -1,0 +1,193 @@
+"""Pages for accounts, projects, credentials, schemas and API tokens. Thin: fetch through a
+selector (strangers get 404), validate with a form, call one service, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from studio import selectors, services
+from studio.forms import (
+    ApiTokenForm,
+    CredentialForm,
+    CredentialKeyForm,
+    ProjectForm,
+    SchemaMetaForm,
+    SignupForm,
+    build_column_formset,
+    column_initial,
+    spec_from_formset,
+)
+from studio.schema import SchemaError
+
+NEW_SCHEMA_COLUMNS = [
+    {"name": "", "kind": "category"},
+    {"name": "", "kind": "llm_text"},
+]
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("project-list")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_list(request: HttpRequest) -> HttpResponse:
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        project = services.project_create(user=request.user, **form.cleaned_data)
+        return redirect("project-detail", project.pk)
+    projects = selectors.project_list_for_user(user=request.user).annotate(
+        run_count=Count("runs", distinct=True), schema_count=Count("schemas", distinct=True)
+    )
+    return render(request, "studio/project_list.html", {"projects": projects, "form": form})
+
+
+@login_required
+def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    context = {
+        "project": project,
+        "credentials": selectors.credential_list(project=project),
+        "schemas": selectors.schema_list(project=project),
+        "runs": project.runs.order_by("-created_at")[:20],
+    }
+    return render(request, "studio/project_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def credential_create(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    form = CredentialForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.credential_create(project=project, **form.cleaned_data)
+        except SchemaError as exc:
+            form.add_error("name", str(exc))
+        else:
+            messages.success(request, "Credential saved. Its key is encrypted and hidden.")
+            return redirect("project-detail", project.pk)
+    return render(request, "studio/credential_form.html", {"project": project, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def credential_edit(request: HttpRequest, credential_id: int) -> HttpResponse:
+    credential = selectors.credential_get_for_user(user=request.user, credential_id=credential_id)
+    form = CredentialKeyForm(request.POST or None, initial={"base_url": credential.base_url})
+    if request.method == "POST" and form.is_valid():
+        services.credential_update(
+            credential=credential,
+            api_key=form.cleaned_data["api_key"] or None,
+            base_url=form.cleaned_data["base_url"],
+        )
+        messages.success(request, "Credential updated.")
+        return redirect("project-detail", credential.project_id)
+    context = {"project": credential.project, "credential": credential, "form": form}
+    return render(request, "studio/credential_form.html", context)
+
+
+def _schema_page(request: HttpRequest, *, project, schema=None) -> HttpResponse:  # noqa: ANN001
+    if schema is None:
+        meta_initial: dict = {}
+        columns_initial = NEW_SCHEMA_COLUMNS
+    else:
+        meta_initial = {"name": schema.name, "description": schema.description}
+        columns_initial = [column_initial(c) for c in schema.spec["columns"]]
+    post = request.POST if request.method == "POST" else None
+    meta = SchemaMetaForm(post, initial=meta_initial)
+    formset = build_column_formset(project=project, data=post, initial=columns_initial)
+    problems: list[str] = []
+    if post is not None and "add_column" in post:
+        formset = _formset_with_extra_column(project, post)
+    elif post is not None and meta.is_valid() and formset.is_valid():
+        data = spec_from_formset(formset)
+        try:
+            if schema is None:
+                schema = services.schema_create(
+                    project=project, user=request.user, data=data, **meta.cleaned_data
+                )
+            else:
+                services.schema_update(schema=schema, data=data, **meta.cleaned_data)
+        except SchemaError as exc:
+            problems = exc.messages
+        else:
+            messages.success(request, f"Schema '{schema.name}' saved (version {schema.version}).")
+            return redirect("schema-edit", schema.pk)
+    context = {
+        "project": project,
+        "schema": schema,
+        "meta": meta,
+        "formset": formset,
+        "problems": problems,
+        "levels": _levels(schema),
+        "runs": schema.runs.order_by("-created_at")[:10] if schema else [],
+    }
+    return render(request, "studio/schema_form.html", context, status=400 if problems else 200)
+
+
+def _formset_with_extra_column(project, post):  # noqa: ANN001, ANN202
+    data = post.copy()
+    total = int(data.get("columns-TOTAL_FORMS", "0"))
+    data["columns-TOTAL_FORMS"] = str(total + 1)
+    data[f"columns-{total}-kind"] = "llm_text"
+    return build_column_formset(project=project, data=data)
+
+
+def _levels(schema) -> list[list[str]]:  # noqa: ANN001
+    if schema is None:
+        return []
+    try:
+        return services.parse_spec(schema.spec).levels()
+    except SchemaError:
+        return []
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def schema_create(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    return _schema_page(request, project=project)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def schema_edit(request: HttpRequest, schema_id: int) -> HttpResponse:
+    schema = selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
+    return _schema_page(request, project=schema.project, schema=schema)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_tokens(request: HttpRequest) -> HttpResponse:
+    form = ApiTokenForm(request.POST or None)
+    created_plain = None
+    if request.method == "POST" and form.is_valid():
+        _, created_plain = services.api_token_create(user=request.user, **form.cleaned_data)
+        form = ApiTokenForm()
+    context = {
+        "tokens": selectors.api_token_list(user=request.user),
+        "form": form,
+        "created_plain": created_plain,
+    }
+    return render(request, "studio/api_tokens.html", context)
+
+
+@login_required
+@require_POST
+def api_token_delete(request: HttpRequest, token_id: int) -> HttpResponse:
+    services.api_token_delete(user=request.user, token_id=token_id)
+    messages.success(request, "Token revoked.")
+    return redirect("api-tokens")

@@ -1,0 +1,642 @@
+"""A local fake of the OpenAI and Anthropic HTTP APIs, for driving the real SDKs in tests.
+
+Usage::
+
+    with FakeLLMServer() as server:
+        client = openai.OpenAI(base_url=server.openai_base_url, api_key="sk-test", max_retries=0)
+        client = anthropic.Anthropic(base_url=server.base_url, api_key="sk-ant-test", max_retries=0)
+
+Endpoints: OpenAI ``POST /v1/chat/completions``, ``POST /v1/embeddings``, ``GET /v1/models``;
+Anthropic ``POST /v1/messages``, ``POST /v1/messages/count_tokens`` and ``GET /v1/models`` (answered
+in the Anthropic shape when the ``anthropic-version`` header is present). Streaming is not supported.
+
+Answers are deterministic: ``"Simulated answer to: " + last_user_message[:200]``. Structured output
+(OpenAI ``response_format`` json_schema / json_object, Anthropic ``output_config.format``) is answered
+with a JSON object built from the schema.
+
+Only *generation* requests (chat completions and messages) are subject to ``fail_next``,
+``broken_json_next`` and ``rpm_limit``; authentication (``valid_keys``) and ``latency`` apply to all.
+
+This module also holds :class:`BackgroundHTTPServer`, the small threaded-server base shared with
+``hub_server.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import struct
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+# --------------------------------------------------------------------------------------------
+# Generic background HTTP server (shared with hub_server.py)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Reply:
+    """An HTTP response to send back: status, body bytes and extra headers."""
+
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_reply(status: int, payload: Any, headers: dict[str, str] | None = None) -> Reply:
+    """Build a JSON ``Reply``."""
+    body = json.dumps(payload).encode()
+    return Reply(status, body, {"Content-Type": "application/json", **(headers or {})})
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+    app: BackgroundHTTPServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Swallow errors such as a client hanging up mid-response (timeouts in tests)."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive; every reply carries Content-Length
+    server: _QuietServer
+
+    def _dispatch(self) -> None:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            raw = self._read_chunked()
+        else:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        reply = self.server.app.handle(self.command, self.path, headers, raw)
+        self.send_response(reply.status)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+    def _read_chunked(self) -> bytes:
+        data = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                self.rfile.readline()  # trailing CRLF
+                return data
+            data += self.rfile.read(size)
+            self.rfile.readline()
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Stay quiet."""
+
+
+class BackgroundHTTPServer:
+    """A ``ThreadingHTTPServer`` on 127.0.0.1:<random port>, served from a daemon thread.
+
+    Subclasses implement :meth:`handle`.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._address = (host, port)
+        self._httpd: _QuietServer | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.RLock()
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        """Answer one request (``headers`` keys are lower-case; ``path`` includes the query)."""
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        """Bind and start serving; returns ``self``."""
+        if self._httpd is None:
+            self._httpd = _QuietServer(self._address, _Handler)
+            self._httpd.app = self
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+            self._httpd = self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The bound port (server must be started)."""
+        if self._httpd is None:
+            raise RuntimeError("server is not started")
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (no trailing slash)."""
+        return f"http://{self._address[0]}:{self.port}"
+
+
+# --------------------------------------------------------------------------------------------
+# Fake LLM server
+# --------------------------------------------------------------------------------------------
+
+CHAT_PATH = "/v1/chat/completions"
+MESSAGES_PATH = "/v1/messages"
+GENERATION_PATHS = (CHAT_PATH, MESSAGES_PATH)
+ANSWER_PREFIX = "Simulated answer to: "
+PROMPT_CHARS = 200
+
+_OPENAI_ERRORS: dict[int, tuple[str, str | None, str]] = {  # status -> (type, code, message)
+    400: ("invalid_request_error", None, "Invalid request."),
+    401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
+    403: ("invalid_request_error", "unsupported_country_region_territory", "Forbidden."),
+    404: ("invalid_request_error", "model_not_found", "The model does not exist."),
+    429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests."),
+    500: ("server_error", None, "The server had an error while processing your request."),
+    503: ("server_error", None, "The engine is currently overloaded, please try again later."),
+}
+_ANTHROPIC_ERRORS: dict[int, tuple[str, str]] = {  # status -> (type, message)
+    400: ("invalid_request_error", "Invalid request."),
+    401: ("authentication_error", "invalid x-api-key"),
+    403: (
+        "permission_error",
+        "Your API key does not have permission to use the specified resource.",
+    ),
+    404: ("not_found_error", "Not found."),
+    413: ("request_too_large", "Request exceeds the maximum allowed number of bytes."),
+    429: ("rate_limit_error", "Number of requests has exceeded your per-minute rate limit."),
+    500: ("api_error", "Internal server error."),
+    529: ("overloaded_error", "Overloaded"),
+}
+
+
+@dataclass
+class RecordedRequest:
+    """One request seen by the fake (``headers`` keys are lower-case, ``body`` is parsed JSON)."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    status: int = 0  # status code of the reply that was sent
+
+    @property
+    def provider(self) -> str:
+        """``"anthropic"`` or ``"openai"``."""
+        if self.path.startswith(MESSAGES_PATH) or "anthropic-version" in self.headers:
+            return "anthropic"
+        return "openai"
+
+    @property
+    def is_generation(self) -> bool:
+        return self.method == "POST" and self.path in GENERATION_PATHS
+
+    @property
+    def api_key(self) -> str | None:
+        """Key from ``x-api-key`` or ``Authorization: Bearer``."""
+        if key := self.headers.get("x-api-key"):
+            return key
+        auth = self.headers.get("authorization", "")
+        return auth[7:] if auth.lower().startswith("bearer ") else None
+
+    @property
+    def last_user_message(self) -> str:
+        """Text of the last ``user`` message ("" when none)."""
+        messages = self.body.get("messages") if isinstance(self.body, dict) else None
+        for message in reversed(messages or []):
+            if isinstance(message, dict) and message.get("role") == "user":
+                return _text_of(message.get("content"))
+        return ""
+
+    @property
+    def system_prompt(self) -> str:
+        """Anthropic ``system`` or the OpenAI system/developer messages, joined."""
+        if not isinstance(self.body, dict):
+            return ""
+        if "system" in self.body:
+            return _text_of(self.body["system"])
+        return "\n".join(
+            _text_of(m.get("content"))
+            for m in self.body.get("messages") or []
+            if isinstance(m, dict) and m.get("role") in ("system", "developer")
+        )
+
+
+def _text_of(content: Any) -> str:
+    """Flatten a message content (str or list of text parts/blocks) to text."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return ""
+
+
+def count_tokens(text: str) -> int:
+    """Cheap token heuristic: the number of whitespace-separated words (at least 1)."""
+    return max(1, len(text.split()))
+
+
+def sample_from_schema(
+    schema: dict[str, Any], root: dict[str, Any] | None = None, name: str = "value"
+) -> Any:
+    """Build a value matching a JSON schema: required properties only, strings ``"Simulated <name>"``,
+    numbers 1, booleans true, arrays of one item, enums/consts their first value."""
+    root = root if root is not None else schema
+    if "$ref" in schema:
+        target: Any = root
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        return sample_from_schema(target, root, name)
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        options = [s for s in schema.get(key, []) if s.get("type") != "null"]
+        if options:
+            return sample_from_schema(options[0], root, name)
+    kind = schema.get("type", "object" if "properties" in schema else "string")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {
+            key: sample_from_schema(props.get(key, {}), root, key)
+            for key in schema.get("required", [])
+        }
+    if kind == "array":
+        count = max(1, schema.get("minItems", 1))
+        return [sample_from_schema(schema.get("items", {}), root, name) for _ in range(count)]
+    if kind in ("integer", "number"):
+        return 1
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    return {
+        "date-time": "2024-01-01T00:00:00Z",
+        "date": "2024-01-01",
+        "email": "user@example.com",
+        "uri": "https://example.com",
+    }.get(schema.get("format", ""), f"Simulated {name}")
+
+
+def fake_embedding(text: str, dims: int = 8) -> list[float]:
+    """Deterministic unit-length vector derived from a SHA-256 of ``text``."""
+    raw = b""
+    while len(raw) < dims:
+        raw += hashlib.sha256(raw + text.encode()).digest()
+    values = [b / 127.5 - 1.0 for b in raw[:dims]]
+    norm = math.sqrt(sum(v * v for v in values)) or 1.0
+    return [round(v / norm, 6) for v in values]
+
+
+class FakeLLMServer(BackgroundHTTPServer):
+    """Fake OpenAI + Anthropic API. Knobs may be changed while the server runs.
+
+    Attributes:
+        latency: seconds slept before answering any request.
+        valid_keys: when not None, other API keys get a provider-shaped 401.
+        rpm_limit: when not None, generation requests beyond it in a sliding 60 s window get 429.
+        requests_limit / tokens_limit: values advertised in the rate-limit headers.
+        models: ids listed by ``GET /v1/models``.
+        requests: every request received (including rejected ones), oldest first.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
+        self.requests: list[RecordedRequest] = []
+        self.reset()
+
+    # ---- knobs ---------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Restore default knobs and clear recorded requests and rate-limit windows."""
+        with self._lock:
+            self.latency: float = 0.0
+            self.valid_keys: set[str] | None = None
+            self.rpm_limit: int | None = None
+            self.requests_limit: int = 10_000
+            self.tokens_limit: int = 2_000_000
+            self.models: list[str] = [
+                "gpt-4o-mini",
+                "gpt-4o",
+                "claude-sonnet-4-6",
+                "claude-haiku-4-5",
+            ]
+            self._failures: deque[tuple[int, dict[str, str], str | None]] = deque()
+            self._broken_json = 0
+            self._window: deque[tuple[float, int]] = (
+                deque()
+            )  # (time, tokens) of accepted generations
+            self.requests.clear()
+
+    def fail_next(
+        self,
+        count: int = 1,
+        status: int = 500,
+        headers: dict[str, str] | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Make the next ``count`` generation requests fail with ``status`` (queued after earlier calls).
+
+        ``headers`` (e.g. ``{"retry-after": "0"}``) are added to the error reply; ``message`` overrides
+        the provider's default error message for that status.
+        """
+        with self._lock:
+            self._failures.extend([(status, dict(headers or {}), message)] * count)
+
+    def broken_json_next(self, count: int = 1) -> None:
+        """Make the next ``count`` generation replies HTTP 200 with a truncated JSON body."""
+        with self._lock:
+            self._broken_json += count
+
+    # ---- records -------------------------------------------------------------------------
+
+    def generation_requests(self) -> list[RecordedRequest]:
+        """Recorded chat-completion / messages requests (every attempt, failed ones included)."""
+        with self._lock:
+            return [r for r in self.requests if r.is_generation]
+
+    def prompts(self) -> list[str]:
+        """Last user message of each generation request."""
+        return [r.last_user_message for r in self.generation_requests()]
+
+    @property
+    def openai_base_url(self) -> str:
+        """Base URL for ``openai.OpenAI(base_url=...)``; Anthropic uses :attr:`base_url`."""
+        return self.base_url + "/v1"
+
+    # ---- request handling ----------------------------------------------------------------
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+        """Record, authenticate, apply knobs, route."""
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = None
+        record = RecordedRequest(method, urlsplit(path).path.rstrip("/"), headers, parsed)
+        with self._lock:
+            self.requests.append(record)
+            latency = self.latency
+        if latency > 0:
+            time.sleep(latency)
+        reply = self._route(record, body_ok=parsed is not None or not body)
+        record.status = reply.status
+        with self._lock:
+            reply.headers.update(self._ratelimit_headers(record.provider))
+        request_id = "req_" + uuid.uuid4().hex[:24]
+        reply.headers["request-id" if record.provider == "anthropic" else "x-request-id"] = (
+            request_id
+        )
+        return reply
+
+    def _route(self, req: RecordedRequest, body_ok: bool) -> Reply:
+        key = req.api_key
+        valid = self.valid_keys
+        if valid is not None and key not in valid:
+            return self._auth_error(req.provider, key)
+        if not body_ok:
+            return self.error_reply(req.provider, 400, message="Could not parse the JSON body.")
+        if req.method == "GET" and req.path == "/v1/models":
+            return self._models(req.provider)
+        if req.method == "POST" and req.path == "/v1/embeddings":
+            return self._embeddings(req.body)
+        if req.method == "POST" and req.path == MESSAGES_PATH + "/count_tokens":
+            return json_reply(200, {"input_tokens": self._prompt_tokens(req)})
+        if not req.is_generation:
+            return self.error_reply(
+                req.provider, 404, message=f"Unknown path {req.method} {req.path}"
+            )
+        problem = self._validate(req)
+        if problem:
+            return self.error_reply(req.provider, 400, message=problem)
+        if req.body.get("stream"):
+            return self.error_reply(req.provider, 400, message="The fake server does not stream.")
+        return self._generate(req)
+
+    def _validate(self, req: RecordedRequest) -> str | None:
+        if not isinstance(req.body, dict) or not isinstance(req.body.get("messages"), list):
+            return "messages: Field required"
+        if not req.body.get("model"):
+            return "model: Field required"
+        if req.provider == "anthropic" and "max_tokens" not in req.body:
+            return "max_tokens: Field required"
+        return None
+
+    def _generate(self, req: RecordedRequest) -> Reply:
+        now = time.monotonic()
+        with self._lock:
+            while self._window and self._window[0][0] <= now - 60:
+                self._window.popleft()
+            if self.rpm_limit is not None and len(self._window) >= self.rpm_limit:
+                wait = max(1, math.ceil(self._window[0][0] + 60 - now))
+                return self.error_reply(req.provider, 429, headers={"retry-after": str(wait)})
+            prompt_tokens = self._prompt_tokens(req)
+            self._window.append((now, prompt_tokens))
+            if self._failures:
+                status, headers, message = self._failures.popleft()
+                return self.error_reply(req.provider, status, headers=headers, message=message)
+            broken = self._broken_json > 0
+            self._broken_json -= int(broken)
+        answer = ANSWER_PREFIX + req.last_user_message[:PROMPT_CHARS]
+        schema_format = self._structured_format(req)
+        if schema_format is not None:
+            answer = json.dumps(schema_format)
+        completion_tokens = count_tokens(answer)
+        build = self._anthropic_message if req.provider == "anthropic" else self._openai_completion
+        reply = json_reply(200, build(req.body, answer, prompt_tokens, completion_tokens))
+        if broken:
+            reply.body = reply.body[: len(reply.body) // 2]
+        return reply
+
+    @staticmethod
+    def _structured_format(req: RecordedRequest) -> Any | None:
+        """The JSON value to answer when structured output is requested, else None."""
+        body = req.body
+        fmt = (
+            body.get("response_format")
+            or (body.get("output_config") or {}).get("format")
+            or body.get("output_format")
+        )
+        if not isinstance(fmt, dict):
+            return None
+        if fmt.get("type") == "json_schema":
+            schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema") or {}
+            return sample_from_schema(schema)
+        if fmt.get("type") == "json_object":
+            return {"answer": ANSWER_PREFIX + req.last_user_message[:PROMPT_CHARS]}
+        return None
+
+    @staticmethod
+    def _prompt_tokens(req: RecordedRequest) -> int:
+        messages = (req.body.get("messages") if isinstance(req.body, dict) else None) or []
+        texts = [req.system_prompt if req.provider == "anthropic" else ""]
+        texts += [_text_of(m.get("content")) for m in messages if isinstance(m, dict)]
+        return count_tokens(" ".join(texts))
+
+    @staticmethod
+    def _openai_completion(body: dict[str, Any], answer: str, prompt: int, completion: int) -> dict:
+        choice = {
+            "message": {"role": "assistant", "content": answer, "refusal": None, "annotations": []},
+            "logprobs": None,
+            "finish_reason": "stop",
+        }
+        return {
+            "id": "chatcmpl-" + uuid.uuid4().hex[:24],
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [{"index": i, **choice} for i in range(int(body.get("n") or 1))],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            },
+            "service_tier": "default",
+            "system_fingerprint": "fp_fake",
+        }
+
+    @staticmethod
+    def _anthropic_message(body: dict[str, Any], answer: str, prompt: int, completion: int) -> dict:
+        return {
+            "id": "msg_" + uuid.uuid4().hex[:24],
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": [{"type": "text", "text": answer}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": prompt, "output_tokens": completion},
+        }
+
+    def _embeddings(self, body: Any) -> Reply:
+        if not isinstance(body, dict) or "input" not in body:
+            return self.error_reply("openai", 400, message="input: Field required")
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        inputs = [i if isinstance(i, str) else json.dumps(i) for i in inputs]
+        dims = int(body.get("dimensions") or 8)
+        data = []
+        for index, text in enumerate(inputs):
+            vector: Any = fake_embedding(text, dims)
+            if body.get("encoding_format") == "base64":  # the SDK's default on the wire
+                vector = base64.b64encode(struct.pack(f"<{dims}f", *vector)).decode()
+            data.append({"object": "embedding", "index": index, "embedding": vector})
+        tokens = sum(count_tokens(t) for t in inputs)
+        return json_reply(
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "model": body.get("model", ""),
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+        )
+
+    def _models(self, provider: str) -> Reply:
+        if provider == "anthropic":
+            data = [
+                {"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"}
+                for m in self.models
+            ]
+            return json_reply(
+                200,
+                {
+                    "data": data,
+                    "has_more": False,
+                    "first_id": self.models[0] if self.models else None,
+                    "last_id": self.models[-1] if self.models else None,
+                },
+            )
+        data = [
+            {"id": m, "object": "model", "created": 1_700_000_000, "owned_by": "fake"}
+            for m in self.models
+        ]
+        return json_reply(200, {"object": "list", "data": data})
+
+    # ---- errors and headers --------------------------------------------------------------
+
+    def _auth_error(self, provider: str, key: str | None) -> Reply:
+        if provider == "anthropic":
+            message = "invalid x-api-key" if key else "x-api-key header is required"
+            return self.error_reply(provider, 401, message=message)
+        if not key:
+            return self.error_reply(provider, 401, message="You didn't provide an API key.")
+        masked = f"{key[:3]}...{key[-4:]}"
+        return self.error_reply(provider, 401, message=f"Incorrect API key provided: {masked}.")
+
+    @staticmethod
+    def error_reply(
+        provider: str,
+        status: int,
+        headers: dict[str, str] | None = None,
+        message: str | None = None,
+    ) -> Reply:
+        """A provider-shaped JSON error reply."""
+        if provider == "anthropic":
+            kind, default = _ANTHROPIC_ERRORS.get(
+                status, _ANTHROPIC_ERRORS[500 if status >= 500 else 400]
+            )
+            payload: dict[str, Any] = {
+                "type": "error",
+                "error": {"type": kind, "message": message or default},
+                "request_id": "req_" + uuid.uuid4().hex[:24],
+            }
+        else:
+            kind, code, default = _OPENAI_ERRORS.get(
+                status, _OPENAI_ERRORS[500 if status >= 500 else 400]
+            )
+            payload = {
+                "error": {"message": message or default, "type": kind, "param": None, "code": code}
+            }
+        return json_reply(status, payload, headers)
+
+    def _ratelimit_headers(self, provider: str) -> dict[str, str]:
+        """Provider-style rate-limit headers for the current sliding window (lock held)."""
+        now = time.monotonic()
+        limit = self.rpm_limit if self.rpm_limit is not None else self.requests_limit
+        used = sum(1 for t, _ in self._window if t > now - 60)
+        tokens = sum(n for t, n in self._window if t > now - 60)
+        reset = max(0, math.ceil(self._window[0][0] + 60 - now)) if self._window else 0
+        remaining = str(max(0, limit - used))
+        tokens_remaining = str(max(0, self.tokens_limit - tokens))
+        if provider == "anthropic":
+            reset_at = datetime.fromtimestamp(time.time() + reset, UTC).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            )
+            return {
+                "anthropic-ratelimit-requests-limit": str(limit),
+                "anthropic-ratelimit-requests-remaining": remaining,
+                "anthropic-ratelimit-requests-reset": reset_at,
+                "anthropic-ratelimit-tokens-limit": str(self.tokens_limit),
+                "anthropic-ratelimit-tokens-remaining": tokens_remaining,
+                "anthropic-ratelimit-tokens-reset": reset_at,
+            }
+        return {
+            "x-ratelimit-limit-requests": str(limit),
+            "x-ratelimit-remaining-requests": remaining,
+            "x-ratelimit-reset-requests": f"{reset}s",
+            "x-ratelimit-limit-tokens": str(self.tokens_limit),
+            "x-ratelimit-remaining-tokens": tokens_remaining,
+            "x-ratelimit-reset-tokens": f"{reset}s",
+        }
