@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, StreamingHttpResponse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from evaluation import selectors, services
@@ -62,7 +62,7 @@ def export_jsonl(
 @router.post("/runs/{run_id}/hub-pushes", response={202: HubExportOut})
 def push_to_hub(request: HttpRequest, run_id: int, payload: HubPushIn) -> Any:
     run = run_get_for_user(user=request.user, run_id=run_id)
-    return 202, services.hub_export_create(run=run, user=request.user, **payload.dict())
+    return Status(202, services.hub_export_create(run=run, user=request.user, **payload.dict()))
 
 
 @router.get("/hub-pushes/{export_id}", response=HubExportOut)

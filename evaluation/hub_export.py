@@ -16,9 +16,11 @@ from studio.crypto import SecretUnavailable, decrypt_secret
 
 def hub_export_push(*, export_id: int) -> None:
     """Do a queued push. Runs once: a finished or failed export is left alone."""
-    export = HubExport.objects.select_related("run").filter(
-        pk=export_id, status=HubExport.Status.QUEUED
-    ).first()
+    export = (
+        HubExport.objects.select_related("run")
+        .filter(pk=export_id, status=HubExport.Status.QUEUED)
+        .first()
+    )
     if export is None:
         return
     run = export.run
@@ -63,6 +65,12 @@ def hub_export_push(*, export_id: int) -> None:
     export.finished_at = timezone.now()
     export.save(
         update_fields=[
-            "status", "error", "url", "commit_url", "rows_pushed", "token_encrypted", "finished_at"
+            "status",
+            "error",
+            "url",
+            "commit_url",
+            "rows_pushed",
+            "token_encrypted",
+            "finished_at",
         ]
     )

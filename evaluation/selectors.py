@@ -26,9 +26,11 @@ def export_rows(*, run: Run, review: str | None = Row.Review.ACCEPTED) -> QueryS
 def export_records(*, run: Run, review: str | None = Row.Review.ACCEPTED) -> Iterator[dict]:
     """The output columns of each exported row, a reviewer's edit taking precedence."""
     columns = output_columns(run=run)
-    for values, edited in export_rows(run=run, review=review).values_list(
-        "values", "edited_values"
-    ).iterator(chunk_size=1000):
+    for values, edited in (
+        export_rows(run=run, review=review)
+        .values_list("values", "edited_values")
+        .iterator(chunk_size=1000)
+    ):
         final = edited if edited is not None else values
         yield {name: final.get(name) for name in columns}
 

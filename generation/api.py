@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from generation import services
@@ -101,7 +101,7 @@ def start_run(request: HttpRequest, schema_id: int, payload: RunIn) -> Any:
     run = services.run_create(
         schema=schema, user=request.user, num_rows=payload.num_rows, seed=payload.seed
     )
-    return 201, _run_out(run)
+    return Status(201, _run_out(run))
 
 
 @router.get("/projects/{project_id}/runs", response=list[RunOut])
@@ -115,28 +115,49 @@ def get_run(request: HttpRequest, run_id: int) -> Any:
     return _run_out(run_get_for_user(user=request.user, run_id=run_id))
 
 
-@router.post("/runs/{run_id}/{action}", response=RunOut)
-def control_run(
-    request: HttpRequest,
-    run_id: int,
-    action: Literal["pause", "resume", "cancel", "retry-failed"],
-) -> Any:
+RUN_ACTIONS = {
+    "pause": services.run_pause,
+    "resume": services.run_resume,
+    "cancel": services.run_cancel,
+    "retry-failed": services.run_retry_failed,
+}
+
+
+def _control_run(request: HttpRequest, run_id: int, action: str) -> Any:
     run = run_get_for_user(user=request.user, run_id=run_id)
-    handlers = {
-        "pause": services.run_pause,
-        "resume": services.run_resume,
-        "cancel": services.run_cancel,
-        "retry-failed": services.run_retry_failed,
-    }
-    handlers[action](run=run)
+    RUN_ACTIONS[action](run=run)
     run.refresh_from_db()
     return _run_out(run)
+
+
+# One path per action: a catch-all "/runs/{run_id}/{action}" would also match, and so hide,
+# "/runs/{run_id}/rows", "/runs/{run_id}/export.jsonl" and "/runs/{run_id}/hub-pushes".
+@router.post("/runs/{run_id}/pause", response=RunOut)
+def pause_run(request: HttpRequest, run_id: int) -> Any:
+    return _control_run(request, run_id, "pause")
+
+
+@router.post("/runs/{run_id}/resume", response=RunOut)
+def resume_run(request: HttpRequest, run_id: int) -> Any:
+    return _control_run(request, run_id, "resume")
+
+
+@router.post("/runs/{run_id}/cancel", response=RunOut)
+def cancel_run(request: HttpRequest, run_id: int) -> Any:
+    return _control_run(request, run_id, "cancel")
+
+
+@router.post("/runs/{run_id}/retry-failed", response=RunOut)
+def retry_failed_rows(request: HttpRequest, run_id: int) -> Any:
+    return _control_run(request, run_id, "retry-failed")
 
 
 @router.get("/runs/{run_id}/rows", response=RowPage)
 def list_rows(request: HttpRequest, run_id: int, filters: Query[RowFilter]) -> Any:
     run = run_get_for_user(user=request.user, run_id=run_id)
-    paginator = Paginator(row_list(run=run, status=filters.status, review=filters.review), filters.page_size)
+    paginator = Paginator(
+        row_list(run=run, status=filters.status, review=filters.review), filters.page_size
+    )
     page = paginator.get_page(filters.page)
     return {
         "count": paginator.count,
@@ -150,4 +171,7 @@ def list_rows(request: HttpRequest, run_id: int, filters: Query[RowFilter]) -> A
 def preview(request: HttpRequest, project_id: int, payload: PreviewIn) -> Any:
     project = project_get_for_user(user=request.user, project_id=project_id)
     spec = schema_validate(project=project, data=payload.spec)
-    return [row.outcome.__dict__ for row in preview_rows(project=project, spec=spec, count=payload.count)]
+    return [
+        row.outcome.__dict__
+        for row in preview_rows(project=project, spec=spec, count=payload.count)
+    ]

@@ -48,7 +48,8 @@ async def publish_rows(run_id: int, row_ids: list[int]) -> None:
     message = {"type": EVENT_ROWS, "row_ids": row_ids}
     if _on_other_loop():
         future: Future[None] = asyncio.run_coroutine_threadsafe(
-            layer.group_send(run_group(run_id), message), _server_loop  # type: ignore[arg-type]
+            layer.group_send(run_group(run_id), message),
+            _server_loop,  # type: ignore[arg-type]
         )
         await asyncio.wrap_future(future)
     else:

@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 
 from generation import live
 from generation.models import Row, Run
-from generation.selectors import run_counters, run_error_summary, row_list_recent
+from generation.selectors import row_list_recent, run_counters, run_error_summary
 
 
 def _run_context(run: Run) -> dict:

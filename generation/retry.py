@@ -27,7 +27,7 @@ class _Wait:
     """Backoff with jitter, but never shorter than what the provider asked for."""
 
     def __init__(self, initial: float, maximum: float) -> None:
-        self._backoff = wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
+        self._backoff = wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
         self._maximum = maximum
 
     def __call__(self, state: RetryCallState) -> float:

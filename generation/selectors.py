@@ -39,9 +39,7 @@ def row_get_for_user(*, user: AnyUser, row_id: int) -> Row:
     return row
 
 
-def row_list(
-    *, run: Run, status: str | None = None, review: str | None = None
-) -> QuerySet[Row]:
+def row_list(*, run: Run, status: str | None = None, review: str | None = None) -> QuerySet[Row]:
     rows = run.rows.all()
     if status:
         rows = rows.filter(status=status)

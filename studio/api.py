@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from studio import selectors, services
@@ -82,7 +82,7 @@ def list_projects(request: HttpRequest) -> Any:
 
 @router.post("/projects", response={201: ProjectOut})
 def create_project(request: HttpRequest, payload: ProjectIn) -> Any:
-    return 201, services.project_create(user=request.user, **payload.dict())
+    return Status(201, services.project_create(user=request.user, **payload.dict()))
 
 
 @router.get("/projects/{project_id}", response=ProjectOut)
@@ -101,7 +101,7 @@ def create_credential(request: HttpRequest, project_id: int, payload: Credential
     project = selectors.project_get_for_user(user=request.user, project_id=project_id)
     data = payload.dict()
     data["provider"] = str(payload.provider.value)
-    return 201, services.credential_create(project=project, **data)
+    return Status(201, services.credential_create(project=project, **data))
 
 
 @router.patch("/credentials/{credential_id}", response=CredentialOut)
@@ -128,7 +128,7 @@ def create_schema(request: HttpRequest, project_id: int, payload: SchemaIn) -> A
         description=payload.description,
         data=payload.spec,
     )
-    return 201, schema
+    return Status(201, schema)
 
 
 @router.post("/projects/{project_id}/schemas/validate", response=ValidationOut)

@@ -30,9 +30,7 @@ api.add_router("/", evaluation_router)
 
 @api.exception_handler(SchemaError)
 def schema_error(request: HttpRequest, exc: SchemaError) -> HttpResponse:
-    return api.create_response(
-        request, {"detail": str(exc), "messages": exc.messages}, status=422
-    )
+    return api.create_response(request, {"detail": str(exc), "messages": exc.messages}, status=422)
 
 
 @api.exception_handler(RunError)

@@ -22,8 +22,12 @@ def demo_spec(credential_id: int) -> dict:
                 "kind": "category",
                 "values": ["astronomy", "ancient history", "cooking", "oceans", "music theory"],
             },
-            {"name": "difficulty", "kind": "category", "values": ["easy", "medium", "hard"],
-             "weights": [2, 2, 1]},
+            {
+                "name": "difficulty",
+                "kind": "category",
+                "values": ["easy", "medium", "hard"],
+                "weights": [2, 2, 1],
+            },
             {
                 "name": "question",
                 "kind": "llm_text",
@@ -59,8 +63,6 @@ def ensure_demo() -> tuple[bool, str, str]:
     credential = credential_create(
         project=project, name=DEMO_CREDENTIAL, provider=ProviderCredential.Provider.SIMULATOR
     )
-    schema_create(
-        project=project, user=user, name="Trivia QA", data=demo_spec(credential.pk)
-    )
+    schema_create(project=project, user=user, name="Trivia QA", data=demo_spec(credential.pk))
     assert Project.objects.filter(pk=project.pk).exists()
     return True, DEMO_USERNAME, DEMO_PASSWORD

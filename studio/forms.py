@@ -92,9 +92,7 @@ class ColumnForm(forms.Form):
         help_text="Refer to other columns as {{ name }}",
     )
     system_prompt = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    credential = forms.ModelChoiceField(
-        queryset=ProviderCredential.objects.none(), required=False
-    )
+    credential = forms.ModelChoiceField(queryset=ProviderCredential.objects.none(), required=False)
     model = forms.CharField(required=False, max_length=200)
     temperature = forms.FloatField(required=False, initial=0.7, min_value=0, max_value=2)
     max_tokens = forms.IntegerField(required=False, initial=512, min_value=1, max_value=32768)

@@ -154,9 +154,7 @@ def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, st
 def api_token_authenticate(*, plain: str) -> AbstractBaseUser | None:
     if not plain.startswith(API_TOKEN_PREFIX):
         return None
-    token = (
-        ApiToken.objects.select_related("user").filter(token_hash=_hash_token(plain)).first()
-    )
+    token = ApiToken.objects.select_related("user").filter(token_hash=_hash_token(plain)).first()
     if token is None or not token.user.is_active:
         return None
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())

@@ -26,10 +26,10 @@ urlpatterns = [
         studio_views.credential_create,
         name="credential-create",
     ),
+    path("credentials/<int:credential_id>/", studio_views.credential_edit, name="credential-edit"),
     path(
-        "credentials/<int:credential_id>/", studio_views.credential_edit, name="credential-edit"
+        "projects/<int:project_id>/schemas/new/", studio_views.schema_create, name="schema-create"
     ),
-    path("projects/<int:project_id>/schemas/new/", studio_views.schema_create, name="schema-create"),
     path(
         "projects/<int:project_id>/schemas/preview/",
         generation_views.schema_preview,

@@ -35,10 +35,11 @@ class AnthropicProvider:
         )
 
     async def complete(self, request: CompletionRequest) -> Completion:
+        # The Messages API of this SDK generation takes no sampling temperature, so the column's
+        # temperature is not sent (it is still part of the ledger key).
         kwargs: dict[str, object] = {
             "model": request.model,
             "max_tokens": request.max_tokens,
-            "temperature": min(request.temperature, 1.0),  # Anthropic's range is 0..1
             "messages": request.messages(),
         }
         if request.system:
@@ -46,7 +47,7 @@ class AnthropicProvider:
         started = time.perf_counter()
         try:
             raw = await self._client.messages.with_raw_response.create(**kwargs)  # type: ignore[call-overload]
-            response = raw.parse()
+            response = await raw.parse()
         except anthropic.APIStatusError as exc:
             status = exc.status_code
             raise ProviderError(
@@ -60,9 +61,13 @@ class AnthropicProvider:
         except anthropic.APIConnectionError as exc:
             raise ProviderError(f"Cannot reach the provider: {exc}", retryable=True) from exc
         except anthropic.APIResponseValidationError as exc:
-            raise ProviderError(f"The provider sent an invalid answer: {exc}", retryable=True) from exc
+            raise ProviderError(
+                f"The provider sent an invalid answer: {exc}", retryable=True
+            ) from exc
         except ValueError as exc:
-            raise ProviderError(f"The provider sent an invalid answer: {exc}", retryable=True) from exc
+            raise ProviderError(
+                f"The provider sent an invalid answer: {exc}", retryable=True
+            ) from exc
         latency_ms = int((time.perf_counter() - started) * 1000)
         text = "".join(block.text for block in response.content if block.type == "text")
         return Completion(

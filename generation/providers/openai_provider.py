@@ -62,9 +62,13 @@ class OpenAIProvider:
         except openai.APIConnectionError as exc:
             raise ProviderError(f"Cannot reach the provider: {exc}", retryable=True) from exc
         except openai.APIResponseValidationError as exc:
-            raise ProviderError(f"The provider sent an invalid answer: {exc}", retryable=True) from exc
+            raise ProviderError(
+                f"The provider sent an invalid answer: {exc}", retryable=True
+            ) from exc
         except ValueError as exc:  # a body that is not JSON
-            raise ProviderError(f"The provider sent an invalid answer: {exc}", retryable=True) from exc
+            raise ProviderError(
+                f"The provider sent an invalid answer: {exc}", retryable=True
+            ) from exc
         latency_ms = int((time.perf_counter() - started) * 1000)
         if not response.choices:
             raise ProviderError("The provider answered with no choices", retryable=True)

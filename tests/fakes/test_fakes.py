@@ -18,7 +18,6 @@ from tests.fakes.hub_server import FakeHubServer
 from tests.fakes.llm_server import FakeLLMServer
 
 # Harmless once tests/conftest.py registers the plugin too (plugins are registered once by name).
-pytest_plugins = ["tests.fakes.pytest_plugin"]
 
 PROMPT = "Write a haiku about {topic}: autumn leaves"
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": PROMPT}]

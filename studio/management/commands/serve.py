@@ -57,6 +57,11 @@ class Command(BaseCommand):
     async def _serve(self, host: str, port: int) -> None:
         live.bind_server_loop(asyncio.get_running_loop())
         config = uvicorn.Config(
-            application, host=host, port=port, log_level="warning", lifespan="off", ws="websockets-sansio"
+            application,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            ws="websockets-sansio",
         )
         await uvicorn.Server(config).serve()

@@ -1,0 +1,24 @@
+"""Settings for the test suite: services mode (PostgreSQL, Dramatiq on Redis, channels-redis),
+the services this machine and CI start. pytest-django reads this module before any conftest
+runs, so the environment is set here; `make test` passes the same values explicitly."""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ.setdefault("STUDIO_ENCRYPTION_KEYS", "dGVzdC1vbmx5LWtleS10ZXN0LW9ubHkta2V5LXRlc3Q=")
+os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
+os.environ.setdefault("STUDIO_QUEUE_NAMESPACE", f"studio-test-{os.getpid()}")
+os.environ.setdefault("STUDIO_CHANNELS_PREFIX", f"studio-test-live-{os.getpid()}")
+os.environ.setdefault("STUDIO_TEST_DATABASE_NAME", "test_studio")
+os.environ["HF_HUB_DISABLE_XET"] = "1"
+
+from studio.settings import *  # noqa: E402, F403
+
+# Tests retry fast: the policy is the same, the waits are shorter.
+STUDIO_PROVIDER_TIMEOUT = 10
+# Worker threads close their connection after each message, so the test database can be dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Creating the cast of users with the real hasher costs a second per test.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
