@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from evaluation.actors import push_to_hub
 from evaluation.models import HubExport
+from generation.live import publish_rows_sync
 from generation.models import Row, Run
 from studio.crypto import encrypt_secret
 
@@ -38,6 +39,8 @@ def row_review(*, row: Row, user: AbstractBaseUser, decision: str) -> Row:
     row.reviewed_by = user
     row.reviewed_at = timezone.now()
     row.save(update_fields=["review_status", "reviewed_by", "reviewed_at"])
+    run_id, row_id = row.run_id, row.pk
+    transaction.on_commit(lambda: publish_rows_sync(run_id, [row_id]))
     return row
 
 

@@ -101,6 +101,9 @@ def run_action(request: HttpRequest, run_id: int, action: str) -> HttpResponse:
     except services.RunError as exc:
         messages.error(request, str(exc))
     live.publish_rows_sync(run.pk, [])
+    if request.htmx:
+        # Every open page, this one included, learns the new state over its websocket.
+        return HttpResponse(status=204)
     return redirect("run-detail", run.pk)
 
 

@@ -71,7 +71,7 @@ class ProviderCredential(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.get_provider_display()})"
+        return f"{self.name} (simulated)" if self.is_simulated else self.name
 
     @property
     def masked_key(self) -> str:
