@@ -144,3 +144,24 @@ def test_run_keeps_its_schema_snapshot_when_the_schema_changes(worker, qa_schema
     run.refresh_from_db()
     assert run.spec_snapshot["columns"][1]["prompt"] == "Write a question about {{ topic }}"
     assert run.rows.get().prompts["question"].startswith("Write a question about")
+
+
+def test_a_run_whose_messages_were_lost_is_resumed_at_start_up(qa_schema, owner, llm_server,
+                                                               transactional_db):
+    import dramatiq
+
+    run = start(qa_schema, owner, 7)
+    dramatiq.get_broker().flush_all()  # the worker died and took the messages with it
+    assert run.rows.filter(status=Row.Status.PENDING).count() == 7
+
+    broker = dramatiq.get_broker()
+    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
+    worker.start()
+    try:
+        assert services.run_resume_unfinished() == 1
+        drain(worker)
+    finally:
+        worker.stop()
+    run.refresh_from_db()
+    assert run.status == Run.Status.FINISHED
+    assert run.rows.filter(status=Row.Status.GENERATED).count() == 7
