@@ -23,6 +23,12 @@ router = Router(tags=["runs"])
 class RunIn(Schema):
     num_rows: int = Field(ge=1)
     seed: int | None = None
+    budget_usd: Decimal | None = Field(default=None, gt=0)
+    fresh_samples: bool = False
+
+
+class BudgetIn(Schema):
+    budget_usd: Decimal | None = Field(default=None, gt=0)
 
 
 class CountersOut(Schema):
@@ -45,6 +51,9 @@ class RunOut(Schema):
     schema_version: int
     seed: int
     num_rows: int
+    budget_usd: Decimal | None
+    spent_usd: Decimal
+    fresh_samples: bool
     status: str
     created_at: datetime
     finished_at: datetime | None
@@ -98,9 +107,7 @@ def _run_out(run: Any) -> dict[str, Any]:
 @router.post("/schemas/{schema_id}/runs", response={201: RunOut})
 def start_run(request: HttpRequest, schema_id: int, payload: RunIn) -> Any:
     schema = schema_get_for_user(user=request.user, schema_id=schema_id)
-    run = services.run_create(
-        schema=schema, user=request.user, num_rows=payload.num_rows, seed=payload.seed
-    )
+    run = services.run_create(schema=schema, user=request.user, **payload.dict())
     return Status(201, _run_out(run))
 
 
@@ -150,6 +157,14 @@ def cancel_run(request: HttpRequest, run_id: int) -> Any:
 @router.post("/runs/{run_id}/retry-failed", response=RunOut)
 def retry_failed_rows(request: HttpRequest, run_id: int) -> Any:
     return _control_run(request, run_id, "retry-failed")
+
+
+@router.put("/runs/{run_id}/budget", response=RunOut)
+def set_budget(request: HttpRequest, run_id: int, payload: BudgetIn) -> Any:
+    """Change a run's budget; raising it on a run stopped by its budget sets it going again."""
+    run = run_get_for_user(user=request.user, run_id=run_id)
+    services.run_set_budget(run=run, budget_usd=payload.budget_usd)
+    return _run_out(run)
 
 
 @router.get("/runs/{run_id}/rows", response=RowPage)

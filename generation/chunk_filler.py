@@ -14,9 +14,14 @@ from django.conf import settings
 from generation import live
 from generation.db_thread import DbThread
 from generation.engine import fill_row
-from generation.llm_calls import CallContext
+from generation.llm_calls import BudgetReached, CallContext
 from generation.models import Row, Run
-from generation.row_writes import row_store_outcome, run_finish_if_done, run_is_running
+from generation.row_writes import (
+    row_store_outcome,
+    run_finish_if_done,
+    run_is_running,
+    run_stop_at_budget,
+)
 from studio.models import ProviderCredential
 from studio.schema import SchemaSpec
 
@@ -54,7 +59,10 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
         context = CallContext(
             credentials=chunk.credentials,
             db=db,
-            sample_prefix=f"run-seed:{chunk.run.seed}",
+            # Equal seeds share answers (a re-run is free) unless the run asked for fresh samples.
+            sample_prefix=(
+                f"run:{run_id}" if chunk.run.fresh_samples else f"run-seed:{chunk.run.seed}"
+            ),
             run_id=run_id,
         )
         semaphore = asyncio.Semaphore(settings.STUDIO_ROW_CONCURRENCY)
@@ -63,9 +71,14 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
             async with semaphore:
                 if not await db.run(run_is_running, run_id):
                     return
-                outcome = await fill_row(
-                    chunk.spec, seed=chunk.run.seed, row_index=row.index, call_llm=context
-                )
+                try:
+                    outcome = await fill_row(
+                        chunk.spec, seed=chunk.run.seed, row_index=row.index, call_llm=context
+                    )
+                except BudgetReached:
+                    if await db.run(run_stop_at_budget, run_id):
+                        await live.publish_rows(run_id, [])
+                    return
                 if await db.run(row_store_outcome, row_id=row.pk, outcome=outcome):
                     await live.publish_rows(run_id, [row.pk])
 

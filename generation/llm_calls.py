@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from generation.db_thread import DbThread
 from generation.engine import LlmAnswer, LlmAsk, LlmFailure
-from generation.models import LlmCall
+from generation.models import LlmCall, Run
 from generation.pricing import call_cost
 from generation.providers import (
     CompletionRequest,
@@ -30,15 +31,33 @@ from studio.services import credential_api_key
 MSG_CREDENTIAL_GONE = "The credential of column '{column}' was deleted"
 
 
+class BudgetReached(Exception):
+    """The next call could take the run past its budget. Not a row failure: the row stays
+    pending and the run can go on once the budget is raised."""
+
+
 def ledger_lookup(key: str) -> LlmCall | None:
     return LlmCall.objects.filter(key=key).first()
 
 
 def ledger_record(**fields: object) -> None:
+    """Record a finished call and add its cost to the run's spend, in one transaction."""
     try:
-        LlmCall.objects.create(**fields)
+        with transaction.atomic():
+            call = LlmCall.objects.create(**fields)
+            if call.run_id is not None and call.cost_usd:
+                Run.objects.filter(pk=call.run_id).update(spent_usd=F("spent_usd") + call.cost_usd)
     except IntegrityError:
         pass  # another worker recorded the same call first; the answer is equivalent
+
+
+def budget_allows(run_id: int, next_call_cost: Decimal) -> bool:
+    """Whether the run may spend ``next_call_cost`` more. Calls already in flight on other
+    rows are not reserved, so a run can overshoot by at most its concurrency × one call."""
+    run = Run.objects.filter(pk=run_id).values("budget_usd", "spent_usd").first()
+    if run is None or run["budget_usd"] is None:
+        return True
+    return run["spent_usd"] + next_call_cost <= run["budget_usd"]
 
 
 @dataclass
@@ -49,6 +68,7 @@ class CallContext:
     db: DbThread
     sample_prefix: str
     run_id: int | None = None
+    check_budget: bool = True
     max_attempts: int = field(default_factory=lambda: settings.STUDIO_PROVIDER_MAX_ATTEMPTS)
     _providers: dict[int, Provider] = field(default_factory=dict)
 
@@ -98,6 +118,16 @@ class CallContext:
                 from_ledger=True,
             )
         provider = self._provider(credential)
+        if self.run_id is not None and self.check_budget:
+            # The most this call can cost: the prompt (about 4 characters a token) and a full
+            # answer of max_tokens.
+            worst = call_cost(
+                column.model,
+                (len(request.system) + len(request.prompt)) // 4 + 1,
+                request.max_tokens,
+            )
+            if not await self.db.run(budget_allows, self.run_id, worst):
+                raise BudgetReached()
 
         async def attempt() -> object:
             await limiter.acquire(

@@ -17,6 +17,7 @@ class Run(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         FINISHED = "finished", "Finished"
         FAILED = "failed", "Finished with failures"
+        BUDGET_REACHED = "budget_reached", "Budget reached"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
@@ -30,6 +31,14 @@ class Run(models.Model):
     spec_snapshot = models.JSONField()
     seed = models.BigIntegerField()
     num_rows = models.PositiveIntegerField()
+    # Stop before spending more than this (USD); empty = no budget.
+    budget_usd = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    # What the run's calls have cost so far. Also derivable from the ledger, but the budget is
+    # checked before every call and a sum over a large ledger would be too slow there; it is
+    # only ever changed by an atomic F() update next to the ledger insert.
+    spent_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    # Ask every call afresh instead of reusing ledger answers from earlier runs with this seed.
+    fresh_samples = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -114,6 +123,8 @@ class LlmCall(models.Model):
     provider = models.CharField(max_length=32)
     model = models.CharField(max_length=200)
     column = models.CharField(max_length=64, blank=True)
+    # 0 for the first ask; 1.. for re-asks after an answer failed its JSON schema.
+    reask = models.PositiveSmallIntegerField(default=0)
     row_index = models.PositiveIntegerField(null=True, blank=True)
     request = models.JSONField()
     response_text = models.TextField()

@@ -41,3 +41,13 @@ def run_finish_if_done(*, run_id: int) -> bool:
         )
         == 1
     )
+
+
+def run_stop_at_budget(run_id: int) -> bool:
+    """Stop a running run whose budget is spent; its pending rows wait for a raised budget."""
+    return (
+        Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(
+            status=Run.Status.BUDGET_REACHED
+        )
+        == 1
+    )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import random
+from decimal import Decimal
 from itertools import groupby
 
 from django.conf import settings
@@ -23,6 +24,10 @@ logger = logging.getLogger(__name__)
 
 MSG_TOO_MANY_ROWS = "A run can have at most {limit} rows"
 MSG_NOT_RESUMABLE = "Only a paused run can be resumed"
+MSG_RAISE_BUDGET = (
+    "This run stopped at its budget of {budget} USD ({spent} USD spent); raise the budget to go on"
+)
+MSG_BAD_BUDGET = "A budget is a positive amount of US dollars"
 
 
 class RunError(Exception):
@@ -60,7 +65,11 @@ def run_create(
     user: AbstractBaseUser | None,
     num_rows: int,
     seed: int | None = None,
+    budget_usd: Decimal | None = None,
+    fresh_samples: bool = False,
 ) -> Run:
+    if budget_usd is not None and budget_usd <= 0:
+        raise RunError(MSG_BAD_BUDGET)
     limit = settings.STUDIO_MAX_ROWS_PER_RUN
     if num_rows < 1 or num_rows > limit:
         raise RunError(MSG_TOO_MANY_ROWS.replace("{limit}", str(limit)))
@@ -73,6 +82,8 @@ def run_create(
         spec_snapshot=spec.model_dump(mode="json"),
         seed=seed if seed is not None else random.SystemRandom().randrange(2**31),
         num_rows=num_rows,
+        budget_usd=budget_usd,
+        fresh_samples=fresh_samples,
         status=Run.Status.RUNNING,
         created_by=user,
         started_at=timezone.now(),
@@ -106,6 +117,13 @@ def run_pause(*, run: Run) -> None:
 
 @transaction.atomic
 def run_resume(*, run: Run) -> None:
+    current = Run.objects.select_for_update().get(pk=run.pk)
+    if current.status == Run.Status.BUDGET_REACHED:
+        raise RunError(
+            MSG_RAISE_BUDGET.replace("{budget}", f"{current.budget_usd:.4f}").replace(
+                "{spent}", f"{current.spent_usd:.4f}"
+            )
+        )
     if not Run.objects.filter(pk=run.pk, status=Run.Status.PAUSED).update(
         status=Run.Status.RUNNING
     ):
@@ -115,8 +133,26 @@ def run_resume(*, run: Run) -> None:
 
 
 @transaction.atomic
+def run_set_budget(*, run: Run, budget_usd: Decimal | None) -> None:
+    """Change the budget (None removes it). Raising the budget of a run that stopped at its
+    budget sets it going again."""
+    if budget_usd is not None and budget_usd <= 0:
+        raise RunError(MSG_BAD_BUDGET)
+    current = Run.objects.select_for_update().get(pk=run.pk)
+    raised = budget_usd is None or (
+        current.budget_usd is not None and budget_usd > current.budget_usd
+    )
+    Run.objects.filter(pk=run.pk).update(budget_usd=budget_usd)
+    if current.status == Run.Status.BUDGET_REACHED and raised:
+        Run.objects.filter(pk=run.pk).update(status=Run.Status.RUNNING)
+        run_enqueue_pending(run_id=run.pk)
+    run.refresh_from_db(fields=["budget_usd", "status"])
+
+
+@transaction.atomic
 def run_cancel(*, run: Run) -> None:
-    Run.objects.filter(pk=run.pk, status__in=(*Run.ACTIVE, Run.Status.PAUSED)).update(
+    stoppable = (*Run.ACTIVE, Run.Status.PAUSED, Run.Status.BUDGET_REACHED)
+    Run.objects.filter(pk=run.pk, status__in=stoppable).update(
         status=Run.Status.CANCELLED, finished_at=timezone.now()
     )
     run.refresh_from_db(fields=["status", "finished_at"])

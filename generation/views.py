@@ -7,10 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from generation import live, services
-from generation.forms import PreviewForm, RunStartForm
+from generation.forms import BudgetForm, PreviewForm, RunStartForm
 from generation.preview import preview_rows
 from generation.selectors import (
     row_list,
@@ -38,12 +39,10 @@ def run_create(request: HttpRequest, schema_id: int) -> HttpResponse:
     schema = schema_get_for_user(user=request.user, schema_id=schema_id)
     form = RunStartForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the number of rows as a positive whole number.")
+        messages.error(request, "Give a positive number of rows and, if any, a positive budget.")
         return redirect("schema-edit", schema.pk)
     try:
-        run = services.run_create(
-            schema=schema, user=request.user, num_rows=form.cleaned_data["num_rows"]
-        )
+        run = services.run_create(schema=schema, user=request.user, **form.cleaned_data)
     except (services.RunError, SchemaError) as exc:
         messages.error(request, str(exc))
         return redirect("schema-edit", schema.pk)
@@ -104,6 +103,30 @@ def run_action(request: HttpRequest, run_id: int, action: str) -> HttpResponse:
     if request.htmx:
         # Every open page, this one included, learns the new state over its websocket.
         return HttpResponse(status=204)
+    return redirect("run-detail", run.pk)
+
+
+@login_required
+@require_POST
+def run_budget(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Change the budget. Answers htmx with 204 (the websocket brings the new state) or with
+    the error text to show beside the form."""
+    run = run_get_for_user(user=request.user, run_id=run_id)
+    form = BudgetForm(request.POST)
+    error = "A budget is a positive amount of US dollars."
+    if form.is_valid():
+        try:
+            services.run_set_budget(run=run, budget_usd=form.cleaned_data["budget_usd"])
+        except services.RunError as exc:
+            error = str(exc)
+        else:
+            live.publish_rows_sync(run.pk, [])
+            if request.htmx:
+                return HttpResponse(status=204)
+            return redirect("run-detail", run.pk)
+    if request.htmx:
+        return HttpResponse(escape(error))  # swapped into the page as HTML
+    messages.error(request, error)
     return redirect("run-detail", run.pk)
 
 

@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from studio.models import ApiToken, DatasetSchema, Membership, Project, ProviderCredential
+from studio.models import (
+    ApiToken,
+    DatasetSchema,
+    DatasetSchemaVersion,
+    Membership,
+    Project,
+    ProviderCredential,
+    SeedFile,
+    SeedRow,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -44,3 +53,23 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     exclude = ["token_hash"]
     readonly_fields = ["prefix"]
+
+
+@admin.register(DatasetSchemaVersion)
+class DatasetSchemaVersionAdmin(admin.ModelAdmin):
+    list_display = ["schema", "version", "name", "created_at"]
+    list_select_related = ["schema"]
+
+
+@admin.register(SeedFile)
+class SeedFileAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "kind", "row_count", "size_bytes", "created_at"]
+    list_filter = ["kind"]
+    list_select_related = ["project"]
+    exclude = ["text"]
+
+
+@admin.register(SeedRow)
+class SeedRowAdmin(admin.ModelAdmin):
+    list_display = ["seed_file", "index"]
+    raw_id_fields = ["seed_file"]

@@ -150,5 +150,9 @@ def get_schema(request: HttpRequest, schema_id: int) -> Any:
 def update_schema(request: HttpRequest, schema_id: int, payload: SchemaIn) -> Any:
     schema = selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
     return services.schema_update(
-        schema=schema, data=payload.spec, name=payload.name, description=payload.description
+        schema=schema,
+        data=payload.spec,
+        name=payload.name,
+        description=payload.description,
+        user=request.user,
     )

@@ -61,6 +61,13 @@ class ProviderCredential(models.Model):
     key_last4 = models.CharField(max_length=4, blank=True)
     requests_per_minute = models.PositiveIntegerField(default=500)
     tokens_per_minute = models.PositiveIntegerField(default=200_000)
+    # Prices in USD per million tokens, for self-hosted or unlisted models; empty = price table.
+    input_price_per_million = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True
+    )
+    output_price_per_million = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -103,6 +110,75 @@ class DatasetSchema(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DatasetSchemaVersion(models.Model):
+    """Every saved state of a schema; a run names the version it ran with."""
+
+    schema = models.ForeignKey(DatasetSchema, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    name = models.CharField(max_length=120)
+    spec = models.JSONField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["schema", "version"], name="unique_schema_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class SeedFile(models.Model):
+    """An uploaded table (its rows become variables) or document (split into chunks).
+
+    The parsed content lives in the database, not on a disk, so workers on any machine read it.
+    """
+
+    class Kind(models.TextChoices):
+        TABLE = "table", "Table (CSV, JSONL, JSON, Parquet)"
+        DOCUMENT = "document", "Document (text, Markdown, PDF)"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="seed_files")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    size_bytes = models.PositiveBigIntegerField()
+    # Table: the (normalised) column names, and how original names were renamed.
+    columns = models.JSONField(default=list)
+    renamed = models.JSONField(default=dict)
+    row_count = models.PositiveIntegerField(default=0)
+    # Document: the extracted text.
+    text = models.TextField(blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SeedRow(models.Model):
+    seed_file = models.ForeignKey(SeedFile, on_delete=models.CASCADE, related_name="rows")
+    index = models.PositiveIntegerField()
+    data = models.JSONField()
+
+    class Meta:
+        ordering = ["index"]
+        constraints = [
+            models.UniqueConstraint(fields=["seed_file", "index"], name="unique_seed_row")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seed_file_id}[{self.index}]"
 
 
 class ApiToken(models.Model):

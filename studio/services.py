@@ -11,7 +11,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from studio.crypto import decrypt_secret, encrypt_secret
-from studio.models import ApiToken, DatasetSchema, Membership, Project, ProviderCredential
+from studio.models import (
+    ApiToken,
+    DatasetSchema,
+    DatasetSchemaVersion,
+    Membership,
+    Project,
+    ProviderCredential,
+)
 from studio.schema import SchemaError, SchemaSpec, parse_spec
 
 API_TOKEN_PREFIX = "dst_"
@@ -112,19 +119,33 @@ def schema_create(
     spec = schema_validate(project=project, data=data)
     if project.schemas.filter(name=name).exists():
         raise SchemaError([MSG_DUPLICATE_SCHEMA.replace("{name}", name)])
-    return DatasetSchema.objects.create(
+    schema = DatasetSchema.objects.create(
         project=project,
         name=name,
         description=description,
         spec=spec.model_dump(mode="json"),
         created_by=user,
     )
+    _record_version(schema, user)
+    return schema
+
+
+def _record_version(schema: DatasetSchema, user: AbstractBaseUser | None) -> None:
+    DatasetSchemaVersion.objects.create(
+        schema=schema, version=schema.version, name=schema.name, spec=schema.spec, created_by=user
+    )
 
 
 @transaction.atomic
 def schema_update(
-    *, schema: DatasetSchema, data: Any, name: str | None = None, description: str | None = None
+    *,
+    schema: DatasetSchema,
+    data: Any,
+    name: str | None = None,
+    description: str | None = None,
+    user: AbstractBaseUser | None = None,
 ) -> DatasetSchema:
+    """Save an edit as a new version; runs keep the version they ran with."""
     spec = schema_validate(project=schema.project, data=data)
     if name and name != schema.name and schema.project.schemas.filter(name=name).exists():
         raise SchemaError([MSG_DUPLICATE_SCHEMA.replace("{name}", name)])
@@ -134,7 +155,17 @@ def schema_update(
     if description is not None:
         schema.description = description
     schema.save(update_fields=["spec", "version", "name", "description", "updated_at"])
+    _record_version(schema, user)
     return schema
+
+
+@transaction.atomic
+def schema_restore(
+    *, schema: DatasetSchema, version: int, user: AbstractBaseUser | None
+) -> DatasetSchema:
+    """Make an earlier version current again, as a new version (history is never rewritten)."""
+    old = schema.versions.get(version=version)
+    return schema_update(schema=schema, data=old.spec, user=user)
 
 
 def _hash_token(plain: str) -> str:

@@ -255,6 +255,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("STUDIO_LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
         "dramatiq": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
     },

@@ -42,6 +42,7 @@ urlpatterns = [
     path(
         "runs/<int:run_id>/actions/<slug:action>/", generation_views.run_action, name="run-action"
     ),
+    path("runs/<int:run_id>/budget/", generation_views.run_budget, name="run-budget"),
     path("rows/<int:row_id>/review/", evaluation_views.row_review, name="row-review"),
     path("runs/<int:run_id>/export/", evaluation_views.run_export, name="run-export"),
     path(

@@ -120,7 +120,9 @@ def _schema_page(request: HttpRequest, *, project, schema=None) -> HttpResponse:
                     project=project, user=request.user, data=data, **meta.cleaned_data
                 )
             else:
-                services.schema_update(schema=schema, data=data, **meta.cleaned_data)
+                services.schema_update(
+                    schema=schema, data=data, user=request.user, **meta.cleaned_data
+                )
         except SchemaError as exc:
             problems = exc.messages
         else:

@@ -146,8 +146,9 @@ def test_run_keeps_its_schema_snapshot_when_the_schema_changes(worker, qa_schema
     assert run.rows.get().prompts["question"].startswith("Write a question about")
 
 
-def test_a_run_whose_messages_were_lost_is_resumed_at_start_up(qa_schema, owner, llm_server,
-                                                               transactional_db):
+def test_a_run_whose_messages_were_lost_is_resumed_at_start_up(
+    qa_schema, owner, llm_server, transactional_db
+):
     import dramatiq
 
     run = start(qa_schema, owner, 7)
@@ -165,3 +166,44 @@ def test_a_run_whose_messages_were_lost_is_resumed_at_start_up(qa_schema, owner,
     run.refresh_from_db()
     assert run.status == Run.Status.FINISHED
     assert run.rows.filter(status=Row.Status.GENERATED).count() == 7
+
+
+def test_a_budget_stops_the_run_before_it_spends_more_and_raising_it_resumes(
+    worker, qa_schema, owner, llm_server
+):
+    from decimal import Decimal
+
+    budget = Decimal("0.0008")
+    run = start(qa_schema, owner, 150, budget_usd=budget)
+    drain(worker)
+    run.refresh_from_db()
+    assert run.status == Run.Status.BUDGET_REACHED
+    assert 0 < run.spent_usd <= budget
+    done = run.rows.filter(status=Row.Status.GENERATED).count()
+    assert 0 < done < 150
+    assert run.rows.filter(status=Row.Status.FAILED).count() == 0  # stopped, not failed
+    assert run.spent_usd == sum(c.cost_usd for c in LlmCall.objects.filter(run=run))
+
+    with pytest.raises(services.RunError, match="raise the budget to go on"):
+        services.run_resume(run=run)
+    services.run_set_budget(run=run, budget_usd=Decimal("1"))
+    assert run.status == Run.Status.RUNNING
+    drain(worker)
+    run.refresh_from_db()
+    assert run.status == Run.Status.FINISHED
+    assert run.rows.filter(status=Row.Status.GENERATED).count() == 150
+    assert len(llm_server.generation_requests()) == 150  # nothing asked twice
+
+
+def test_fresh_samples_ask_again_where_a_rerun_would_reuse_answers(
+    worker, qa_schema, owner, llm_server
+):
+    first = start(qa_schema, owner, 4, seed=7)
+    drain(worker)
+    start(qa_schema, owner, 4, seed=7)  # same seed: the same calls, answered by the ledger
+    drain(worker)
+    assert len(llm_server.generation_requests()) == 4
+    start(qa_schema, owner, 4, seed=7, fresh_samples=True)
+    drain(worker)
+    assert len(llm_server.generation_requests()) == 8
+    assert first.rows.filter(status=Row.Status.GENERATED).count() == 4
