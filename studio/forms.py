@@ -179,3 +179,12 @@ def spec_from_formset(formset: forms.BaseFormSet) -> dict[str, Any]:
 
 class ApiTokenForm(forms.Form):
     name = forms.CharField(max_length=80, help_text="What the token is for, e.g. 'CI pipeline'")
+
+
+class SeedUploadForm(forms.Form):
+    # Empty files reach the parser, whose message names the file.
+    file = forms.FileField(
+        allow_empty_file=True,
+        help_text="A table (CSV, TSV, JSONL, JSON, Parquet) whose rows become variables, or a "
+        "document (.txt, .md, .pdf) to split into chunks."
+    )

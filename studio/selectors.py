@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 from django.http import Http404
 
-from studio.models import ApiToken, DatasetSchema, Project, ProviderCredential
+from studio.models import ApiToken, DatasetSchema, Project, ProviderCredential, SeedFile
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -63,3 +63,22 @@ def schema_get_for_user(*, user: AnyUser, schema_id: int) -> DatasetSchema:
 
 def api_token_list(*, user: AnyUser) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user)
+
+
+def seed_file_list(*, project: Project) -> QuerySet[SeedFile]:
+    return project.seed_files.defer("text").order_by("-created_at")
+
+
+def seed_file_get_for_user(*, user: AnyUser, seed_file_id: int) -> SeedFile:
+    seed_file = (
+        SeedFile.objects.filter(pk=seed_file_id, project__in=project_list_for_user(user=user))
+        .select_related("project")
+        .first()
+    )
+    if seed_file is None:
+        raise Http404("No such seed file")
+    return seed_file
+
+
+def seed_file_head(*, seed_file: SeedFile, count: int = 10) -> list[dict]:
+    return list(seed_file.rows.order_by("index").values_list("data", flat=True)[:count])

@@ -244,6 +244,14 @@ STUDIO_PROVIDER_MAX_ATTEMPTS = env_int("STUDIO_PROVIDER_MAX_ATTEMPTS", 4)
 STUDIO_MAX_ROWS_PER_RUN = env_int("STUDIO_MAX_ROWS_PER_RUN", 100_000)
 STUDIO_REDIS_URL = REDIS_URL
 
+# --- Seed files ---------------------------------------------------------------------------
+# The largest upload accepted as a seed table or document, and the widest table.
+STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+STUDIO_MAX_SEED_COLUMNS = env_int("STUDIO_MAX_SEED_COLUMNS", 200)
+STUDIO_MAX_SEED_ROWS = env_int("STUDIO_MAX_SEED_ROWS", 1_000_000)
+# Django would refuse large uploads before our own, clearer check; let it through to us.
+DATA_UPLOAD_MAX_MEMORY_SIZE = STUDIO_MAX_UPLOAD_BYTES + 1024 * 1024
+
 # --- Export --------------------------------------------------------------------------------
 # huggingface_hub also honours HF_ENDPOINT itself; tests point it at a local fake Hub.
 HF_ENDPOINT = os.environ.get("HF_ENDPOINT") or None

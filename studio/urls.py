@@ -35,6 +35,17 @@ urlpatterns = [
         generation_views.schema_preview,
         name="schema-preview",
     ),
+    path(
+        "projects/<int:project_id>/seed-files/",
+        studio_views.seed_file_upload,
+        name="seed-file-upload",
+    ),
+    path("seed-files/<int:seed_file_id>/", studio_views.seed_file_detail, name="seed-file-detail"),
+    path(
+        "seed-files/<int:seed_file_id>/delete/",
+        studio_views.seed_file_delete,
+        name="seed-file-delete",
+    ),
     path("schemas/<int:schema_id>/", studio_views.schema_edit, name="schema-edit"),
     path("schemas/<int:schema_id>/runs/", generation_views.run_create, name="run-create"),
     path("runs/<int:run_id>/", generation_views.run_detail, name="run-detail"),

@@ -18,12 +18,14 @@ from studio.forms import (
     CredentialKeyForm,
     ProjectForm,
     SchemaMetaForm,
+    SeedUploadForm,
     SignupForm,
     build_column_formset,
     column_initial,
     spec_from_formset,
 )
 from studio.schema import SchemaError
+from studio.seeds import SeedFileError, chunk_text
 
 NEW_SCHEMA_COLUMNS = [
     {"name": "", "kind": "category"},
@@ -57,13 +59,66 @@ def project_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    return _project_page(request, project, SeedUploadForm())
+
+
+def _project_page(request: HttpRequest, project, upload_form, status: int = 200) -> HttpResponse:  # noqa: ANN001
     context = {
         "project": project,
         "credentials": selectors.credential_list(project=project),
         "schemas": selectors.schema_list(project=project),
         "runs": project.runs.order_by("-created_at")[:20],
+        "seed_files": selectors.seed_file_list(project=project),
+        "upload_form": upload_form,
     }
-    return render(request, "studio/project_detail.html", context)
+    return render(request, "studio/project_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def seed_file_upload(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    form = SeedUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            seed = services.seed_file_upload(
+                project=project, user=request.user, filename=upload.name, data=upload.read()
+            )
+        except SeedFileError as exc:
+            form.add_error("file", f"{upload.name}: {exc}")
+        else:
+            messages.success(request, f"Uploaded {seed.name}.")
+            return redirect("seed-file-detail", seed.pk)
+    return _project_page(request, project, form, status=400)
+
+
+PREVIEW_CHUNK_SIZE = 1500
+PREVIEW_CHUNK_OVERLAP = 150
+
+
+@login_required
+def seed_file_detail(request: HttpRequest, seed_file_id: int) -> HttpResponse:
+    seed = selectors.seed_file_get_for_user(user=request.user, seed_file_id=seed_file_id)
+    context = {"project": seed.project, "seed": seed}
+    if seed.kind == seed.Kind.TABLE:
+        context["head"] = [
+            [row.get(column) for column in seed.columns]
+            for row in selectors.seed_file_head(seed_file=seed, count=10)
+        ]
+    else:
+        chunks = chunk_text(seed.text, PREVIEW_CHUNK_SIZE, PREVIEW_CHUNK_OVERLAP)
+        context.update(chunks=chunks[:3], chunk_count=len(chunks), chunk_size=PREVIEW_CHUNK_SIZE)
+    return render(request, "studio/seed_file_detail.html", context)
+
+
+@login_required
+@require_POST
+def seed_file_delete(request: HttpRequest, seed_file_id: int) -> HttpResponse:
+    seed = selectors.seed_file_get_for_user(user=request.user, seed_file_id=seed_file_id)
+    services.seed_file_delete(seed_file=seed)
+    messages.success(request, f"Deleted {seed.name}.")
+    return redirect("project-detail", seed.project_id)
 
 
 @login_required
