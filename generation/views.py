@@ -136,7 +136,7 @@ def schema_preview(request: HttpRequest, project_id: int) -> HttpResponse:
     """Preview the schema as it is in the editor, saved or not."""
     project = project_get_for_user(user=request.user, project_id=project_id)
     formset = build_column_formset(project=project, data=request.POST)
-    count_form = PreviewForm(request.GET)
+    count_form = PreviewForm({"count": request.POST.get("preview_count") or 3})
     count = (count_form.cleaned_data.get("count") or 3) if count_form.is_valid() else 3
     problems: list[str] = []
     rows = []

@@ -11,6 +11,21 @@ PREFIX = "columns"
 _FIELD = re.compile(rf"^{PREFIX}-(\d+)-(.+)$")
 OPERATIONS = ("add", "duplicate", "delete", "up", "down")
 MANAGEMENT = ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS")
+# What a new column's fields start with (a bound form shows no initial values).
+NEW_COLUMN_DEFAULTS = {
+    "low": "0",
+    "high": "100",
+    "distribution": "uniform",
+    "probability": "0.5",
+    "locale": "en_US",
+    "sampling": "shuffle",
+    "chunk_size": "1500",
+    "chunk_overlap": "150",
+    "temperature": "0.7",
+    "max_tokens": "512",
+    "max_reasks": "2",
+    "pass_threshold": "3.5",
+}
 
 
 class DesignerError(ValueError):
@@ -58,7 +73,11 @@ def apply_operation(
         raise DesignerError(f"Unknown designer operation {operation!r}")
     columns = [dict(column) for column in columns]
     if operation == "add":
-        columns.append({"kind": [new_kind], "name": [""]})
+        column = {field: [value] for field, value in NEW_COLUMN_DEFAULTS.items()}
+        column.update(kind=[new_kind], name=[""])
+        if new_kind == "llm_judge":
+            column["temperature"] = ["0"]  # judging should be as repeatable as the model allows
+        columns.append(column)
         return columns
     if index is None or not 0 <= index < len(columns):
         raise DesignerError("That column is no longer there; reload the page")

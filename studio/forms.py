@@ -3,12 +3,16 @@ input: validation of the schema as a whole (names, references, cycles) is the sc
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
-from studio.models import Project, ProviderCredential
+from studio.models import Project, ProviderCredential, SeedFile
+from studio.schema import SchemaError
+from studio.schema.sampler_kinds import PERSON_FIELDS
 
 
 class SignupForm(UserCreationForm):
@@ -64,27 +68,102 @@ class SchemaMetaForm(forms.Form):
 
 
 COLUMN_KINDS = [
-    ("category", "Category sampler"),
-    ("integer", "Integer sampler"),
-    ("uuid", "UUID"),
-    ("expression", "Expression (template)"),
-    ("llm_text", "LLM text"),
+    (
+        "Samplers",
+        [
+            ("category", "Category"),
+            ("subcategory", "Subcategory (depends on a category)"),
+            ("integer", "Integer"),
+            ("float", "Float"),
+            ("boolean", "Boolean"),
+            ("datetime", "Date and time"),
+            ("person", "Person / place (Faker)"),
+            ("uuid", "UUID"),
+        ],
+    ),
+    (
+        "Seed data",
+        [
+            ("seed_data", "Rows of an uploaded table"),
+            ("document", "Chunks of an uploaded document"),
+        ],
+    ),
+    ("Computed", [("expression", "Expression (template)")]),
+    (
+        "Language model",
+        [
+            ("llm_text", "LLM text"),
+            ("llm_structured", "LLM structured (JSON schema)"),
+            ("llm_judge", "LLM judge (rubric)"),
+        ],
+    ),
 ]
+LLM_KINDS = ("llm_text", "llm_structured", "llm_judge")
+SAMPLING_CHOICES = [
+    ("shuffle", "Shuffled, each row once per pass"),
+    ("random", "Random, with replacement"),
+    ("ordered", "In file order"),
+]
+PERSON_FIELD_CHOICES = [(f, f.replace("_", " ")) for f in PERSON_FIELDS]
+JSON_TYPES = ("string", "integer", "number", "boolean", "array", "object")
 
 
 def _split_list(raw: str) -> list[str]:
     return [part.strip() for part in raw.replace("\n", ",").split(",") if part.strip()]
 
 
+def _lines(raw: str) -> list[str]:
+    return [line.strip() for line in raw.splitlines() if line.strip()]
+
+
 class ColumnForm(forms.Form):
+    """One column of any kind: the page shows only the fields of the chosen kind."""
+
     name = forms.CharField(required=False, max_length=64)
     kind = forms.ChoiceField(choices=COLUMN_KINDS)
-    values = forms.CharField(
-        required=False, help_text="Comma-separated values", widget=forms.TextInput()
-    )
+    drop = forms.BooleanField(required=False, label="Helper column (left out of the output)")
+    # category
+    values = forms.CharField(required=False, help_text="Comma-separated values")
     weights = forms.CharField(required=False, help_text="Optional, comma-separated numbers")
-    low = forms.IntegerField(required=False, initial=0)
-    high = forms.IntegerField(required=False, initial=100)
+    # subcategory
+    parent = forms.CharField(required=False, max_length=64, help_text="A category column")
+    sub_values = forms.CharField(
+        required=False,
+        label="Values per parent value",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One line per parent value: 'science: physics, biology'",
+    )
+    # integer and float
+    low = forms.FloatField(required=False, initial=0, label="From")
+    high = forms.FloatField(required=False, initial=100, label="To")
+    distribution = forms.ChoiceField(
+        choices=[("uniform", "uniform"), ("gaussian", "gaussian (clipped)")], required=False
+    )
+    mean = forms.FloatField(required=False)
+    stddev = forms.FloatField(required=False, label="Std. deviation")
+    decimals = forms.IntegerField(required=False, min_value=0, max_value=15)
+    # boolean
+    probability = forms.FloatField(required=False, initial=0.5, min_value=0, max_value=1)
+    # datetime
+    start = forms.CharField(required=False, help_text="e.g. 2024-01-01")
+    end = forms.CharField(required=False, help_text="e.g. 2024-12-31T23:59")
+    date_format = forms.CharField(
+        required=False, label="Format", help_text="strftime, e.g. %Y-%m-%d"
+    )
+    # person
+    person_field = forms.ChoiceField(choices=PERSON_FIELD_CHOICES, required=False, label="Field")
+    locale = forms.CharField(required=False, initial="en_US", max_length=20)
+    # seed data and documents
+    seed_file = forms.ModelChoiceField(
+        queryset=SeedFile.objects.none(), required=False, label="Table"
+    )
+    document_file = forms.ModelChoiceField(
+        queryset=SeedFile.objects.none(), required=False, label="Document"
+    )
+    sampling = forms.ChoiceField(choices=SAMPLING_CHOICES, required=False)
+    chunk_size = forms.IntegerField(required=False, initial=1500, min_value=100, max_value=20000)
+    chunk_overlap = forms.IntegerField(required=False, initial=150, min_value=0)
+    # expression and LLM prompts
     template = forms.CharField(
         required=False,
         label="Prompt / template",
@@ -94,13 +173,38 @@ class ColumnForm(forms.Form):
     system_prompt = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     credential = forms.ModelChoiceField(queryset=ProviderCredential.objects.none(), required=False)
     model = forms.CharField(required=False, max_length=200)
-    temperature = forms.FloatField(required=False, initial=0.7, min_value=0, max_value=2)
+    temperature = forms.FloatField(required=False, min_value=0, max_value=2)
     max_tokens = forms.IntegerField(required=False, initial=512, min_value=1, max_value=32768)
-    drop = forms.BooleanField(required=False, label="Helper column (left out of the output)")
+    # structured
+    schema_fields = forms.CharField(
+        required=False,
+        label="Answer fields",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line: 'reasoning: string — why'. Types: " + ", ".join(JSON_TYPES),
+    )
+    json_schema = forms.CharField(
+        required=False,
+        label="…or a JSON schema",
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text="Takes precedence over the fields when given",
+    )
+    max_reasks = forms.IntegerField(
+        required=False, initial=2, min_value=0, max_value=5, label="Re-asks when invalid"
+    )
+    # judge
+    criteria = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line: 'accuracy (1-5): the answer is correct'",
+    )
+    pass_threshold = forms.FloatField(required=False, initial=3.5, label="Pass at mean score")
 
     def __init__(self, *args: Any, project: Project, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["credential"].queryset = project.credentials.order_by("name")
+        seeds = project.seed_files.defer("text").order_by("name")
+        self.fields["seed_file"].queryset = seeds.filter(kind=SeedFile.Kind.TABLE)
+        self.fields["document_file"].queryset = seeds.filter(kind=SeedFile.Kind.DOCUMENT)
 
     def clean_weights(self) -> list[float] | None:
         raw = self.cleaned_data.get("weights") or ""
@@ -111,6 +215,70 @@ class ColumnForm(forms.Form):
         except ValueError as exc:
             raise forms.ValidationError("Weights must be numbers separated by commas.") from exc
 
+    def clean_sub_values(self) -> dict[str, list[str]]:
+        mapping: dict[str, list[str]] = {}
+        for number, line in enumerate(_lines(self.cleaned_data.get("sub_values") or ""), 1):
+            parent, colon, rest = line.partition(":")
+            if not colon or not parent.strip():
+                raise forms.ValidationError(f"Line {number}: write 'parent value: a, b, c'.")
+            mapping[parent.strip()] = _split_list(rest)
+        return mapping
+
+    def clean_json_schema(self) -> dict[str, Any] | None:
+        raw = (self.cleaned_data.get("json_schema") or "").strip()
+        if not raw:
+            return None
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+            ) from exc
+        if not isinstance(value, dict):
+            raise forms.ValidationError("A JSON schema is an object: {…}.")
+        return value
+
+    def clean_schema_fields(self) -> dict[str, Any] | None:
+        lines = _lines(self.cleaned_data.get("schema_fields") or "")
+        if not lines:
+            return None
+        properties: dict[str, Any] = {}
+        for number, line in enumerate(lines, 1):
+            field, colon, rest = line.partition(":")
+            kind, _, description = rest.replace("—", "-").partition("-")
+            kind = kind.strip() or "string"
+            if not colon or not field.strip():
+                raise forms.ValidationError(f"Line {number}: write 'name: type - description'.")
+            if kind not in JSON_TYPES:
+                raise forms.ValidationError(
+                    f"Line {number}: '{kind}' is not one of {', '.join(JSON_TYPES)}."
+                )
+            spec: dict[str, Any] = {"type": kind}
+            if description.strip():
+                spec["description"] = description.strip()
+            properties[field.strip()] = spec
+        return {"type": "object", "properties": properties, "required": list(properties)}
+
+    def clean_criteria(self) -> list[dict[str, Any]]:
+        criteria = []
+        pattern = re.compile(r"^([^(:]+?)\s*(?:\((\d+)\s*-\s*(\d+)\))?\s*:\s*(.+)$")
+        for number, line in enumerate(_lines(self.cleaned_data.get("criteria") or ""), 1):
+            match = pattern.match(line)
+            if match is None:
+                raise forms.ValidationError(
+                    f"Line {number}: write 'name (1-5): what a good answer does'."
+                )
+            name, low, high, description = match.groups()
+            criteria.append(
+                {
+                    "name": name.strip(),
+                    "description": description.strip(),
+                    "min_score": int(low) if low else 1,
+                    "max_score": int(high) if high else 5,
+                }
+            )
+        return criteria
+
     def to_column(self) -> dict[str, Any] | None:
         """The column as the schema core expects it, or None for a blank form."""
         data = self.cleaned_data
@@ -120,38 +288,127 @@ class ColumnForm(forms.Form):
         column: dict[str, Any] = {"name": data["name"].strip(), "kind": kind}
         if data.get("drop"):
             column["drop"] = True
-        if kind == "category":
-            column["values"] = _split_list(data.get("values") or "")
-            if data.get("weights") is not None:
-                column["weights"] = data["weights"]
-        elif kind == "integer":
-            column["low"] = data["low"] if data.get("low") is not None else 0
-            column["high"] = data["high"] if data.get("high") is not None else 100
-        elif kind == "expression":
-            column["template"] = data.get("template") or ""
-        elif kind == "llm_text":
-            credential = data.get("credential")
-            column.update(
-                credential_id=credential.pk if credential else 0,
-                model=data.get("model") or "",
-                system_prompt=data.get("system_prompt") or "",
-                prompt=data.get("template") or "",
-                temperature=data["temperature"] if data.get("temperature") is not None else 0.7,
-                max_tokens=data.get("max_tokens") or 512,
-            )
+        build = getattr(self, f"_build_{kind}", None)
+        if build is not None:
+            build(column, data)
         return column
+
+    def _build_category(self, column: dict, data: dict) -> None:
+        column["values"] = _split_list(data.get("values") or "")
+        if data.get("weights") is not None:
+            column["weights"] = data["weights"]
+
+    def _build_subcategory(self, column: dict, data: dict) -> None:
+        column.update(parent=(data.get("parent") or "").strip(), values=data["sub_values"])
+
+    def _build_numbers(self, column: dict, data: dict, convert: Any) -> None:
+        low, high = data.get("low"), data.get("high")
+        column["low"] = convert(low if low is not None else 0)
+        column["high"] = convert(high if high is not None else 100)
+        column["distribution"] = data.get("distribution") or "uniform"
+        if column["distribution"] == "gaussian":
+            column.update(mean=data.get("mean"), stddev=data.get("stddev"))
+
+    def _build_integer(self, column: dict, data: dict) -> None:
+        self._build_numbers(column, data, lambda v: int(round(v)))
+
+    def _build_float(self, column: dict, data: dict) -> None:
+        self._build_numbers(column, data, float)
+        if data.get("decimals") is not None:
+            column["decimals"] = data["decimals"]
+
+    def _build_boolean(self, column: dict, data: dict) -> None:
+        probability = data.get("probability")
+        column["probability"] = probability if probability is not None else 0.5
+
+    def _build_datetime(self, column: dict, data: dict) -> None:
+        column.update(start=data.get("start") or "", end=data.get("end") or "")
+        if data.get("date_format"):
+            column["format"] = data["date_format"]
+
+    def _build_person(self, column: dict, data: dict) -> None:
+        column.update(
+            field=data.get("person_field") or "name", locale=data.get("locale") or "en_US"
+        )
+
+    def _build_seed_data(self, column: dict, data: dict) -> None:
+        seed = data.get("seed_file")
+        column.update(
+            seed_file_id=seed.pk if seed else 0,
+            fields=list(seed.columns) if seed else [],
+            sampling=data.get("sampling") or "shuffle",
+        )
+
+    def _build_document(self, column: dict, data: dict) -> None:
+        document = data.get("document_file")
+        column.update(
+            seed_file_id=document.pk if document else 0,
+            chunk_size=data.get("chunk_size") or 1500,
+            chunk_overlap=data["chunk_overlap"] if data.get("chunk_overlap") is not None else 150,
+            sampling=data.get("sampling") or "shuffle",
+        )
+
+    def _build_expression(self, column: dict, data: dict) -> None:
+        column["template"] = data.get("template") or ""
+
+    def _build_llm(self, column: dict, data: dict, default_temperature: float) -> None:
+        credential = data.get("credential")
+        temperature = data.get("temperature")
+        column.update(
+            credential_id=credential.pk if credential else 0,
+            model=data.get("model") or "",
+            system_prompt=data.get("system_prompt") or "",
+            prompt=data.get("template") or "",
+            temperature=temperature if temperature is not None else default_temperature,
+            max_tokens=data.get("max_tokens") or 512,
+        )
+
+    def _build_llm_text(self, column: dict, data: dict) -> None:
+        self._build_llm(column, data, 0.7)
+
+    def _build_llm_structured(self, column: dict, data: dict) -> None:
+        self._build_llm(column, data, 0.7)
+        column["json_schema"] = data.get("json_schema") or data.get("schema_fields") or {}
+        column["max_reasks"] = data["max_reasks"] if data.get("max_reasks") is not None else 2
+
+    def _build_llm_judge(self, column: dict, data: dict) -> None:
+        self._build_llm(column, data, 0.0)
+        column["criteria"] = data["criteria"]
+        threshold = data.get("pass_threshold")
+        column["pass_threshold"] = threshold if threshold is not None else 3.5
+        column["max_reasks"] = data["max_reasks"] if data.get("max_reasks") is not None else 2
 
 
 def column_initial(column: dict[str, Any]) -> dict[str, Any]:
-    """A saved column as initial data for its form."""
+    """A saved column as initial data for its form (the inverse of ``to_column``)."""
     initial = dict(column)
-    if column["kind"] == "category":
+    kind = column["kind"]
+    if kind == "category":
         initial["values"] = ", ".join(column.get("values", []))
         weights = column.get("weights")
-        initial["weights"] = ", ".join(str(w) for w in weights) if weights else ""
-    if column["kind"] == "llm_text":
+        initial["weights"] = ", ".join(f"{w:g}" for w in weights) if weights else ""
+    elif kind == "subcategory":
+        initial["sub_values"] = "\n".join(
+            f"{parent}: {', '.join(values)}" for parent, values in column.get("values", {}).items()
+        )
+    elif kind == "datetime":
+        initial["date_format"] = column.get("format") or ""
+    elif kind == "person":
+        initial["person_field"] = column.get("field")
+    elif kind == "seed_data":
+        initial["seed_file"] = column.get("seed_file_id")
+    elif kind == "document":
+        initial["document_file"] = column.get("seed_file_id")
+    if kind in LLM_KINDS:
         initial["template"] = column.get("prompt", "")
         initial["credential"] = column.get("credential_id")
+    if kind == "llm_structured":
+        initial["json_schema"] = json.dumps(column.get("json_schema", {}), indent=2)
+    if kind == "llm_judge":
+        initial["criteria"] = "\n".join(
+            f"{c['name']} ({c.get('min_score', 1)}-{c.get('max_score', 5)}): {c['description']}"
+            for c in column.get("criteria", [])
+        )
     return initial
 
 
@@ -186,5 +443,36 @@ class SeedUploadForm(forms.Form):
     file = forms.FileField(
         allow_empty_file=True,
         help_text="A table (CSV, TSV, JSONL, JSON, Parquet) whose rows become variables, or a "
-        "document (.txt, .md, .pdf) to split into chunks."
+        "document (.txt, .md, .pdf) to split into chunks.",
     )
+
+
+MAX_SCHEMA_FILE_BYTES = 1024 * 1024
+
+
+class SchemaImportForm(forms.Form):
+    file = forms.FileField(required=False, label="Schema file (.yaml, .yml, .json)")
+    text = forms.CharField(
+        required=False, label="…or paste it", widget=forms.Textarea(attrs={"rows": 4})
+    )
+    name = forms.CharField(
+        required=False, max_length=120, help_text="Optional: overrides the name in the file"
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        upload = data.get("file")
+        if upload is not None and upload.size > MAX_SCHEMA_FILE_BYTES:
+            raise forms.ValidationError("A schema file is at most 1 MB.")
+        if upload is None and not (data.get("text") or "").strip():
+            raise forms.ValidationError("Choose a file or paste a schema.")
+        return data
+
+    def cleaned_text(self) -> str:
+        upload = self.cleaned_data.get("file")
+        if upload is None:
+            return self.cleaned_data["text"]
+        try:
+            return upload.read().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SchemaError([f"{upload.name} is not UTF-8 text"]) from exc

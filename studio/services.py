@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from pathlib import PurePath
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -18,8 +20,18 @@ from studio.models import (
     Membership,
     Project,
     ProviderCredential,
+    SeedFile,
+    SeedRow,
 )
 from studio.schema import SchemaError, SchemaSpec, parse_spec
+from studio.schema.serialization import document_from_text
+from studio.seeds import (
+    DOCUMENT_EXTENSIONS,
+    TABLE_EXTENSIONS,
+    SeedFileError,
+    extract_text,
+    read_table,
+)
 
 API_TOKEN_PREFIX = "dst_"
 MSG_UNKNOWN_CREDENTIAL = "Column '{column}' uses a credential that is not in this project"
@@ -160,6 +172,26 @@ def schema_update(
 
 
 @transaction.atomic
+def schema_import(
+    *, project: Project, user: AbstractBaseUser | None, text: str, name: str | None = None
+) -> DatasetSchema:
+    """Create a schema from a YAML or JSON document (as exported); a name already taken gets
+    a numbered suffix rather than failing."""
+    document = document_from_text(text)
+    base = (name or document.name or "Imported schema")[:110]
+    final, n = base, 2
+    while project.schemas.filter(name=final).exists():
+        final, n = f"{base} ({n})", n + 1
+    return schema_create(
+        project=project,
+        user=user,
+        name=final,
+        description=document.description or "",
+        data=document.spec.model_dump(mode="json"),
+    )
+
+
+@transaction.atomic
 def schema_restore(
     *, schema: DatasetSchema, version: int, user: AbstractBaseUser | None
 ) -> DatasetSchema:
@@ -194,3 +226,65 @@ def api_token_authenticate(*, plain: str) -> AbstractBaseUser | None:
 
 def api_token_delete(*, user: AbstractBaseUser, token_id: int) -> None:
     ApiToken.objects.filter(pk=token_id, user=user).delete()
+
+
+MSG_UPLOAD_TOO_LARGE = "The file is {size} MB; the limit is {limit} MB"
+MSG_UPLOAD_TYPE = "Upload a table ({tables}) or a document ({documents})"
+
+
+@transaction.atomic
+def seed_file_upload(
+    *, project: Project, user: AbstractBaseUser | None, filename: str, data: bytes
+) -> SeedFile:
+    """Parse an upload and keep its content in the database (workers on any machine read it).
+    Raises SeedFileError with a message naming what is wrong and where; nothing is saved then."""
+    limit = settings.STUDIO_MAX_UPLOAD_BYTES
+    if len(data) > limit:
+        raise SeedFileError(
+            MSG_UPLOAD_TOO_LARGE.replace("{size}", f"{len(data) / 1e6:.1f}").replace(
+                "{limit}", f"{limit / 1e6:.1f}"
+            )
+        )
+    extension = PurePath(filename).suffix.lower()
+    name = PurePath(filename).name[:200] or "upload"
+    if extension in TABLE_EXTENSIONS:
+        table = read_table(
+            data,
+            filename,
+            max_columns=settings.STUDIO_MAX_SEED_COLUMNS,
+            max_rows=settings.STUDIO_MAX_SEED_ROWS,
+        )
+        seed = SeedFile.objects.create(
+            project=project,
+            name=name,
+            kind=SeedFile.Kind.TABLE,
+            size_bytes=len(data),
+            columns=table.columns,
+            renamed=table.renamed,
+            row_count=len(table),
+            uploaded_by=user,
+        )
+        SeedRow.objects.bulk_create(
+            (SeedRow(seed_file=seed, index=i, data=row) for i, row in enumerate(table.rows)),
+            batch_size=2000,
+        )
+        return seed
+    if extension in DOCUMENT_EXTENSIONS:
+        text = extract_text(data, filename)
+        return SeedFile.objects.create(
+            project=project,
+            name=name,
+            kind=SeedFile.Kind.DOCUMENT,
+            size_bytes=len(data),
+            text=text,
+            uploaded_by=user,
+        )
+    raise SeedFileError(
+        MSG_UPLOAD_TYPE.replace("{tables}", ", ".join(TABLE_EXTENSIONS)).replace(
+            "{documents}", ", ".join(DOCUMENT_EXTENSIONS)
+        )
+    )
+
+
+def seed_file_delete(*, seed_file: SeedFile) -> None:
+    seed_file.delete()

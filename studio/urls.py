@@ -46,7 +46,26 @@ urlpatterns = [
         studio_views.seed_file_delete,
         name="seed-file-delete",
     ),
+    path(
+        "projects/<int:project_id>/schemas/designer/",
+        studio_views.schema_designer_op,
+        name="schema-designer-op",
+    ),
+    path(
+        "projects/<int:project_id>/schemas/check/", studio_views.schema_check, name="schema-check"
+    ),
+    path(
+        "projects/<int:project_id>/schemas/import/",
+        studio_views.schema_import,
+        name="schema-import",
+    ),
     path("schemas/<int:schema_id>/", studio_views.schema_edit, name="schema-edit"),
+    path("schemas/<int:schema_id>/export/", studio_views.schema_export, name="schema-export"),
+    path(
+        "schemas/<int:schema_id>/versions/<int:version>/restore/",
+        studio_views.schema_restore,
+        name="schema-restore",
+    ),
     path("schemas/<int:schema_id>/runs/", generation_views.run_create, name="run-create"),
     path("runs/<int:run_id>/", generation_views.run_detail, name="run-detail"),
     path("runs/<int:run_id>/rows/", generation_views.run_rows, name="run-rows"),

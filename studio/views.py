@@ -7,16 +7,21 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.utils.html import escape
+from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 
 from studio import selectors, services
+from studio.designer import DesignerError, apply_operation, columns_from_data, data_from_columns
 from studio.forms import (
+    COLUMN_KINDS,
     ApiTokenForm,
     CredentialForm,
     CredentialKeyForm,
     ProjectForm,
+    SchemaImportForm,
     SchemaMetaForm,
     SeedUploadForm,
     SignupForm,
@@ -24,9 +29,12 @@ from studio.forms import (
     column_initial,
     spec_from_formset,
 )
-from studio.schema import SchemaError
+from studio.schema import SchemaError, parse_spec
+from studio.schema.recipes import RECIPES
+from studio.schema.serialization import spec_to_json, spec_to_yaml
 from studio.seeds import SeedFileError, chunk_text
 
+MAX_PREVIEW_ROWS = 10
 NEW_SCHEMA_COLUMNS = [
     {"name": "", "kind": "category"},
     {"name": "", "kind": "llm_text"},
@@ -155,19 +163,12 @@ def credential_edit(request: HttpRequest, credential_id: int) -> HttpResponse:
 
 
 def _schema_page(request: HttpRequest, *, project, schema=None) -> HttpResponse:  # noqa: ANN001
-    if schema is None:
-        meta_initial: dict = {}
-        columns_initial = NEW_SCHEMA_COLUMNS
-    else:
-        meta_initial = {"name": schema.name, "description": schema.description}
-        columns_initial = [column_initial(c) for c in schema.spec["columns"]]
     post = request.POST if request.method == "POST" else None
+    meta_initial, columns_initial = _initial_for(request, project, schema)
     meta = SchemaMetaForm(post, initial=meta_initial)
     formset = build_column_formset(project=project, data=post, initial=columns_initial)
     problems: list[str] = []
-    if post is not None and "add_column" in post:
-        formset = _formset_with_extra_column(project, post)
-    elif post is not None and meta.is_valid() and formset.is_valid():
+    if post is not None and meta.is_valid() and formset.is_valid():
         data = spec_from_formset(formset)
         try:
             if schema is None:
@@ -183,33 +184,182 @@ def _schema_page(request: HttpRequest, *, project, schema=None) -> HttpResponse:
         else:
             messages.success(request, f"Schema '{schema.name}' saved (version {schema.version}).")
             return redirect("schema-edit", schema.pk)
+    elif post is not None:
+        problems = ["Fix the fields marked below."]
     context = {
         "project": project,
         "schema": schema,
         "meta": meta,
         "formset": formset,
         "problems": problems,
-        "levels": _levels(schema),
+        "levels": _levels(schema.spec) if schema else [],
+        "column_kinds": COLUMN_KINDS,
+        "preview_counts": range(1, MAX_PREVIEW_ROWS + 1),
+        "recipes": sorted(RECIPES.items(), key=lambda item: item[1].title),
+        "recipes_open": "recipe" in request.GET,
+        "import_form": SchemaImportForm(),
         "runs": schema.runs.order_by("-created_at")[:10] if schema else [],
+        "versions": _versions(schema) if schema else [],
     }
     return render(request, "studio/schema_form.html", context, status=400 if problems else 200)
 
 
-def _formset_with_extra_column(project, post):  # noqa: ANN001, ANN202
-    data = post.copy()
-    total = int(data.get("columns-TOTAL_FORMS", "0"))
-    data["columns-TOTAL_FORMS"] = str(total + 1)
-    data[f"columns-{total}-kind"] = "llm_text"
+def _initial_for(request: HttpRequest, project, schema) -> tuple[dict, list[dict]]:  # noqa: ANN001
+    if schema is not None:
+        initial = {"name": schema.name, "description": schema.description}
+        return initial, [column_initial(c) for c in schema.spec["columns"]]
+    recipe = RECIPES.get(request.GET.get("recipe", ""))
+    if recipe is None:
+        return {}, NEW_SCHEMA_COLUMNS
+    credential = selectors.credential_list(project=project).first()
+    data = recipe.build(credential.pk if credential else 0)
+    initial = {"name": data["name"], "description": data["description"]}
+    return initial, [column_initial(c) for c in data["columns"]]
+
+
+def _levels(spec: dict) -> list[list[str]]:
+    try:
+        return parse_spec(spec).levels()
+    except SchemaError:
+        return []
+
+
+def _versions(schema) -> list:  # noqa: ANN001
+    versions = list(schema.versions.select_related("created_by")[:20])
+    for version in versions:
+        version.yaml = spec_to_yaml(version.spec)
+    return versions
+
+
+def _rebound(project, post, columns) -> object:  # noqa: ANN001
+    data = QueryDict(mutable=True)
+    for key, values in data_from_columns(post, columns).items():
+        data.setlist(key, values)
     return build_column_formset(project=project, data=data)
 
 
-def _levels(schema) -> list[list[str]]:  # noqa: ANN001
-    if schema is None:
-        return []
+@login_required
+@require_POST
+def schema_designer_op(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Add, duplicate, delete or move a column in the editor, keeping everything typed."""
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    index = request.POST.get("index")
     try:
-        return services.parse_spec(schema.spec).levels()
-    except SchemaError:
-        return []
+        columns = apply_operation(
+            columns_from_data(request.POST),
+            request.POST.get("op", ""),
+            int(index) if index and index.isdigit() else None,
+            new_kind=request.POST.get("new_kind") or "llm_text",
+        )
+    except DesignerError as exc:
+        return HttpResponse(escape(str(exc)), status=400)
+    formset = _rebound(project, request.POST, columns)
+    for form in formset.forms:
+        form.errors.clear()  # an edit in progress is not a mistake yet
+    context = {"project": project, "formset": formset}
+    return render(request, "studio/partials/schema_columns.html", context)
+
+
+@login_required
+@require_POST
+def schema_check(request: HttpRequest, project_id: int) -> HttpResponse:
+    """Validate the editor's content as the user types: problems beside each column, the
+    dependency order once valid. Nothing is saved."""
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    formset = build_column_formset(project=project, data=request.POST)
+    column_problems: list[list[str]] = [[] for _ in formset.forms]
+    problems: list[str] = []
+    levels: list[list[str]] = []
+    if formset.is_valid():
+        try:
+            levels = services.schema_validate(
+                project=project, data=spec_from_formset(formset)
+            ).levels()
+        except SchemaError as exc:
+            problems = exc.messages
+    else:
+        for i, form in enumerate(formset.forms):
+            for field, errors in form.errors.items():
+                label = form.fields[field].label or field.replace("_", " ").capitalize()
+                column_problems[i] += [f"{label}: {error}" for error in errors]
+        problems = ["Fix the fields marked below."]
+    names = [(form["name"].value() or "").strip() for form in formset.forms]
+    for message in problems:
+        for i, name in enumerate(names):
+            if name and f"'{name}'" in message:
+                column_problems[i].append(message)
+    context = {
+        "problems": problems,
+        "levels": levels,
+        "column_problems": column_problems,
+        "checked": True,
+    }
+    return render(request, "studio/partials/schema_check.html", context)
+
+
+@login_required
+@require_POST
+def schema_import(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    form = SchemaImportForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            schema = services.schema_import(
+                project=project,
+                user=request.user,
+                text=form.cleaned_text(),
+                name=form.cleaned_data.get("name") or None,
+            )
+        except SchemaError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, f"Imported schema '{schema.name}'.")
+            return redirect("schema-edit", schema.pk)
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    return redirect("schema-create", project.pk)
+
+
+@login_required
+def schema_export(request: HttpRequest, schema_id: int) -> HttpResponse:
+    schema = selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
+    as_json = request.GET.get("format") == "json"
+    text, content_type, extension = (
+        (
+            spec_to_json(schema.spec, name=schema.name, description=schema.description),
+            "application/json",
+            "json",
+        )
+        if as_json
+        else (
+            spec_to_yaml(schema.spec, name=schema.name, description=schema.description),
+            "application/yaml",
+            "yaml",
+        )
+    )
+    response = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
+    filename = slugify(schema.name) or "schema"
+    response["Content-Disposition"] = (
+        f'attachment; filename="{filename}-v{schema.version}.{extension}"'
+    )
+    return response
+
+
+@login_required
+@require_POST
+def schema_restore(request: HttpRequest, schema_id: int, version: int) -> HttpResponse:
+    schema = selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
+    try:
+        services.schema_restore(schema=schema, version=version, user=request.user)
+    except SchemaError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, f"Restored version {version} as version {schema.version}.")
+    return redirect("schema-edit", schema.pk)
 
 
 @login_required

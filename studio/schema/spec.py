@@ -7,121 +7,64 @@ is known to be sound before any row is generated.
 
 from __future__ import annotations
 
-import keyword
-import re
 from typing import Annotated, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import ErrorDetails
 
+from .base import NAME_PATTERN, NAME_RULE, RESERVED_NAMES, ColumnBase
 from .errors import SchemaError
 from .graph import dependency_levels, unknown_reference_message
-from .templating import ENV, TemplateProblem, check_template_safety, template_variables
+from .llm_kinds import (
+    LlmColumn,
+    LlmJudgeColumn,
+    LlmStructuredColumn,
+    LlmTextColumn,
+    is_llm,
+)
+from .sampler_kinds import (
+    BooleanColumn,
+    CategoryColumn,
+    DatetimeColumn,
+    FloatColumn,
+    IntegerColumn,
+    PersonColumn,
+    SubcategoryColumn,
+    UuidColumn,
+)
+from .seed_kinds import DocumentColumn, SeedDataColumn
+from .structured_refs import structured_reference_problems
+from .templating import TemplateProblem, check_template_safety, template_variables
 
 __all__ = [
+    "KINDS",
     "MAX_COLUMNS",
     "NAME_PATTERN",
     "RESERVED_NAMES",
+    "BooleanColumn",
     "CategoryColumn",
     "Column",
+    "DatetimeColumn",
+    "DocumentColumn",
     "ExpressionColumn",
+    "FloatColumn",
     "IntegerColumn",
+    "LlmJudgeColumn",
+    "LlmStructuredColumn",
     "LlmTextColumn",
+    "PersonColumn",
     "SchemaSpec",
+    "SeedDataColumn",
+    "SubcategoryColumn",
     "UuidColumn",
     "parse_spec",
 ]
 
 MAX_COLUMNS = 200
 
-# Column names become template variables and output field names, so they must
-# be plain identifiers; lowercase only, so 'Topic' and 'topic' cannot coexist.
-NAME_PATTERN = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
-_NAME_RULE = (
-    "use 1 to 64 lowercase letters, digits or underscores, starting with a letter or underscore"
-)
 
-# Names a template could not read as a column: Jinja literals and keywords,
-# names Jinja provides itself (globals, 'self', 'loop'), and names the row
-# renderer reserves for its own context ('row', 'index').
-RESERVED_NAMES: frozenset[str] = frozenset(
-    {"row", "index", "loop", "self", "true", "false", "none"}
-    | {kw for kw in keyword.kwlist if kw.islower()}
-    | set(ENV.globals)
-)
-
-
-class _ColumnBase(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    # A helper column: generated and usable in templates, left out of the output.
-    drop: bool = False
-
-    def templates(self) -> dict[str, str]:
-        """Field name -> template text; empty for columns that sample values."""
-        return {}
-
-    def dependencies(self) -> set[str]:
-        """Names of the columns this column's templates refer to."""
-        names: set[str] = set()
-        for text in self.templates().values():
-            names |= template_variables(text)
-        return names
-
-
-class CategoryColumn(_ColumnBase):
-    kind: Literal["category"] = "category"
-    values: list[str] = Field(min_length=1)
-    weights: list[FiniteFloat] | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> CategoryColumn:
-        problems: list[str] = []
-        empty = [str(i + 1) for i, value in enumerate(self.values) if value == ""]
-        if empty:
-            problems.append(
-                f"Column '{self.name}': values — must not be empty (value {', '.join(empty)})"
-            )
-        if self.weights is not None:
-            if len(self.weights) != len(self.values):
-                problems.append(
-                    f"Column '{self.name}' has {_count(len(self.values), 'value')} but "
-                    f"{_count(len(self.weights), 'weight')}; give exactly one weight per value"
-                )
-            if any(w < 0 for w in self.weights):
-                problems.append(f"Column '{self.name}': weights — must not be negative")
-            elif sum(self.weights) <= 0:
-                problems.append(f"Column '{self.name}': weights — must add up to more than 0")
-        if problems:
-            raise SchemaError(problems)
-        return self
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-class IntegerColumn(_ColumnBase):
-    kind: Literal["integer"] = "integer"
-    low: int
-    high: int
-
-    @model_validator(mode="after")
-    def _check(self) -> IntegerColumn:
-        if self.low > self.high:
-            raise SchemaError(
-                f"Column '{self.name}': low ({self.low}) must not be greater than high ({self.high})"
-            )
-        return self
-
-
-class UuidColumn(_ColumnBase):
-    kind: Literal["uuid"] = "uuid"
-
-
-class ExpressionColumn(_ColumnBase):
+class ExpressionColumn(ColumnBase):
     """Text computed from other columns by a Jinja template, without a model."""
 
     kind: Literal["expression"] = "expression"
@@ -131,29 +74,42 @@ class ExpressionColumn(_ColumnBase):
         return {"template": self.template}
 
 
-class LlmTextColumn(_ColumnBase):
-    """Text generated by a language model from a templated prompt."""
-
-    kind: Literal["llm_text"] = "llm_text"
-    # Id of the stored provider credential; its existence and ownership are
-    # checked by the application layer, which knows about the database.
-    credential_id: int
-    model: str = Field(min_length=1)
-    system_prompt: str = ""
-    prompt: str = Field(min_length=1)
-    temperature: float = Field(default=0.7, ge=0, le=2, allow_inf_nan=False)
-    max_tokens: int = Field(default=512, ge=1, le=32768)
-
-    def templates(self) -> dict[str, str]:
-        return {"prompt": self.prompt, "system_prompt": self.system_prompt}
-
-
 Column = Annotated[
-    CategoryColumn | IntegerColumn | UuidColumn | ExpressionColumn | LlmTextColumn,
+    CategoryColumn
+    | SubcategoryColumn
+    | IntegerColumn
+    | FloatColumn
+    | BooleanColumn
+    | DatetimeColumn
+    | PersonColumn
+    | UuidColumn
+    | ExpressionColumn
+    | LlmTextColumn
+    | LlmStructuredColumn
+    | LlmJudgeColumn
+    | SeedDataColumn
+    | DocumentColumn,
     Field(discriminator="kind"),
 ]
 
-_KINDS = ("category", "integer", "uuid", "expression", "llm_text")
+# Every kind, in the order the error message for an unknown kind lists them.
+KINDS: tuple[str, ...] = (
+    "category",
+    "subcategory",
+    "integer",
+    "float",
+    "boolean",
+    "datetime",
+    "person",
+    "uuid",
+    "expression",
+    "llm_text",
+    "llm_structured",
+    "llm_judge",
+    "seed_data",
+    "document",
+)
+_KINDS = KINDS
 
 
 class SchemaSpec(BaseModel):
@@ -164,10 +120,17 @@ class SchemaSpec(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> SchemaSpec:
         messages = _name_problems(self.columns)
-        names = {c.name for c in self.columns}
+        providers = _providers(self.columns)
+        messages.extend(_parent_problems(self.columns))
+        structured = {
+            c.name: fields
+            for c in self.columns
+            if is_llm(c) and (fields := c.value_fields()) is not None
+        }
+        seed_fields = _seed_fields(providers)
         dependencies: dict[str, set[str]] = {}
         for column in self.columns:
-            refs, field_messages = _template_problems(column, names)
+            refs, field_messages = _template_problems(column, providers, seed_fields, structured)
             messages.extend(field_messages)
             dependencies.setdefault(column.name, set()).update(refs)
         # With duplicate names the graph is ambiguous; that error is enough.
@@ -179,12 +142,26 @@ class SchemaSpec(BaseModel):
             except SchemaError as exc:
                 messages.extend(exc.messages)
         if messages:
-            raise SchemaError(messages)
+            raise SchemaError(list(dict.fromkeys(messages)))
         return self
+
+    def providers(self) -> dict[str, str]:
+        """Variable name -> name of the column that provides it, in output order."""
+        return _providers(self.columns)
+
+    def depends_on(self, name: str) -> set[str]:
+        """Names of the *columns* that column ``name`` needs before it can be generated.
+
+        Unlike ``column(name).dependencies()`` (variable names), a seed field is
+        mapped to its seed column, so this can be compared with column names
+        (e.g. the set of columns that failed in a row).
+        """
+        return _column_dependencies(self.column(name), self.providers())
 
     def levels(self) -> list[list[str]]:
         """Column names grouped by generation order (see graph.dependency_levels)."""
-        return dependency_levels({c.name: c.dependencies() for c in self.columns})
+        providers = self.providers()
+        return dependency_levels({c.name: _column_dependencies(c, providers) for c in self.columns})
 
     def column(self, name: str) -> Column:
         for column in self.columns:
@@ -193,32 +170,135 @@ class SchemaSpec(BaseModel):
         raise KeyError(name)
 
     def output_columns(self) -> list[str]:
-        """Names of the columns written to the dataset, in the user's order."""
-        return [c.name for c in self.columns if not c.drop]
+        """Names of the fields written to the dataset, in the user's order.
 
-    def llm_columns(self) -> list[LlmTextColumn]:
-        return [c for c in self.columns if isinstance(c, LlmTextColumn)]
+        A seed column contributes its table's fields in their order, not its
+        own name.
+        """
+        return [name for c in self.columns if not c.drop for name in c.provides()]
+
+    def llm_columns(self) -> list[LlmColumn]:
+        """Every column answered by a model (text, structured, judge)."""
+        return [c for c in self.columns if is_llm(c)]
+
+    def seed_file_ids(self) -> set[int]:
+        """Ids of the uploaded files (tables and documents) this schema reads."""
+        return {
+            c.seed_file_id for c in self.columns if isinstance(c, SeedDataColumn | DocumentColumn)
+        }
+
+
+def _column_dependencies(column: Column, providers: dict[str, str]) -> set[str]:
+    return {providers[v] for v in column.dependencies() if v in providers}
+
+
+def _providers(columns: list[Column]) -> dict[str, str]:
+    """Variable -> providing column; the first provider wins (clashes are reported elsewhere)."""
+    providers: dict[str, str] = {}
+    for column in columns:
+        for name in column.provides():
+            providers.setdefault(name, column.name)
+    return providers
 
 
 def _name_problems(columns: list[Column]) -> list[str]:
+    """Invalid, reserved or repeated column names, and seed fields clashing with names."""
     messages: list[str] = []
     seen: set[str] = set()
     reported: set[str] = set()
     for column in columns:
         name = column.name
         if not NAME_PATTERN.fullmatch(name):
-            messages.append(f"Column '{name}' has an invalid name: {_NAME_RULE}")
+            messages.append(f"Column '{name}' has an invalid name: {NAME_RULE}")
         elif name in RESERVED_NAMES:
             messages.append(f"Column name '{name}' is reserved; choose another name")
         if name in seen and name not in reported:
             messages.append(f"Two columns are named '{name}'")
             reported.add(name)
         seen.add(name)
+    # A seed column's fields are variables and output columns like any column
+    # name, so they must not collide with one (or with another seed's fields).
+    provided_by: dict[str, str] = {}
+    for column in columns:
+        for field in column.provides():
+            if field == column.name:
+                continue
+            if field in seen:
+                messages.append(
+                    f"Column '{column.name}' provides field '{field}', which is also the name "
+                    f"of column '{field}'; rename one of them"
+                )
+            elif field in provided_by:
+                messages.append(
+                    f"Columns '{provided_by[field]}' and '{column.name}' both provide "
+                    f"field '{field}'; remove it from one of them"
+                )
+            else:
+                provided_by[field] = column.name
     return messages
 
 
-def _template_problems(column: Column, names: set[str]) -> tuple[set[str], list[str]]:
-    """References of one column's templates, and messages for its bad templates.
+def _category_values(column: Column) -> list[str] | None:
+    """The values a category-like column can take; None for other kinds."""
+    if isinstance(column, CategoryColumn):
+        return list(column.values)
+    if isinstance(column, SubcategoryColumn):
+        return list(dict.fromkeys(v for values in column.values.values() for v in values))
+    return None
+
+
+def _parent_problems(columns: list[Column]) -> list[str]:
+    """A subcategory's parent must exist, be a category, and have its every value covered."""
+    by_name = {c.name: c for c in columns}
+    messages: list[str] = []
+    for column in columns:
+        if not isinstance(column, SubcategoryColumn):
+            continue
+        label = f"Column '{column.name}'"
+        parent = by_name.get(column.parent)
+        if parent is None:
+            seed = next((c.name for c in columns if column.parent in c.provides()), None)
+            if seed is None:
+                messages.append(unknown_reference_message(column.name, column.parent, "parent"))
+            else:
+                messages.append(
+                    f"{label}: parent '{column.parent}' must be a category or subcategory "
+                    f"column (it is a field of seed column '{seed}')"
+                )
+            continue
+        parent_values = _category_values(parent)
+        if parent_values is None:
+            messages.append(
+                f"{label}: parent '{column.parent}' must be a category or subcategory column "
+                f"(it is of kind '{parent.kind}')"
+            )
+            continue
+        missing = [v for v in parent_values if v not in column.values]
+        if missing:
+            messages.append(
+                f"{label} has no values for {_quoted(missing)} "
+                f"(values of its parent column '{column.parent}')"
+            )
+        unknown = [v for v in column.values if v not in parent_values]
+        if unknown:
+            messages.append(
+                f"{label} has values for {_quoted(unknown)}, which its parent column "
+                f"'{column.parent}' never takes"
+            )
+    return messages
+
+
+def _quoted(values: list[str]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def _template_problems(
+    column: Column,
+    providers: dict[str, str],
+    seed_fields: dict[str, list[str]],
+    structured: dict[str, list[str]],
+) -> tuple[set[str], list[str]]:
+    """Columns one column depends on, and messages for its bad templates.
 
     Unknown references are reported here rather than by the graph, because
     only here do we know which field (prompt or system prompt) they are in.
@@ -233,11 +313,28 @@ def _template_problems(column: Column, names: set[str]) -> tuple[set[str], list[
             messages.append(f"Column '{column.name}': {field} — {exc}")
             continue
         for ref in sorted(used):
-            if ref in names:
-                refs.add(ref)
+            if ref in providers:
+                refs.add(providers[ref])
+            elif ref in seed_fields:
+                messages.append(
+                    f"Column '{column.name}' refers to '{ref}' in its {field}, which is a seed "
+                    f"column: use its fields instead ({', '.join(seed_fields[ref])})"
+                )
             else:
                 messages.append(unknown_reference_message(column.name, ref, field))
+        messages.extend(structured_reference_problems(column.name, field, text, structured))
+    if isinstance(column, SubcategoryColumn) and column.parent in providers:
+        refs.add(providers[column.parent])
     return refs, messages
+
+
+def _seed_fields(providers: dict[str, str]) -> dict[str, list[str]]:
+    """Columns that provide names other than their own -> those names."""
+    fields: dict[str, list[str]] = {}
+    for variable, column in providers.items():
+        if variable != column:
+            fields.setdefault(column, []).append(variable)
+    return {c: f for c, f in fields.items() if c not in providers}
 
 
 def parse_spec(data: object) -> SchemaSpec:

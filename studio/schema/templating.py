@@ -9,6 +9,7 @@ saved (``check_template_safety``), and always rendered in Jinja's sandbox with
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -75,6 +76,19 @@ ENV: SandboxedEnvironment = _StudioSandbox(
     keep_trailing_newline=True,
 )
 
+
+def _tojson(value: Any, indent: int | None = None) -> str:
+    """Plain JSON, unlike Jinja's HTML-safe ``tojson`` (which writes ``<`` as ``\\u003c``
+    and sorts keys): the text goes to a model or a dataset, never into a web page,
+    and ``{"role": ..., "content": ...}`` should keep its order."""
+    if indent is not None and not 0 <= indent <= 8:
+        # A huge indent is a memory bomb like ``'x' * 10**10``.
+        raise ValueError("tojson indent must be between 0 and 8")
+    return json.dumps(value, ensure_ascii=False, indent=indent)
+
+
+ENV.filters["tojson"] = _tojson
+
 # Tags that would pull other templates (or files, given a loader) into a prompt.
 _REFUSED_TAGS: dict[type[nodes.Node], str] = {
     nodes.Include: "{% include %}",
@@ -101,7 +115,14 @@ def template_variables(template: str) -> set[str]:
     Names the template defines itself (``{% set %}``, loop variables) and the
     environment's globals (``range``, ``dict``, ...) are not included.
     """
-    return set(meta.find_undeclared_variables(_parse(template)))
+    return set(_undeclared_variables(template))
+
+
+@functools.lru_cache(maxsize=1024)
+def _undeclared_variables(template: str) -> frozenset[str]:
+    # The engine asks for the generation order (and so every template's
+    # variables) for each row; parsing each time cost ~1.5 ms per row.
+    return frozenset(meta.find_undeclared_variables(_parse(template)))
 
 
 def _refusal(node: nodes.Node) -> str | None:

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from studio.schema import (
+    KINDS,
     CategoryColumn,
     ExpressionColumn,
     IntegerColumn,
@@ -184,12 +185,15 @@ def test_llm_field_limits() -> None:
 
 
 def test_kind_and_extra_fields() -> None:
+    kinds = (
+        "category, subcategory, integer, float, boolean, datetime, person, uuid, expression, "
+        "llm_text, llm_structured, llm_judge, seed_data, document"
+    )
+    assert ", ".join(KINDS) == kinds
     assert errors([{"name": "z", "kind": "nope"}]) == [
-        "Column 'z': kind — unknown kind 'nope'; expected one of category, integer, uuid, expression, llm_text"
+        f"Column 'z': kind — unknown kind 'nope'; expected one of {kinds}"
     ]
-    assert errors([{"name": "z"}]) == [
-        "Column 'z': kind — missing; expected one of category, integer, uuid, expression, llm_text"
-    ]
+    assert errors([{"name": "z"}]) == [f"Column 'z': kind — missing; expected one of {kinds}"]
     assert errors([{"name": "u", "kind": "uuid", "colour": "red"}]) == [
         "Column 'u': colour — Extra inputs are not permitted"
     ]

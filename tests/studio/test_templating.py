@@ -150,3 +150,18 @@ def test_sandbox_refuses_huge_repetition_and_powers() -> None:
 def test_include_cannot_read_files_at_render_time() -> None:
     with pytest.raises(TemplateProblem):
         render_template("{% include '/etc/passwd' %}", {})
+
+
+def test_tojson_writes_plain_json_in_the_given_order() -> None:
+    rendered = render_template(
+        '{{ [{"role": "user", "content": q}] | tojson }}', {"q": "<b> & 'é'"}
+    )
+    assert rendered == '[{"role": "user", "content": "<b> & \'é\'"}]'
+    assert render_template("{{ x | tojson(indent=2) }}", {"x": {"a": 1}}) == '{\n  "a": 1\n}'
+    with pytest.raises(TemplateProblem, match="indent"):
+        render_template("{{ x | tojson(indent=10**9) }}", {"x": [1]})
+
+
+def test_dict_values_are_read_with_dots() -> None:
+    # Structured columns rely on attribute access falling back to keys.
+    assert render_template("{{ a.reasoning }}", {"a": {"reasoning": "r"}}) == "r"

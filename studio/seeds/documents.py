@@ -1,0 +1,92 @@
+"""The text of an uploaded document (plain text, Markdown, PDF), ready for chunking.
+
+The app stores the extracted text once at upload; generation then only splits
+it (``chunk_text``), so a worker never parses a PDF.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import PurePath
+
+from .chunking import chunk_spans, chunk_text
+from .errors import SeedFileError
+from .text import decode_utf8, without_nul
+
+__all__ = ["DOCUMENT_EXTENSIONS", "chunk_spans", "chunk_text", "extract_text"]
+
+DOCUMENT_EXTENSIONS = (".txt", ".md", ".markdown", ".pdf")
+
+# PDF extraction pads layouts with runs of blank lines and spaces.
+_BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
+_TRAILING_SPACE = re.compile(r"[ \t]+\n")
+
+
+def extract_text(data: bytes, filename: str) -> str:
+    """The document's text, newlines as ``\\n``; SeedFileError when there is none to use."""
+    extension = PurePath(filename).suffix.lower()
+    if extension not in DOCUMENT_EXTENSIONS:
+        shown = f"'{extension}'" if extension else "without an extension"
+        raise SeedFileError(
+            f"Files {shown} are not supported as documents; upload a "
+            + ", ".join(DOCUMENT_EXTENSIONS)
+            + " file"
+        )
+    if not data.strip():
+        raise SeedFileError("The file is empty")
+    if extension == ".pdf":
+        text = _pdf_text(data)
+    else:
+        text = decode_utf8(data)
+    text = without_nul(text)
+    if not text.strip():
+        raise SeedFileError("The file has no text")
+    return text
+
+
+def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PyPdfError
+
+    if b"%PDF-" not in data[:1024]:
+        raise SeedFileError("The file is not a PDF (it has no %PDF header); check its type")
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            # Many PDFs are "encrypted" with an empty password only to forbid
+            # editing; those open without asking anyone for anything.
+            try:
+                opened = bool(reader.decrypt(""))
+            except (PyPdfError, NotImplementedError, ValueError):
+                opened = False
+            if not opened:
+                raise SeedFileError(
+                    "The PDF is protected by a password; remove the password and upload it again"
+                )
+        pages = reader.pages
+        texts: list[str] = []
+        for number, page in enumerate(pages, start=1):
+            try:
+                texts.append(page.extract_text() or "")
+            except (PyPdfError, KeyError, TypeError, ValueError) as exc:
+                raise SeedFileError(f"Page {number} of the PDF could not be read: {exc}") from None
+    except SeedFileError:
+        raise
+    except FileNotDecryptedError:
+        raise SeedFileError(
+            "The PDF is protected by a password; remove the password and upload it again"
+        ) from None
+    except (PyPdfError, OSError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        # pypdf reports broken files with a variety of exception types.
+        raise SeedFileError(
+            f"The PDF could not be read (it may be damaged or incomplete): {exc}"
+        ) from None
+    text = "\n\n".join(t.strip() for t in texts if t.strip())
+    text = _BLANK_LINES.sub("\n\n", _TRAILING_SPACE.sub("\n", text.replace("\r\n", "\n")))
+    if not text.strip():
+        raise SeedFileError(
+            "The PDF has no extractable text (it may be scanned images); "
+            "run text recognition (OCR) on it, or upload its text as a .txt file"
+        )
+    return text
