@@ -22,6 +22,8 @@ from generation.row_writes import (
     run_is_running,
     run_stop_at_budget,
 )
+from generation.seed_data import SeedData
+from generation.seed_loading import load_seed_data
 from studio.models import ProviderCredential
 from studio.schema import SchemaSpec
 
@@ -32,6 +34,7 @@ class _Chunk:
     spec: SchemaSpec
     rows: list[Row]
     credentials: dict[int, ProviderCredential]
+    seeds: SeedData
 
 
 def _load_chunk(run_id: int, start: int, end: int) -> _Chunk | None:
@@ -44,7 +47,11 @@ def _load_chunk(run_id: int, start: int, end: int) -> _Chunk | None:
         )
     )
     credentials = {c.pk: c for c in ProviderCredential.objects.filter(project_id=run.project_id)}
-    return _Chunk(run, SchemaSpec.model_validate(run.spec_snapshot), rows, credentials)
+    spec = SchemaSpec.model_validate(run.spec_snapshot)
+    seeds = load_seed_data(
+        project_id=run.project_id, spec=spec, seed=run.seed, row_indices=[r.index for r in rows]
+    )
+    return _Chunk(run, spec, rows, credentials, seeds)
 
 
 async def fill_chunk(run_id: int, start: int, end: int) -> None:
@@ -73,7 +80,11 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
                     return
                 try:
                     outcome = await fill_row(
-                        chunk.spec, seed=chunk.run.seed, row_index=row.index, call_llm=context
+                        chunk.spec,
+                        seed=chunk.run.seed,
+                        row_index=row.index,
+                        call_llm=context,
+                        seeds=chunk.seeds,
                     )
                 except BudgetReached:
                     if await db.run(run_stop_at_budget, run_id):

@@ -11,8 +11,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from generation.seed_data import SeedData, SeedDataMissing
 from studio.schema import SchemaSpec
 from studio.schema.samplers import is_sampler, rng_for, sample_value
+from studio.schema.seed_kinds import DocumentColumn, SeedDataColumn
 from studio.schema.spec import ExpressionColumn, LlmTextColumn
 from studio.schema.templating import TemplateProblem, render_template
 
@@ -62,20 +64,26 @@ class RowOutcome:
 
 
 async def fill_row(
-    spec: SchemaSpec, *, seed: int | str, row_index: int, call_llm: CallLlm
+    spec: SchemaSpec,
+    *,
+    seed: int | str,
+    row_index: int,
+    call_llm: CallLlm,
+    seeds: SeedData | None = None,
 ) -> RowOutcome:
     outcome = RowOutcome()
     failed: set[str] = set()
+    seeds = seeds or SeedData()
     for level in spec.levels():
         tasks = []
         for name in level:
             column = spec.column(name)
-            broken = sorted(column.dependencies() & failed)
+            broken = sorted(spec.depends_on(name) & failed)
             if broken:
                 outcome.errors[name] = MSG_SKIPPED.replace("{column}", broken[0])
                 failed.add(name)
                 continue
-            tasks.append(_fill_column(column, seed, row_index, outcome, call_llm))
+            tasks.append(_fill_column(column, seed, row_index, outcome, call_llm, seeds))
         results = await asyncio.gather(*tasks, return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
@@ -88,12 +96,24 @@ async def fill_row(
 
 
 async def _fill_column(
-    column: object, seed: int | str, row_index: int, outcome: RowOutcome, call_llm: CallLlm
+    column: object,
+    seed: int | str,
+    row_index: int,
+    outcome: RowOutcome,
+    call_llm: CallLlm,
+    seeds: SeedData,
 ) -> tuple[str, str | None]:
     name: str = column.name  # type: ignore[attr-defined]
     try:
         if is_sampler(column):
-            outcome.values[name] = sample_value(column, rng_for(seed, row_index, name))
+            rng = rng_for(seed, row_index, name)
+            outcome.values[name] = sample_value(column, rng, outcome.values)
+        elif isinstance(column, SeedDataColumn):
+            record = seeds.table_row(column, seed, row_index)
+            for field in column.fields:  # each field is a variable; the column's name is not
+                outcome.values[field] = record.get(field)
+        elif isinstance(column, DocumentColumn):
+            outcome.values[name] = seeds.chunk(column, seed, row_index)
         elif isinstance(column, ExpressionColumn):
             outcome.values[name] = render_template(column.template, outcome.values)
         elif isinstance(column, LlmTextColumn):
@@ -108,6 +128,8 @@ async def _fill_column(
             outcome.latency_ms += answer.latency_ms
         else:
             raise TypeError(f"Column kind {type(column).__name__} has no generator")
-    except (TemplateProblem, LlmFailure) as exc:
+    except (TemplateProblem, LlmFailure, SeedDataMissing) as exc:
         return name, str(exc)
+    except ValueError as exc:  # e.g. a chunk overlap that would repeat the text too often
+        return name, f"Cannot fill column '{name}': {exc}"
     return name, None

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from generation.db_thread import DbThread
 from generation.engine import RowOutcome, fill_row
 from generation.llm_calls import CallContext
+from generation.seed_data import SeedData
+from generation.seed_loading import load_seed_data
 from studio.models import Project
 from studio.schema import SchemaSpec
 
@@ -26,15 +28,23 @@ def preview_rows(*, project: Project, spec: SchemaSpec, count: int) -> list[Prev
     count = max(1, min(count, MAX_PREVIEW_ROWS))
     credentials = {c.pk: c for c in project.credentials.all()}
     seed = random.SystemRandom().randrange(2**31)
-    return asyncio.run(_preview(spec, credentials, seed, count))
+    seeds = load_seed_data(
+        project_id=project.pk, spec=spec, seed=seed, row_indices=list(range(count))
+    )
+    return asyncio.run(_preview(spec, credentials, seeds, seed, count))
 
 
-async def _preview(spec: SchemaSpec, credentials: dict, seed: int, count: int) -> list[PreviewRow]:
+async def _preview(
+    spec: SchemaSpec, credentials: dict, seeds: SeedData, seed: int, count: int
+) -> list[PreviewRow]:
     db = DbThread()
     context = CallContext(credentials=credentials, db=db, sample_prefix=f"preview:{seed}")
     try:
         outcomes = await asyncio.gather(
-            *(fill_row(spec, seed=seed, row_index=i, call_llm=context) for i in range(count))
+            *(
+                fill_row(spec, seed=seed, row_index=i, call_llm=context, seeds=seeds)
+                for i in range(count)
+            )
         )
     finally:
         await context.aclose()

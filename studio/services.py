@@ -35,6 +35,8 @@ from studio.seeds import (
 
 API_TOKEN_PREFIX = "dst_"
 MSG_UNKNOWN_CREDENTIAL = "Column '{column}' uses a credential that is not in this project"
+MSG_UNKNOWN_SEED_FILE = "Column '{column}' needs an uploaded {kind} of this project: choose one"
+MSG_UNKNOWN_FIELDS = "Column '{column}' reads fields the table does not have: {fields}"
 MSG_DUPLICATE_SCHEMA = "A schema named '{name}' already exists in this project"
 MSG_DUPLICATE_CREDENTIAL = "A credential named '{name}' already exists in this project"
 
@@ -119,9 +121,35 @@ def schema_validate(*, project: Project, data: Any) -> SchemaSpec:
         for column in spec.llm_columns()
         if column.credential_id not in known
     ]
+    problems += _seed_file_problems(project, spec)
     if problems:
         raise SchemaError(problems)
     return spec
+
+
+def _seed_file_problems(project: Project, spec: SchemaSpec) -> list[str]:
+    files = {f.pk: f for f in project.seed_files.filter(pk__in=spec.seed_file_ids()).defer("text")}
+    problems = []
+    for column in spec.columns:
+        if column.kind not in ("seed_data", "document"):
+            continue
+        wanted = SeedFile.Kind.TABLE if column.kind == "seed_data" else SeedFile.Kind.DOCUMENT
+        seed = files.get(column.seed_file_id)
+        if seed is None or seed.kind != wanted:
+            problems.append(
+                MSG_UNKNOWN_SEED_FILE.replace("{column}", column.name).replace(
+                    "{kind}", "table" if wanted == SeedFile.Kind.TABLE else "document"
+                )
+            )
+        elif column.kind == "seed_data":
+            missing = [f for f in column.fields if f not in seed.columns]
+            if missing:
+                problems.append(
+                    MSG_UNKNOWN_FIELDS.replace("{column}", column.name).replace(
+                        "{fields}", ", ".join(missing)
+                    )
+                )
+    return problems
 
 
 @transaction.atomic
