@@ -13,9 +13,10 @@ from decimal import Decimal
 
 from generation.seed_data import SeedData, SeedDataMissing
 from studio.schema import SchemaSpec
+from studio.schema.llm_kinds import LlmColumn, is_llm
 from studio.schema.samplers import is_sampler, rng_for, sample_value
 from studio.schema.seed_kinds import DocumentColumn, SeedDataColumn
-from studio.schema.spec import ExpressionColumn, LlmTextColumn
+from studio.schema.spec import ExpressionColumn
 from studio.schema.templating import TemplateProblem, render_template
 
 MSG_SKIPPED = "Skipped: it depends on '{column}', which failed"
@@ -24,6 +25,9 @@ MSG_SKIPPED = "Skipped: it depends on '{column}', which failed"
 @dataclass
 class LlmAnswer:
     text: str
+    # The validated JSON of a structured or judge column (the judge's interpreted verdict).
+    parsed: object | None = None
+    attempts: int = 1
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: Decimal = Decimal(0)
@@ -35,7 +39,7 @@ class LlmAnswer:
 class LlmAsk:
     """What one LLM column asks for one row, after rendering its templates."""
 
-    column: LlmTextColumn
+    column: LlmColumn
     row_index: int
     system: str
     prompt: str
@@ -45,7 +49,13 @@ CallLlm = Callable[[LlmAsk], Awaitable[LlmAnswer]]
 
 
 class LlmFailure(Exception):
-    """Raised by ``call_llm`` when a call failed for good; the message is shown on the row."""
+    """Raised by ``call_llm`` when a call failed for good; the message is shown on the row.
+    ``raw_text`` keeps the last answer when it was received but unusable (invalid JSON)."""
+
+    def __init__(self, message: str, *, raw_text: str | None = None, attempts: int = 0) -> None:
+        super().__init__(message)
+        self.raw_text = raw_text
+        self.attempts = attempts
 
 
 @dataclass
@@ -53,6 +63,8 @@ class RowOutcome:
     values: dict[str, object] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     prompts: dict[str, str] = field(default_factory=dict)
+    # Per LLM column: the raw answer, attempts (re-asks included), cost, whether from the ledger.
+    calls: dict[str, dict[str, object]] = field(default_factory=dict)
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: Decimal = Decimal(0)
@@ -116,12 +128,22 @@ async def _fill_column(
             outcome.values[name] = seeds.chunk(column, seed, row_index)
         elif isinstance(column, ExpressionColumn):
             outcome.values[name] = render_template(column.template, outcome.values)
-        elif isinstance(column, LlmTextColumn):
+        elif is_llm(column):
             system = render_template(column.system_prompt, outcome.values)
             prompt = render_template(column.prompt, outcome.values)
             outcome.prompts[name] = prompt
-            answer = await call_llm(LlmAsk(column, row_index, system, prompt))
-            outcome.values[name] = answer.text
+            try:
+                answer = await call_llm(LlmAsk(column, row_index, system, prompt))
+            except LlmFailure as exc:
+                outcome.calls[name] = {"raw": exc.raw_text, "attempts": exc.attempts}
+                raise
+            outcome.values[name] = answer.parsed if answer.parsed is not None else answer.text
+            outcome.calls[name] = {
+                "raw": answer.text,
+                "attempts": answer.attempts,
+                "cost_usd": str(answer.cost_usd),
+                "from_ledger": answer.from_ledger,
+            }
             outcome.input_tokens += answer.input_tokens
             outcome.output_tokens += answer.output_tokens
             outcome.cost_usd += answer.cost_usd

@@ -16,19 +16,24 @@ from generation.engine import LlmAnswer, LlmAsk, LlmFailure
 from generation.models import LlmCall, Run
 from generation.pricing import call_cost
 from generation.providers import (
+    Completion,
     CompletionRequest,
     Provider,
     ProviderConfig,
     ProviderError,
     build_provider,
 )
-from generation.ratelimit import limiter
+from generation.ratelimit import RateLimiter, build_rate_limiter, limited_call
 from generation.retry import call_with_retries
+from generation.structured import complete_structured
+from generation.token_estimate import estimate_request_tokens
 from studio.crypto import SecretUnavailable
 from studio.models import ProviderCredential
+from studio.schema.llm_kinds import LlmJudgeColumn
 from studio.services import credential_api_key
 
 MSG_CREDENTIAL_GONE = "The credential of column '{column}' was deleted"
+MSG_INVALID_ANSWER = "The answer did not match the JSON schema after {tries} tries: {error}"
 
 
 class BudgetReached(Exception):
@@ -60,6 +65,22 @@ def budget_allows(run_id: int, next_call_cost: Decimal) -> bool:
     return run["spent_usd"] + next_call_cost <= run["budget_usd"]
 
 
+def credential_price(credential: ProviderCredential) -> tuple[Decimal, Decimal] | None:
+    if credential.input_price_per_million is None and credential.output_price_per_million is None:
+        return None
+    return (
+        credential.input_price_per_million or Decimal(0),
+        credential.output_price_per_million or Decimal(0),
+    )
+
+
+@dataclass
+class _Paid:
+    completion: Completion
+    cost: Decimal
+    from_ledger: bool
+
+
 @dataclass
 class CallContext:
     """Everything a batch of rows needs to call providers; used by one event loop."""
@@ -70,6 +91,9 @@ class CallContext:
     run_id: int | None = None
     check_budget: bool = True
     max_attempts: int = field(default_factory=lambda: settings.STUDIO_PROVIDER_MAX_ATTEMPTS)
+    limiter: RateLimiter = field(
+        default_factory=lambda: build_rate_limiter(settings.STUDIO_REDIS_URL)
+    )
     _providers: dict[int, Provider] = field(default_factory=dict)
 
     def _provider(self, credential: ProviderCredential) -> Provider:
@@ -95,13 +119,59 @@ class CallContext:
         credential = self.credentials.get(column.credential_id)
         if credential is None:
             raise LlmFailure(MSG_CREDENTIAL_GONE.replace("{column}", column.name))
+        schema = column.response_schema()
+        prompt = ask.prompt
+        if isinstance(column, LlmJudgeColumn):
+            prompt = prompt + "\n\n" + column.judge_instructions()
         request = CompletionRequest(
             model=column.model,
-            prompt=ask.prompt,
+            prompt=prompt,
             system=ask.system,
             temperature=column.temperature,
             max_tokens=column.max_tokens,
+            json_schema=schema,
+            schema_name=column.name,
         )
+        paid: list[_Paid] = []
+
+        async def call(current: CompletionRequest) -> Completion:
+            paid.append(await self._paid_call(credential, ask, current, reask=len(paid)))
+            return paid[-1].completion
+
+        if schema is None:
+            text, parsed = (await call(request)).text, None
+        else:
+            result = await complete_structured(call, request, max_reasks=column.max_reasks)
+            if not result.ok:
+                raise LlmFailure(
+                    MSG_INVALID_ANSWER.replace("{tries}", str(len(result.attempts))).replace(
+                        "{error}", result.error or "invalid"
+                    ),
+                    raw_text=result.text,
+                    attempts=len(result.attempts),
+                )
+            text, parsed = result.text, result.parsed
+            if isinstance(column, LlmJudgeColumn):
+                try:
+                    parsed = column.interpret(parsed)
+                except ValueError as exc:
+                    raise LlmFailure(str(exc), raw_text=text, attempts=len(paid)) from exc
+        return LlmAnswer(
+            text=text,
+            parsed=parsed,
+            input_tokens=sum(p.completion.input_tokens for p in paid),
+            output_tokens=sum(p.completion.output_tokens for p in paid),
+            cost_usd=sum((p.cost for p in paid), Decimal(0)),
+            latency_ms=sum(p.completion.latency_ms for p in paid),
+            from_ledger=all(p.from_ledger for p in paid),
+            attempts=len(paid),
+        )
+
+    async def _paid_call(
+        self, credential: ProviderCredential, ask: LlmAsk, request: CompletionRequest, *, reask: int
+    ) -> _Paid:
+        """One call: answered by the ledger when it was made before, else budget check,
+        rate limiter, retries, the SDK, and the ledger again before the answer is used."""
         key = request.ledger_key(
             provider=credential.provider,
             base_url=credential.base_url,
@@ -109,51 +179,59 @@ class CallContext:
         )
         cached = await self.db.run(ledger_lookup, key)
         if cached is not None:
-            return LlmAnswer(
+            completion = Completion(
                 text=cached.response_text,
                 input_tokens=cached.input_tokens,
                 output_tokens=cached.output_tokens,
-                cost_usd=cached.cost_usd,
                 latency_ms=0,
-                from_ledger=True,
             )
-        provider = self._provider(credential)
+            return _Paid(completion, cached.cost_usd, True)
+        price = {
+            "provider": credential.provider,
+            "base_url": credential.base_url or None,
+            "custom_price": credential_price(credential),
+        }
+        tokens = estimate_request_tokens(request)
         if self.run_id is not None and self.check_budget:
-            # The most this call can cost: the prompt (about 4 characters a token) and a full
-            # answer of max_tokens.
+            # The most this call can cost: the estimated prompt and a full max_tokens answer.
             worst = call_cost(
-                column.model,
-                (len(request.system) + len(request.prompt)) // 4 + 1,
-                request.max_tokens,
+                request.model, tokens - request.max_tokens, request.max_tokens, **price
             )
             if not await self.db.run(budget_allows, self.run_id, worst):
                 raise BudgetReached()
+        provider = self._provider(credential)
 
-        async def attempt() -> object:
-            await limiter.acquire(
-                f"{credential.pk}:{column.model}", per_minute=credential.requests_per_minute
+        async def attempt() -> Completion:
+            return await limited_call(
+                self.limiter,
+                f"{credential.pk}:{request.model}",
+                lambda: provider.complete(request),
+                rpm=credential.requests_per_minute,
+                tpm=credential.tokens_per_minute,
+                tokens=tokens,
             )
-            return await provider.complete(request)
 
         try:
             completion = await call_with_retries(attempt, max_attempts=self.max_attempts)
         except ProviderError as exc:
-            raise LlmFailure(str(exc)) from exc
-        cost = call_cost(column.model, completion.input_tokens, completion.output_tokens)
+            raise LlmFailure(str(exc), attempts=reask + 1) from exc
+        cost = call_cost(request.model, completion.input_tokens, completion.output_tokens, **price)
         await self.db.run(
             ledger_record,
             key=key,
             run_id=self.run_id,
             credential_id=credential.pk,
             provider=credential.provider,
-            model=column.model,
-            column=column.name,
+            model=request.model,
+            column=ask.column.name,
             row_index=ask.row_index,
+            reask=reask,
             request={
                 "system": request.system,
                 "messages": request.messages(),
                 "temperature": request.temperature,
                 "max_tokens": request.max_tokens,
+                "json_schema": request.json_schema,
             },
             response_text=completion.text,
             input_tokens=completion.input_tokens,
@@ -161,15 +239,10 @@ class CallContext:
             cost_usd=cost,
             latency_ms=completion.latency_ms,
         )
-        return LlmAnswer(
-            text=completion.text,
-            input_tokens=completion.input_tokens,
-            output_tokens=completion.output_tokens,
-            cost_usd=cost if cost else Decimal(0),
-            latency_ms=completion.latency_ms,
-        )
+        return _Paid(completion, cost, False)
 
     async def aclose(self) -> None:
         for provider in self._providers.values():
             await provider.aclose()
         self._providers.clear()
+        await self.limiter.aclose()

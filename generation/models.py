@@ -78,6 +78,9 @@ class Row(models.Model):
     errors = models.JSONField(default=dict)
     # Column name → the rendered prompt of each LLM column, to show what was asked.
     prompts = models.JSONField(default=dict)
+    # Column name → the raw answer, attempts (re-asks included), cost and ledger use of each
+    # LLM column: what the row's detail panel shows.
+    calls = models.JSONField(default=dict)
     review_status = models.CharField(
         max_length=16, choices=Review.choices, default=Review.UNREVIEWED
     )

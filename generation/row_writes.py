@@ -20,6 +20,7 @@ def row_store_outcome(*, row_id: int, outcome: RowOutcome) -> bool:
         values=outcome.values,
         errors=outcome.errors,
         prompts=outcome.prompts,
+        calls=outcome.calls,
         input_tokens=outcome.input_tokens,
         output_tokens=outcome.output_tokens,
         cost_usd=outcome.cost_usd,

@@ -1,8 +1,16 @@
-"""Anthropic's Messages API through the official ``anthropic`` SDK (own retries off)."""
+"""Anthropic's Messages API through the official ``anthropic`` SDK (own retries off).
+
+Structured output is a forced tool call: the schema becomes the one tool's ``input_schema`` and
+``tool_choice`` names it, so the model must answer with that tool's input. It works on every
+Claude model, unlike ``output_config.format``, which only recent models accept. The tool input is
+returned JSON-dumped as ``text`` so callers see the same shape as OpenAI's JSON answer."""
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import anthropic
 
@@ -11,18 +19,60 @@ from generation.providers.base import (
     CompletionRequest,
     ProviderConfig,
     ProviderError,
+    error_message,
     parse_retry_after,
     rate_limit_headers,
+    safe_schema_name,
 )
 
+T = TypeVar("T")
+# A tool's input must be an object; other roots are wrapped in this property and unwrapped.
+WRAPPED_KEY = "value"
+NO_EMBEDDINGS = "Anthropic has no embeddings endpoint"
 
-def _status_error_message(exc: anthropic.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])
-    return exc.message
+
+def _provider_error(exc: Exception) -> ProviderError | None:
+    if isinstance(exc, anthropic.APIStatusError):
+        status = exc.status_code
+        return ProviderError(
+            error_message(exc.body, exc.message),
+            status=status,
+            # 529 "overloaded" is Anthropic's own retryable status; it is >= 500 too.
+            retryable=status in (408, 409, 429) or status >= 500,
+            retry_after=parse_retry_after(exc.response.headers),
+            rate_limit_headers=rate_limit_headers(exc.response.headers),
+        )
+    if isinstance(exc, anthropic.APITimeoutError):
+        return ProviderError("The provider did not answer in time", retryable=True)
+    if isinstance(exc, anthropic.APIConnectionError):
+        return ProviderError(f"Cannot reach the provider: {exc}", retryable=True)
+    if isinstance(exc, anthropic.APIResponseValidationError | ValueError):
+        return ProviderError(f"The provider sent an invalid answer: {exc}", retryable=True)
+    return None
+
+
+async def _guarded(call: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await call()
+    except Exception as exc:
+        mapped = _provider_error(exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
+def _tool_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """The tool's input schema, and whether the real answer is wrapped in ``WRAPPED_KEY``."""
+    if schema.get("type") == "object" or ("properties" in schema and "type" not in schema):
+        return {"type": "object", **schema}, False
+    wrapped: dict[str, Any] = {
+        "type": "object",
+        "properties": {WRAPPED_KEY: schema},
+        "required": [WRAPPED_KEY],
+    }
+    if "$defs" in schema:  # references resolve from the root: keep definitions there
+        wrapped["$defs"] = schema["$defs"]
+    return wrapped, True
 
 
 class AnthropicProvider:
@@ -37,39 +87,45 @@ class AnthropicProvider:
     async def complete(self, request: CompletionRequest) -> Completion:
         # The Messages API of this SDK generation takes no sampling temperature, so the column's
         # temperature is not sent (it is still part of the ledger key).
-        kwargs: dict[str, object] = {
+        kwargs: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_tokens,
             "messages": request.messages(),
         }
         if request.system:
             kwargs["system"] = request.system
+        tool_name = safe_schema_name(request.schema_name)
+        wrapped = False
+        if request.json_schema is not None:
+            input_schema, wrapped = _tool_schema(request.json_schema)
+            kwargs["tools"] = [
+                {
+                    "name": tool_name,
+                    "description": "Give the answer. Its input is the whole answer.",
+                    "input_schema": input_schema,
+                }
+            ]
+            kwargs["tool_choice"] = {"type": "tool", "name": tool_name}
         started = time.perf_counter()
-        try:
-            raw = await self._client.messages.with_raw_response.create(**kwargs)  # type: ignore[call-overload]
-            response = await raw.parse()
-        except anthropic.APIStatusError as exc:
-            status = exc.status_code
-            raise ProviderError(
-                _status_error_message(exc),
-                status=status,
-                retryable=status in (408, 429, 529) or status >= 500,
-                retry_after=parse_retry_after(exc.response.headers),
-            ) from exc
-        except anthropic.APITimeoutError as exc:
-            raise ProviderError("The provider did not answer in time", retryable=True) from exc
-        except anthropic.APIConnectionError as exc:
-            raise ProviderError(f"Cannot reach the provider: {exc}", retryable=True) from exc
-        except anthropic.APIResponseValidationError as exc:
-            raise ProviderError(
-                f"The provider sent an invalid answer: {exc}", retryable=True
-            ) from exc
-        except ValueError as exc:
-            raise ProviderError(
-                f"The provider sent an invalid answer: {exc}", retryable=True
-            ) from exc
+
+        async def call() -> tuple[Any, Any]:
+            raw = await self._client.messages.with_raw_response.create(**kwargs)
+            return raw, await raw.parse()
+
+        raw, response = await _guarded(call)
         latency_ms = int((time.perf_counter() - started) * 1000)
         text = "".join(block.text for block in response.content if block.type == "text")
+        if request.json_schema is not None:
+            tool_input = next(
+                (b.input for b in response.content if b.type == "tool_use" and b.name == tool_name),
+                None,
+            )
+            if tool_input is not None:
+                if wrapped and isinstance(tool_input, dict) and WRAPPED_KEY in tool_input:
+                    tool_input = tool_input[WRAPPED_KEY]
+                text = json.dumps(tool_input, ensure_ascii=False)
+            # No tool call (the model stopped early): the text, if any, is left for the
+            # validator to judge and re-ask.
         return Completion(
             text=text,
             input_tokens=response.usage.input_tokens,
@@ -77,6 +133,17 @@ class AnthropicProvider:
             latency_ms=latency_ms,
             rate_limit_headers=rate_limit_headers(raw.headers),
         )
+
+    async def embed(self, texts: list[str], *, model: str) -> list[list[float]]:
+        raise ProviderError(NO_EMBEDDINGS, retryable=False)
+
+    async def check_connection(self, model: str | None = None) -> str:
+        page = await _guarded(lambda: self._client.models.list(limit=1000))
+        ids = [item.id for item in page.data]
+        message = f"Connected: {len(ids)} model{'s' if len(ids) != 1 else ''} available"
+        if model and ids and model not in ids:
+            message += f" ({model} is not among them)"
+        return message
 
     async def aclose(self) -> None:
         await self._client.close()

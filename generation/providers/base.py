@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Literal, Protocol
+
+Role = Literal["user", "assistant"]
 
 
 @dataclass(frozen=True)
@@ -17,21 +22,82 @@ class ProviderConfig:
 
 
 @dataclass(frozen=True)
+class Message:
+    """One turn of a conversation. The system prompt is not a message: providers take it apart
+    (Anthropic's ``system`` parameter, OpenAI's first message)."""
+
+    role: Role
+    content: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True)
 class CompletionRequest:
+    """What one call asks. ``conversation`` is the multi-turn history (it ends with a user
+    turn); ``prompt=`` is the older single-turn spelling, still accepted so existing callers keep
+    working: given alone it becomes the one user message. After construction ``prompt`` always
+    holds the text of the last user turn (what a single-turn caller passed in)."""
+
     model: str
-    prompt: str
+    prompt: str = ""
     system: str = ""
     temperature: float = 0.7
     max_tokens: int = 512
+    conversation: tuple[Message, ...] = ()
+    # A JSON schema the answer must follow: the provider is asked for structured output (OpenAI
+    # response_format, Anthropic a forced tool call). Validation is separate (structured.py).
+    json_schema: dict[str, Any] | None = None
+    schema_name: str = "answer"
+
+    def __post_init__(self) -> None:
+        # Frozen dataclass: normalise through object.__setattr__, once, at construction.
+        conversation = tuple(
+            m if isinstance(m, Message) else Message(m["role"], m["content"])  # type: ignore[index]
+            for m in self.conversation
+        )
+        if not conversation and self.prompt:
+            conversation = (Message("user", self.prompt),)
+        object.__setattr__(self, "conversation", conversation)
+        last_user = next((m.content for m in reversed(conversation) if m.role == "user"), "")
+        object.__setattr__(self, "prompt", last_user)
+
+    @classmethod
+    def single(
+        cls,
+        *,
+        model: str,
+        prompt: str,
+        system: str = "",
+        temperature: float = 0.7,
+        max_tokens: int = 512,
+        json_schema: dict[str, Any] | None = None,
+        schema_name: str = "answer",
+    ) -> CompletionRequest:
+        """A one-question request (the usual case for a column)."""
+        return cls(
+            model=model,
+            system=system,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            conversation=(Message("user", prompt),),
+            json_schema=json_schema,
+            schema_name=schema_name,
+        )
+
+    def with_turns(self, *turns: Message) -> CompletionRequest:
+        """The same request with ``turns`` appended to the conversation."""
+        return dataclasses.replace(self, prompt="", conversation=self.conversation + turns)
 
     def messages(self) -> list[dict[str, str]]:
-        return [{"role": "user", "content": self.prompt}]
+        return [m.as_dict() for m in self.conversation]
 
     def ledger_key(self, *, provider: str, base_url: str | None, sample: str) -> str:
         """A stable hash of what is asked. ``sample`` tells apart rows that ask the same
         question (by default the run seed and row index), so a retried or resumed row hits its
         own earlier answer while two rows with equal prompts still get two samples."""
-        payload = {
+        payload: dict[str, Any] = {
             "provider": provider,
             "base_url": base_url or "",
             "model": self.model,
@@ -41,6 +107,11 @@ class CompletionRequest:
             "max_tokens": self.max_tokens,
             "sample": sample,
         }
+        # Only present when set, so the keys of plain requests (and the ledger entries already
+        # recorded under them) stay what they were before structured output existed.
+        if self.json_schema is not None:
+            payload["json_schema"] = self.json_schema
+            payload["schema_name"] = self.schema_name
         encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(encoded).hexdigest()
 
@@ -53,11 +124,15 @@ class Completion:
     latency_ms: int
     # Rate-limit headers as the provider sent them, for the limiter to adapt.
     rate_limit_headers: dict[str, str] = field(default_factory=dict)
+    # The validated JSON value of a structured answer. Providers leave it None: validation (and
+    # re-asking) is generation.structured's job, not the transport's.
+    parsed: object | None = None
 
 
 class ProviderError(Exception):
     """A failed call. ``retryable`` says whether trying again may succeed (429, 5xx, timeouts,
-    dropped connections); ``message`` is the provider's own words, shown to the user."""
+    dropped connections); ``message`` is the provider's own words, shown to the user;
+    ``rate_limit_headers`` are those of the error reply (a 429 says when the budget resets)."""
 
     def __init__(
         self,
@@ -66,12 +141,14 @@ class ProviderError(Exception):
         status: int | None = None,
         retryable: bool = False,
         retry_after: float | None = None,
+        rate_limit_headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
+        self.rate_limit_headers = rate_limit_headers or {}
 
     def __str__(self) -> str:
         return f"HTTP {self.status}: {self.message}" if self.status else self.message
@@ -80,10 +157,24 @@ class ProviderError(Exception):
 class Provider(Protocol):
     async def complete(self, request: CompletionRequest) -> Completion: ...
 
+    async def embed(self, texts: list[str], *, model: str) -> list[list[float]]: ...
+
+    async def check_connection(self, model: str | None = None) -> str: ...
+
     async def aclose(self) -> None: ...
 
 
 RATE_LIMIT_HEADER_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after")
+# OpenAI and Anthropic both require tool / schema names of this shape.
+_NAME_RE = re.compile(r"[^a-zA-Z0-9_-]")
+
+# Embedding requests are batched: OpenAI accepts up to 2048 inputs, smaller batches keep each
+# request well under its size and token limits.
+EMBED_BATCH = 256
+
+
+def safe_schema_name(name: str) -> str:
+    return _NAME_RE.sub("_", name)[:64] or "answer"
 
 
 def rate_limit_headers(headers: object) -> dict[str, str]:
@@ -104,3 +195,17 @@ def parse_retry_after(headers: object) -> float | None:
         return float(raw) if raw is not None else None
     except ValueError:
         return None
+
+
+def error_message(body: object, fallback: str) -> str:
+    """The provider's own error message from an error body (both APIs nest it in ``error``)."""
+    if isinstance(body, Mapping):
+        error = body.get("error", body)
+        if isinstance(error, Mapping) and error.get("message"):
+            return str(error["message"])
+    return fallback
+
+
+def batches(texts: list[str], size: int = EMBED_BATCH) -> Iterable[list[str]]:
+    for start in range(0, len(texts), size):
+        yield texts[start : start + size]

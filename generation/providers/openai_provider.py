@@ -4,6 +4,8 @@ official ``openai`` SDK. The SDK's own retries are off: our retry policy is in c
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import openai
 
@@ -12,18 +14,46 @@ from generation.providers.base import (
     CompletionRequest,
     ProviderConfig,
     ProviderError,
+    batches,
+    error_message,
     parse_retry_after,
     rate_limit_headers,
+    safe_schema_name,
 )
 
+T = TypeVar("T")
 
-def _status_error_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])
-    return exc.message
+
+def _provider_error(exc: Exception) -> ProviderError | None:
+    """Our error for an SDK error (None: not an error we know how to map)."""
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        return ProviderError(
+            error_message(exc.body, exc.message),
+            status=status,
+            retryable=status in (408, 409, 429) or status >= 500,
+            retry_after=parse_retry_after(exc.response.headers),
+            rate_limit_headers=rate_limit_headers(exc.response.headers),
+        )
+    if isinstance(exc, openai.APITimeoutError):
+        return ProviderError("The provider did not answer in time", retryable=True)
+    if isinstance(exc, openai.APIConnectionError):
+        return ProviderError(f"Cannot reach the provider: {exc}", retryable=True)
+    if isinstance(exc, openai.APIResponseValidationError | ValueError):
+        # A 200 whose body is not JSON (json.JSONDecodeError is a ValueError) or not the
+        # expected shape: a broken proxy or a cut connection, so trying again may work.
+        return ProviderError(f"The provider sent an invalid answer: {exc}", retryable=True)
+    return None
+
+
+async def _guarded(call: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await call()
+    except Exception as exc:
+        mapped = _provider_error(exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
 
 
 class OpenAIProvider:
@@ -40,35 +70,30 @@ class OpenAIProvider:
         if request.system:
             messages.append({"role": "system", "content": request.system})
         messages.extend(request.messages())
+        kwargs: dict[str, Any] = {
+            "model": request.model,
+            "messages": messages,
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+        }
+        if request.json_schema is not None:
+            # strict=False: strict mode rejects common schemas (optional properties, formats);
+            # the answer is validated on our side and re-asked when it does not conform.
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": safe_schema_name(request.schema_name),
+                    "schema": request.json_schema,
+                    "strict": False,
+                },
+            }
         started = time.perf_counter()
-        try:
-            raw = await self._client.chat.completions.with_raw_response.create(
-                model=request.model,
-                messages=messages,  # type: ignore[arg-type]
-                temperature=request.temperature,
-                max_tokens=request.max_tokens,
-            )
-            response = raw.parse()
-        except openai.APIStatusError as exc:
-            status = exc.status_code
-            raise ProviderError(
-                _status_error_message(exc),
-                status=status,
-                retryable=status == 429 or status >= 500 or status == 408,
-                retry_after=parse_retry_after(exc.response.headers),
-            ) from exc
-        except openai.APITimeoutError as exc:
-            raise ProviderError("The provider did not answer in time", retryable=True) from exc
-        except openai.APIConnectionError as exc:
-            raise ProviderError(f"Cannot reach the provider: {exc}", retryable=True) from exc
-        except openai.APIResponseValidationError as exc:
-            raise ProviderError(
-                f"The provider sent an invalid answer: {exc}", retryable=True
-            ) from exc
-        except ValueError as exc:  # a body that is not JSON
-            raise ProviderError(
-                f"The provider sent an invalid answer: {exc}", retryable=True
-            ) from exc
+
+        async def call() -> tuple[Any, Any]:
+            raw = await self._client.chat.completions.with_raw_response.create(**kwargs)
+            return raw, raw.parse()
+
+        raw, response = await _guarded(call)
         latency_ms = int((time.perf_counter() - started) * 1000)
         if not response.choices:
             raise ProviderError("The provider answered with no choices", retryable=True)
@@ -80,6 +105,31 @@ class OpenAIProvider:
             latency_ms=latency_ms,
             rate_limit_headers=rate_limit_headers(raw.headers),
         )
+
+    async def embed(self, texts: list[str], *, model: str) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for batch in batches(texts):
+            response = await _guarded(
+                lambda batch=batch: self._client.embeddings.create(model=model, input=batch)
+            )
+            # The API answers with an index per input; do not rely on the order of ``data``.
+            ordered = sorted(response.data, key=lambda item: item.index)
+            if len(ordered) != len(batch):
+                raise ProviderError(
+                    f"The provider returned {len(ordered)} embeddings for {len(batch)} texts",
+                    retryable=True,
+                )
+            vectors.extend(list(item.embedding) for item in ordered)
+        return vectors
+
+    async def check_connection(self, model: str | None = None) -> str:
+        page = await _guarded(lambda: self._client.models.list())
+        ids = [item.id for item in page.data]
+        message = f"Connected: the server lists {len(ids)} model{'s' if len(ids) != 1 else ''}"
+        if model and ids and model not in ids:
+            # Not an error: gateways and some servers list only part of what they serve.
+            message += f" ({model} is not among them)"
+        return message
 
     async def aclose(self) -> None:
         await self._client.close()

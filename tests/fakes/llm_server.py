@@ -12,7 +12,9 @@ in the Anthropic shape when the ``anthropic-version`` header is present). Stream
 
 Answers are deterministic: ``"Simulated answer to: " + last_user_message[:200]``. Structured output
 (OpenAI ``response_format`` json_schema / json_object, Anthropic ``output_config.format``) is answered
-with a JSON object built from the schema.
+with a JSON object built from the schema, and so is an Anthropic forced tool call (``tools`` with
+``tool_choice`` type ``tool``/``any``: a ``tool_use`` block whose input is built from the tool's
+``input_schema``); ``invalid_json_next`` makes such answers break their schema.
 
 Only *generation* requests (chat completions and messages) are subject to ``fail_next``,
 ``broken_json_next`` and ``rpm_limit``; authentication (``valid_keys``) and ``latency`` apply to all.
@@ -301,6 +303,15 @@ def sample_from_schema(
     }.get(schema.get("format", ""), f"Simulated {name}")
 
 
+def _violating(value: Any) -> Any:
+    """``value`` made to break its schema: drop the first required property, else change type."""
+    if isinstance(value, dict) and value:
+        broken = dict(value)
+        broken.pop(next(iter(broken)))
+        return broken
+    return ["not", "what", "the", "schema", "asks"] if isinstance(value, dict) else {"wrong": 1}
+
+
 def fake_embedding(text: str, dims: int = 8) -> list[float]:
     """Deterministic unit-length vector derived from a SHA-256 of ``text``."""
     raw = b""
@@ -346,6 +357,7 @@ class FakeLLMServer(BackgroundHTTPServer):
             ]
             self._failures: deque[tuple[int, dict[str, str], str | None]] = deque()
             self._broken_json = 0
+            self._invalid_json = 0
             self._window: deque[tuple[float, int]] = (
                 deque()
             )  # (time, tokens) of accepted generations
@@ -370,6 +382,12 @@ class FakeLLMServer(BackgroundHTTPServer):
         """Make the next ``count`` generation replies HTTP 200 with a truncated JSON body."""
         with self._lock:
             self._broken_json += count
+
+    def invalid_json_next(self, count: int = 1) -> None:
+        """Make the next ``count`` *structured* answers valid JSON that violates the schema (a
+        required property missing, or a wrong type when nothing is required): for re-ask tests."""
+        with self._lock:
+            self._invalid_json += count
 
     # ---- records -------------------------------------------------------------------------
 
@@ -461,11 +479,32 @@ class FakeLLMServer(BackgroundHTTPServer):
             self._broken_json -= int(broken)
         answer = ANSWER_PREFIX + req.last_user_message[:PROMPT_CHARS]
         schema_format = self._structured_format(req)
+        tool = self._forced_tool(req)
+        if tool is not None:
+            schema_format = sample_from_schema(tool.get("input_schema") or {})
         if schema_format is not None:
+            with self._lock:
+                invalid = self._invalid_json > 0
+                self._invalid_json -= int(invalid)
+            if invalid:
+                schema_format = _violating(schema_format)
             answer = json.dumps(schema_format)
         completion_tokens = count_tokens(answer)
-        build = self._anthropic_message if req.provider == "anthropic" else self._openai_completion
-        reply = json_reply(200, build(req.body, answer, prompt_tokens, completion_tokens))
+        if req.provider == "anthropic":
+            message = self._anthropic_message(req.body, answer, prompt_tokens, completion_tokens)
+            if tool is not None:  # forced tool call: the answer is the tool's input
+                message["content"] = [
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_" + uuid.uuid4().hex[:24],
+                        "name": tool["name"],
+                        "input": schema_format,
+                    }
+                ]
+                message["stop_reason"] = "tool_use"
+        else:
+            message = self._openai_completion(req.body, answer, prompt_tokens, completion_tokens)
+        reply = json_reply(200, message)
         if broken:
             reply.body = reply.body[: len(reply.body) // 2]
         return reply
@@ -486,6 +525,21 @@ class FakeLLMServer(BackgroundHTTPServer):
             return sample_from_schema(schema)
         if fmt.get("type") == "json_object":
             return {"answer": ANSWER_PREFIX + req.last_user_message[:PROMPT_CHARS]}
+        return None
+
+    @staticmethod
+    def _forced_tool(req: RecordedRequest) -> dict[str, Any] | None:
+        """The Anthropic tool the request forces (``tool_choice`` type tool/any), else None."""
+        if req.provider != "anthropic":
+            return None
+        tools = [t for t in req.body.get("tools") or [] if isinstance(t, dict)]
+        choice = req.body.get("tool_choice") or {}
+        if not tools or not isinstance(choice, dict):
+            return None
+        if choice.get("type") == "tool":
+            return next((t for t in tools if t.get("name") == choice.get("name")), None)
+        if choice.get("type") == "any":
+            return tools[0]
         return None
 
     @staticmethod

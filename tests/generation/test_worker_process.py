@@ -56,9 +56,20 @@ def start_worker() -> Iterator[Callable[[], subprocess.Popen]]:
 
     def start() -> subprocess.Popen:
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "2",
-             "--skip-logging"],
-            cwd=ROOT, env=_worker_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "manage.py",
+                "rundramatiq",
+                "--processes",
+                "1",
+                "--threads",
+                "2",
+                "--skip-logging",
+            ],
+            cwd=ROOT,
+            env=_worker_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: the test can kill all of it
         )
         started.append(process)
