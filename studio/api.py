@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from django.http import HttpRequest, HttpResponse
+from ninja import File, Router, Schema, Status
+from ninja.files import UploadedFile
 from pydantic import Field
 
 from studio import selectors, services
 from studio.models import ProviderCredential
 from studio.schema import SchemaError
+from studio.schema.serialization import spec_to_json, spec_to_yaml
 
 router = Router(tags=["projects"])
 
@@ -156,3 +158,95 @@ def update_schema(request: HttpRequest, schema_id: int, payload: SchemaIn) -> An
         description=payload.description,
         user=request.user,
     )
+
+
+class VersionOut(Schema):
+    version: int
+    name: str
+    spec: dict[str, Any]
+    created_at: datetime
+
+
+class ImportIn(Schema):
+    text: str = Field(min_length=1, max_length=1_000_000)
+    name: str | None = None
+
+
+class SeedFileOut(Schema):
+    id: int
+    name: str
+    kind: str
+    size_bytes: int
+    columns: list[str]
+    renamed: dict[str, str]
+    row_count: int
+    created_at: datetime
+
+
+class SeedFileDetailOut(SeedFileOut):
+    head: list[dict[str, Any]]
+
+
+@router.get("/schemas/{schema_id}/versions", response=list[VersionOut])
+def list_versions(request: HttpRequest, schema_id: int) -> Any:
+    schema = selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
+    return schema.versions.all()
+
+
+@router.post("/schemas/{schema_id}/versions/{version}/restore", response=SchemaOut)
+def restore_version(request: HttpRequest, schema_id: int, version: int) -> Any:
+    schema = selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
+    if not schema.versions.filter(version=version).exists():
+        raise SchemaError([f"Schema '{schema.name}' has no version {version}"])
+    return services.schema_restore(schema=schema, version=version, user=request.user)
+
+
+@router.get("/schemas/{schema_id}/export")
+def export_schema(request: HttpRequest, schema_id: int, format: str = "yaml") -> HttpResponse:
+    """The schema as a YAML (default) or JSON document that `import` accepts unchanged."""
+    schema = selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
+    if format == "json":
+        text = spec_to_json(schema.spec, name=schema.name, description=schema.description)
+        return HttpResponse(text, content_type="application/json; charset=utf-8")
+    text = spec_to_yaml(schema.spec, name=schema.name, description=schema.description)
+    return HttpResponse(text, content_type="application/yaml; charset=utf-8")
+
+
+@router.post("/projects/{project_id}/schemas/import", response={201: SchemaOut})
+def import_schema(request: HttpRequest, project_id: int, payload: ImportIn) -> Any:
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    return Status(
+        201,
+        services.schema_import(
+            project=project, user=request.user, text=payload.text, name=payload.name
+        ),
+    )
+
+
+@router.get("/projects/{project_id}/seed-files", response=list[SeedFileOut])
+def list_seed_files(request: HttpRequest, project_id: int) -> Any:
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    return selectors.seed_file_list(project=project)
+
+
+@router.post("/projects/{project_id}/seed-files", response={201: SeedFileDetailOut})
+def upload_seed_file(request: HttpRequest, project_id: int, file: File[UploadedFile]) -> Any:
+    """Upload a table (CSV, TSV, JSONL, JSON, Parquet) or a document (.txt, .md, .pdf)."""
+    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    seed = services.seed_file_upload(
+        project=project, user=request.user, filename=file.name or "upload", data=file.read()
+    )
+    return Status(201, _seed_detail(seed))
+
+
+@router.get("/seed-files/{seed_file_id}", response=SeedFileDetailOut)
+def get_seed_file(request: HttpRequest, seed_file_id: int) -> Any:
+    return _seed_detail(
+        selectors.seed_file_get_for_user(user=request.user, seed_file_id=seed_file_id)
+    )
+
+
+def _seed_detail(seed: Any) -> dict[str, Any]:
+    data = {field: getattr(seed, field) for field in SeedFileOut.model_fields}
+    data["head"] = selectors.seed_file_head(seed_file=seed, count=10)
+    return data

@@ -14,6 +14,7 @@ from generation.services import RunError
 from studio.api import router as studio_router
 from studio.api_auth import api_auth
 from studio.schema import SchemaError
+from studio.seeds import SeedFileError
 
 api = NinjaAPI(
     title="Dataset Studio API",
@@ -31,6 +32,11 @@ api.add_router("/", evaluation_router)
 @api.exception_handler(SchemaError)
 def schema_error(request: HttpRequest, exc: SchemaError) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc), "messages": exc.messages}, status=422)
+
+
+@api.exception_handler(SeedFileError)
+def seed_file_error(request: HttpRequest, exc: SeedFileError) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=422)
 
 
 @api.exception_handler(RunError)
