@@ -12,9 +12,10 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from generation import services
+from generation.connection_check import ConnectionCheckFailed, credential_check_connection
 from generation.preview import preview_rows
 from generation.selectors import row_list, run_counters, run_get_for_user, run_list
-from studio.selectors import project_get_for_user, schema_get_for_user
+from studio.selectors import credential_get_for_user, project_get_for_user, schema_get_for_user
 from studio.services import schema_validate
 
 router = Router(tags=["runs"])
@@ -190,3 +191,18 @@ def preview(request: HttpRequest, project_id: int, payload: PreviewIn) -> Any:
         row.outcome.__dict__
         for row in preview_rows(project=project, spec=spec, count=payload.count)
     ]
+
+
+class ConnectionOut(Schema):
+    ok: bool
+    message: str
+
+
+@router.post("/credentials/{credential_id}/test", response=ConnectionOut)
+def test_credential(request: HttpRequest, credential_id: int) -> Any:
+    """One cheap call (listing models); a failure carries the provider's own message."""
+    credential = credential_get_for_user(user=request.user, credential_id=credential_id)
+    try:
+        return {"ok": True, "message": credential_check_connection(credential=credential)}
+    except ConnectionCheckFailed as exc:
+        return {"ok": False, "message": str(exc)}

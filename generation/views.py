@@ -11,6 +11,7 @@ from django.utils.html import escape
 from django.views.decorators.http import require_POST
 
 from generation import live, services
+from generation.connection_check import ConnectionCheckFailed, credential_check_connection
 from generation.forms import BudgetForm, PreviewForm, RunStartForm
 from generation.preview import preview_rows
 from generation.selectors import (
@@ -22,7 +23,7 @@ from generation.selectors import (
 )
 from studio.forms import build_column_formset, spec_from_formset
 from studio.schema import SchemaError
-from studio.selectors import project_get_for_user, schema_get_for_user
+from studio.selectors import credential_get_for_user, project_get_for_user, schema_get_for_user
 from studio.services import schema_validate
 
 RUN_ACTIONS = {
@@ -151,3 +152,16 @@ def schema_preview(request: HttpRequest, project_id: int) -> HttpResponse:
             rows = preview_rows(project=project, spec=spec, count=count)
     context = {"problems": problems, "rows": rows}
     return render(request, "generation/partials/preview.html", context)
+
+
+@login_required
+@require_POST
+def credential_test(request: HttpRequest, credential_id: int) -> HttpResponse:
+    """'Test connection': one cheap call; the result (or the provider's error) as a fragment."""
+    credential = credential_get_for_user(user=request.user, credential_id=credential_id)
+    try:
+        message, ok = credential_check_connection(credential=credential), True
+    except ConnectionCheckFailed as exc:
+        message, ok = str(exc), False
+    context = {"message": message, "ok": ok}
+    return render(request, "generation/partials/connection_result.html", context)

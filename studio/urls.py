@@ -28,6 +28,11 @@ urlpatterns = [
     ),
     path("credentials/<int:credential_id>/", studio_views.credential_edit, name="credential-edit"),
     path(
+        "credentials/<int:credential_id>/test/",
+        generation_views.credential_test,
+        name="credential-test",
+    ),
+    path(
         "projects/<int:project_id>/schemas/new/", studio_views.schema_create, name="schema-create"
     ),
     path(
