@@ -14,7 +14,13 @@ from pydantic import Field
 from generation import services
 from generation.connection_check import ConnectionCheckFailed, credential_check_connection
 from generation.preview import preview_rows
-from generation.selectors import row_list, run_counters, run_get_for_user, run_list
+from generation.selectors import (
+    row_list,
+    run_cost_by_column,
+    run_counters,
+    run_get_for_user,
+    run_list,
+)
 from studio.selectors import credential_get_for_user, project_get_for_user, schema_get_for_user
 from studio.services import schema_validate
 
@@ -206,3 +212,18 @@ def test_credential(request: HttpRequest, credential_id: int) -> Any:
         return {"ok": True, "message": credential_check_connection(credential=credential)}
     except ConnectionCheckFailed as exc:
         return {"ok": False, "message": str(exc)}
+
+
+class ColumnCostOut(Schema):
+    column: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal
+
+
+@router.get("/runs/{run_id}/costs", response=list[ColumnCostOut])
+def run_costs(request: HttpRequest, run_id: int) -> Any:
+    """Calls, tokens and cost per LLM column (re-asks included), from the call ledger."""
+    run = run_get_for_user(user=request.user, run_id=run_id)
+    return [cost.__dict__ for cost in run_cost_by_column(run=run)]

@@ -103,3 +103,28 @@ def run_error_summary(*, run: Run, limit: int = 5) -> list[tuple[str, int]]:
         for message in (errors or {}).values():
             counts[message] = counts.get(message, 0) + 1
     return sorted(counts.items(), key=lambda item: -item[1])[:limit]
+
+
+@dataclass(frozen=True)
+class ColumnCost:
+    column: str
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: Decimal
+
+
+def run_cost_by_column(*, run: Run) -> list[ColumnCost]:
+    """What each LLM column of the run has cost, from the ledger (re-asks included)."""
+    rows = (
+        LlmCall.objects.filter(run=run)
+        .values("column")
+        .annotate(
+            calls=Count("id"),
+            input_tokens=Sum("input_tokens"),
+            output_tokens=Sum("output_tokens"),
+            cost_usd=Sum("cost_usd"),
+        )
+        .order_by("column")
+    )
+    return [ColumnCost(**row) for row in rows]

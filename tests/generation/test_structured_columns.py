@@ -130,3 +130,22 @@ def test_a_judge_scores_each_criterion_and_gives_a_verdict(
     sent = llm_server.generation_requests()[0].body
     assert sent["tool_choice"]["type"] == "tool"  # Anthropic: structured output by tool use
     assert "accuracy" in sent["messages"][0]["content"]  # the rubric is in the prompt
+
+
+def test_cost_is_reported_per_column_including_re_asks(
+    worker, project, owner, openai_credential, llm_server
+):
+    from generation.selectors import run_cost_by_column
+
+    schema = schema_create(
+        project=project, user=owner, name="cot", data=cot_spec(openai_credential.pk)
+    )
+    llm_server.invalid_json_next(1)
+    run = run_create(schema=schema, user=owner, num_rows=2)
+    drain(worker)
+    [solution] = run_cost_by_column(run=run)
+    assert solution.column == "solution" and solution.calls == 3  # 2 rows + 1 re-ask
+    assert solution.cost_usd > 0
+    run.refresh_from_db()
+    assert run.spent_usd == solution.cost_usd
+    assert sum(row.cost_usd for row in run.rows.all()) == solution.cost_usd
