@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from generation.seed_data import SeedData, SeedDataMissing
 from studio.schema import SchemaSpec
-from studio.schema.llm_kinds import LlmColumn, is_llm
+from studio.schema.llm_kinds import LlmColumn, LlmJudgeColumn, is_llm
 from studio.schema.samplers import is_sampler, rng_for, sample_value
 from studio.schema.seed_kinds import DocumentColumn, SeedDataColumn
 from studio.schema.spec import ExpressionColumn
@@ -131,6 +131,8 @@ async def _fill_column(
         elif is_llm(column):
             system = render_template(column.system_prompt, outcome.values)
             prompt = render_template(column.prompt, outcome.values)
+            if isinstance(column, LlmJudgeColumn):
+                prompt = prompt + "\n\n" + column.judge_instructions()  # the rubric
             outcome.prompts[name] = prompt
             try:
                 answer = await call_llm(LlmAsk(column, row_index, system, prompt))

@@ -120,12 +120,9 @@ class CallContext:
         if credential is None:
             raise LlmFailure(MSG_CREDENTIAL_GONE.replace("{column}", column.name))
         schema = column.response_schema()
-        prompt = ask.prompt
-        if isinstance(column, LlmJudgeColumn):
-            prompt = prompt + "\n\n" + column.judge_instructions()
         request = CompletionRequest(
             model=column.model,
-            prompt=prompt,
+            prompt=ask.prompt,
             system=ask.system,
             temperature=column.temperature,
             max_tokens=column.max_tokens,

@@ -205,6 +205,10 @@ class ColumnForm(forms.Form):
         seeds = project.seed_files.defer("text").order_by("name")
         self.fields["seed_file"].queryset = seeds.filter(kind=SeedFile.Kind.TABLE)
         self.fields["document_file"].queryset = seeds.filter(kind=SeedFile.Kind.DOCUMENT)
+        # The table's fields are the variables the column provides: say which they are.
+        self.fields["seed_file"].label_from_instance = lambda seed: (
+            f"{seed.name} — {', '.join(seed.columns)}" if seed.columns else seed.name
+        )
 
     def clean_weights(self) -> list[float] | None:
         raw = self.cleaned_data.get("weights") or ""
@@ -379,6 +383,41 @@ class ColumnForm(forms.Form):
         column["max_reasks"] = data["max_reasks"] if data.get("max_reasks") is not None else 2
 
 
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _fields_from_schema(schema: dict[str, Any]) -> str | None:
+    """The "Answer fields" text that ``clean_schema_fields`` turns into exactly this schema, or
+    None when the schema says more than answer fields can (nesting, enums, optional fields...)."""
+    properties = schema.get("properties")
+    if set(schema) != {"type", "properties", "required"} or schema["type"] != "object":
+        return None
+    if not isinstance(properties, dict) or not properties:
+        return None
+    if schema["required"] != list(properties):
+        return None
+    lines = []
+    for name, spec in properties.items():
+        if not isinstance(spec, dict) or not _FIELD_NAME.fullmatch(name):
+            return None
+        if not set(spec) <= {"type", "description"} or spec.get("type") not in JSON_TYPES:
+            return None
+        description = spec.get("description")
+        if description is None:
+            lines.append(f"{name}: {spec['type']}")
+            continue
+        if (
+            not isinstance(description, str)
+            or description != description.strip()
+            or not description
+            or "\n" in description
+            or "—" in description
+        ):
+            return None
+        lines.append(f"{name}: {spec['type']} — {description}")
+    return "\n".join(lines)
+
+
 def column_initial(column: dict[str, Any]) -> dict[str, Any]:
     """A saved column as initial data for its form (the inverse of ``to_column``)."""
     initial = dict(column)
@@ -403,7 +442,12 @@ def column_initial(column: dict[str, Any]) -> dict[str, Any]:
         initial["template"] = column.get("prompt", "")
         initial["credential"] = column.get("credential_id")
     if kind == "llm_structured":
-        initial["json_schema"] = json.dumps(column.get("json_schema", {}), indent=2)
+        # Shown as it was typed: answer fields when they can say it exactly, else the JSON.
+        fields = _fields_from_schema(column.get("json_schema") or {})
+        if fields is None:
+            initial["json_schema"] = json.dumps(column.get("json_schema", {}), indent=2)
+        else:
+            initial.update(schema_fields=fields, json_schema="")
     if kind == "llm_judge":
         initial["criteria"] = "\n".join(
             f"{c['name']} ({c.get('min_score', 1)}-{c.get('max_score', 5)}): {c['description']}"
@@ -458,6 +502,11 @@ class SchemaImportForm(forms.Form):
     name = forms.CharField(
         required=False, max_length=120, help_text="Optional: overrides the name in the file"
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Shown on the new-schema page beside the schema's own form: distinct ids.
+        kwargs.setdefault("auto_id", "id_import_%s")
+        super().__init__(*args, **kwargs)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -181,6 +181,11 @@ def _schema_page(request: HttpRequest, *, project, schema=None) -> HttpResponse:
                 )
         except SchemaError as exc:
             problems = exc.messages
+            # As the live check does: each problem also beside the column it names.
+            for form, items in zip(
+                formset.forms, _column_problems(formset.forms, problems), strict=True
+            ):
+                form.column_problems = items
         else:
             messages.success(request, f"Schema '{schema.name}' saved (version {schema.version}).")
             return redirect("schema-edit", schema.pk)
@@ -212,7 +217,11 @@ def _initial_for(request: HttpRequest, project, schema) -> tuple[dict, list[dict
     if recipe is None:
         return {}, NEW_SCHEMA_COLUMNS
     credential = selectors.credential_list(project=project).first()
-    data = recipe.build(credential.pk if credential else 0)
+    seed_file_id = 0
+    if recipe.needs_upload is not None:  # the newest file of the kind the recipe reads
+        newest = selectors.seed_file_list(project=project).filter(kind=recipe.needs_upload).first()
+        seed_file_id = newest.pk if newest else 0
+    data = recipe.build(credential.pk if credential else 0, seed_file_id=seed_file_id)
     initial = {"name": data["name"], "description": data["description"]}
     return initial, [column_initial(c) for c in data["columns"]]
 
@@ -260,6 +269,12 @@ def schema_designer_op(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "studio/partials/schema_columns.html", context)
 
 
+def _column_problems(forms: list, problems: list[str]) -> list[list[str]]:
+    """Per column, the problems whose message names it (as ``'name'``)."""
+    names = [(form["name"].value() or "").strip() for form in forms]
+    return [[message for message in problems if name and f"'{name}'" in message] for name in names]
+
+
 @login_required
 @require_POST
 def schema_check(request: HttpRequest, project_id: int) -> HttpResponse:
@@ -283,11 +298,10 @@ def schema_check(request: HttpRequest, project_id: int) -> HttpResponse:
                 label = form.fields[field].label or field.replace("_", " ").capitalize()
                 column_problems[i] += [f"{label}: {error}" for error in errors]
         problems = ["Fix the fields marked below."]
-    names = [(form["name"].value() or "").strip() for form in formset.forms]
-    for message in problems:
-        for i, name in enumerate(names):
-            if name and f"'{name}'" in message:
-                column_problems[i].append(message)
+    for items, named in zip(
+        column_problems, _column_problems(formset.forms, problems), strict=True
+    ):
+        items += named
     context = {
         "problems": problems,
         "levels": levels,
