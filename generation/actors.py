@@ -15,3 +15,10 @@ CHUNK_TIME_LIMIT_MS = 60 * 60 * 1000
 @dramatiq.actor(queue_name="generation", max_retries=5, time_limit=CHUNK_TIME_LIMIT_MS)
 def generate_chunk(run_id: int, start: int, end: int) -> None:
     asyncio.run(fill_chunk(run_id, start, end))
+
+
+# --- batch mode: its actors live in generation/batch/actors.py; importing them here registers
+# them wherever Django-Dramatiq discovers this module, and lets services send them from here.
+from generation.batch.actors import batch_cancel, batch_pass, batch_poll  # noqa: E402
+
+__all__ = ["batch_cancel", "batch_pass", "batch_poll", "generate_chunk"]

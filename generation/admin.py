@@ -1,12 +1,12 @@
 from django.contrib import admin
 
-from generation.models import LlmCall, Row, Run
+from generation.models import BatchJob, BatchRequest, LlmCall, Row, Run
 
 
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
-    list_display = ["id", "project", "schema_name", "status", "num_rows", "created_at"]
-    list_filter = ["status"]
+    list_display = ["id", "project", "schema_name", "status", "mode", "num_rows", "created_at"]
+    list_filter = ["status", "mode"]
     list_select_related = ["project"]
 
 
@@ -22,3 +22,35 @@ class LlmCallAdmin(admin.ModelAdmin):
     list_display = ["key", "provider", "model", "input_tokens", "output_tokens", "cost_usd"]
     list_filter = ["provider"]
     raw_id_fields = ["run", "credential"]
+
+
+# --- batch mode ---
+
+
+@admin.register(BatchJob)
+class BatchJobAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "run",
+        "provider",
+        "pass_number",
+        "status",
+        "provider_status",
+        "external_id",
+        "request_count",
+        "succeeded_count",
+        "failed_count",
+        "submitted_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "provider"]
+    raw_id_fields = ["run", "credential"]
+    search_fields = ["external_id"]
+
+
+@admin.register(BatchRequest)
+class BatchRequestAdmin(admin.ModelAdmin):
+    list_display = ["key", "job", "column", "row_index", "reask", "open", "error"]
+    list_filter = ["open"]
+    raw_id_fields = ["job"]
+    search_fields = ["key"]

@@ -32,6 +32,8 @@ class RunIn(Schema):
     seed: int | None = None
     budget_usd: Decimal | None = Field(default=None, gt=0)
     fresh_samples: bool = False
+    # "batch": the providers' batch APIs, about half the price, answers within hours.
+    mode: Literal["online", "batch"] = "online"
 
 
 class BudgetIn(Schema):
@@ -61,6 +63,7 @@ class RunOut(Schema):
     budget_usd: Decimal | None
     spent_usd: Decimal
     fresh_samples: bool
+    mode: str
     status: str
     created_at: datetime
     finished_at: datetime | None

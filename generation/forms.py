@@ -16,6 +16,20 @@ class RunStartForm(forms.Form):
         required=False,
         help_text="Ask every call again instead of reusing answers of earlier runs with this seed.",
     )
+    # --- batch mode: becomes run_create(mode=...) in clean() ---
+    batch = forms.BooleanField(
+        required=False,
+        label="Batch API (about half price, slower)",
+        help_text=(
+            "Send the calls through OpenAI's Batch API or Anthropic's Message Batches: about "
+            "half the price, answers within hours. Simulated credentials answer online."
+        ),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        cleaned["mode"] = "batch" if cleaned.pop("batch", False) else "online"
+        return cleaned
 
 
 class BudgetForm(forms.Form):
@@ -26,3 +40,9 @@ class BudgetForm(forms.Form):
 
 class PreviewForm(forms.Form):
     count = forms.IntegerField(min_value=1, max_value=10, initial=3, required=False)
+
+
+class RetryMatchingForm(forms.Form):
+    """The "retry these" button of one message in a run's errors panel."""
+
+    message = forms.CharField(max_length=10_000, strip=False)

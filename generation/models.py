@@ -21,6 +21,12 @@ class Run(models.Model):
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
 
+    # --- batch mode (generation/batch/) ---
+    class Mode(models.TextChoices):
+        ONLINE = "online", "Online"
+        # OpenAI's Batch API / Anthropic's Message Batches: about half the price, slower.
+        BATCH = "batch", "Batch API"
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
     schema = models.ForeignKey(
         DatasetSchema, null=True, on_delete=models.SET_NULL, related_name="runs"
@@ -39,6 +45,8 @@ class Run(models.Model):
     spent_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     # Ask every call afresh instead of reusing ledger answers from earlier runs with this seed.
     fresh_samples = models.BooleanField(default=False)
+    # How the run's LLM calls are made (batch mode: generation/batch/).
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.ONLINE)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -143,3 +151,91 @@ class LlmCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}/{self.model} {self.key[:10]}"
+
+
+# --- batch mode (generation/batch/) ---------------------------------------------------------
+
+
+class BatchJob(models.Model):
+    """One provider batch (OpenAI Batch API or Anthropic Message Batches) of a batch-mode run:
+    the requests of one pass that use one credential. Created with its requests before anything
+    is sent, so a crashed worker finds it here; every change is a conditional UPDATE."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Not sent yet"
+        SUBMITTING = "submitting", "Being sent"
+        IN_PROGRESS = "in_progress", "At the provider"
+        # Answers are in the ledger; the errors wait for the next pass to fail their rows.
+        COLLECTED = "collected", "Collected"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    OPEN = (Status.PENDING, Status.SUBMITTING, Status.IN_PROGRESS)
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="batch_jobs")
+    credential = models.ForeignKey(
+        ProviderCredential, null=True, on_delete=models.SET_NULL, related_name="batch_jobs"
+    )
+    provider = models.CharField(max_length=32)
+    # The pass of the run that made it (1 = first column level, 2 = its dependants, ...).
+    pass_number = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # The provider's own ids and last-seen status word.
+    external_id = models.CharField(max_length=200, blank=True)
+    input_file_id = models.CharField(max_length=200, blank=True)
+    provider_status = models.CharField(max_length=32, blank=True)
+    request_count = models.PositiveIntegerField(default=0)
+    succeeded_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    # Why the whole batch failed (then every request carries it too); transient poll errors.
+    error = models.TextField(blank=True)
+    submit_attempts = models.PositiveSmallIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    # When a worker claimed it for sending: a claim older than the lease is taken over.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["run", "status"], name="batchjob_run_status_idx")]
+
+    def __str__(self) -> str:
+        return f"Batch {self.external_id or self.pk} of run {self.run_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
+class BatchRequest(models.Model):
+    """One request of a batch job, keyed by its ledger key (also the provider's custom_id).
+    ``open`` until the job's results are collected: at most one open request per key, so two
+    workers racing through the same pass never pay for the same call twice."""
+
+    job = models.ForeignKey(BatchJob, on_delete=models.CASCADE, related_name="requests")
+    key = models.CharField(max_length=64)
+    open = models.BooleanField(default=True)
+    column = models.CharField(max_length=64, blank=True)
+    row_index = models.PositiveIntegerField(null=True, blank=True)
+    reask = models.PositiveSmallIntegerField(default=0)
+    # Enough to rebuild the CompletionRequest: model, system, messages, temperature,
+    # max_tokens, json_schema, schema_name (the ledger's request shape plus model and name).
+    request = models.JSONField()
+    # The provider's message when this request failed on its own.
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key"],
+                condition=models.Q(open=True),
+                name="batchrequest_one_open_per_key",
+            ),
+            models.UniqueConstraint(fields=["job", "key"], name="batchrequest_unique_in_job"),
+        ]
+        indexes = [models.Index(fields=["key"], name="batchrequest_key_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key[:10]} in {self.job_id}"

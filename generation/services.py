@@ -15,6 +15,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from generation.actors import generate_chunk
+from generation.batch.services import (  # batch mode
+    batch_cancel_run,
+    batch_enqueue,
+    batch_resume_open_jobs,
+    is_batch_run,
+)
 from generation.models import Row, Run
 from generation.row_writes import run_finish_if_done
 from studio.models import DatasetSchema
@@ -28,6 +34,7 @@ MSG_RAISE_BUDGET = (
     "This run stopped at its budget of {budget} USD ({spent} USD spent); raise the budget to go on"
 )
 MSG_BAD_BUDGET = "A budget is a positive amount of US dollars"
+MSG_BAD_MODE = "Unknown run mode"
 
 
 class RunError(Exception):
@@ -48,6 +55,9 @@ def _chunks_of_pending(run_id: int) -> list[tuple[int, int]]:
 
 def run_enqueue_pending(*, run_id: int) -> int:
     """Send one message per chunk with pending rows, once the caller's transaction commits."""
+    # --- batch mode: a batch run is filled in passes and provider batches, not chunks ---
+    if is_batch_run(run_id):
+        return batch_enqueue(run_id=run_id)
     chunks = _chunks_of_pending(run_id)
 
     def send() -> None:
@@ -67,9 +77,12 @@ def run_create(
     seed: int | None = None,
     budget_usd: Decimal | None = None,
     fresh_samples: bool = False,
+    mode: str = Run.Mode.ONLINE,
 ) -> Run:
     if budget_usd is not None and budget_usd <= 0:
         raise RunError(MSG_BAD_BUDGET)
+    if mode not in Run.Mode.values:
+        raise RunError(MSG_BAD_MODE)
     limit = settings.STUDIO_MAX_ROWS_PER_RUN
     if num_rows < 1 or num_rows > limit:
         raise RunError(MSG_TOO_MANY_ROWS.replace("{limit}", str(limit)))
@@ -84,6 +97,7 @@ def run_create(
         num_rows=num_rows,
         budget_usd=budget_usd,
         fresh_samples=fresh_samples,
+        mode=mode,
         status=Run.Status.RUNNING,
         created_by=user,
         started_at=timezone.now(),
@@ -156,6 +170,8 @@ def run_cancel(*, run: Run) -> None:
         status=Run.Status.CANCELLED, finished_at=timezone.now()
     )
     run.refresh_from_db(fields=["status", "finished_at"])
+    if run.status == Run.Status.CANCELLED:
+        batch_cancel_run(run_id=run.pk)  # batch mode: cancel its provider batches
 
 
 def run_resume_unfinished() -> int:
@@ -163,11 +179,16 @@ def run_resume_unfinished() -> int:
     that died mid-run may have taken its messages with it. Safe to call twice: rows are
     written only while pending."""
     count = 0
-    for run_id in Run.objects.filter(status=Run.Status.RUNNING).values_list("pk", flat=True):
+    running = set(Run.objects.filter(status=Run.Status.RUNNING).values_list("pk", flat=True))
+    for run_id in sorted(running):
         with transaction.atomic():
             if run_enqueue_pending(run_id=run_id) == 0:
                 run_finish_if_done(run_id=run_id)
             count += 1
+    # --- batch mode: runs that are not running may still have provider batches to collect
+    # (paused, stopped at the budget) or to cancel (cancelled): poll them again.
+    with transaction.atomic():
+        count += batch_resume_open_jobs(exclude_run_ids=running)
     if count:
         logger.info("Resumed %d unfinished run(s)", count)
     return count
@@ -184,3 +205,21 @@ __all__ = [
     "run_resume_unfinished",
     "run_retry_failed",
 ]
+
+
+@transaction.atomic
+def run_retry_failed_matching(*, run: Run, message: str) -> int:
+    """Retry only the failed rows with ``message`` among their errors (one line of the run
+    page's errors panel), as ``run_retry_failed`` retries them all."""
+    failed = Row.objects.filter(run=run, status=Row.Status.FAILED).values_list("pk", "errors")
+    row_ids = [pk for pk, errors in failed.iterator() if message in (errors or {}).values()]
+    count = 0
+    for start in range(0, len(row_ids), 1000):  # SQLite bounds the parameters of a query
+        count += Row.objects.filter(
+            pk__in=row_ids[start : start + 1000], status=Row.Status.FAILED
+        ).update(status=Row.Status.PENDING, errors={}, finished_at=None)
+    if count:
+        Run.objects.filter(pk=run.pk).update(status=Run.Status.RUNNING, finished_at=None)
+        run_enqueue_pending(run_id=run.pk)
+    run.refresh_from_db(fields=["status", "finished_at"])
+    return count

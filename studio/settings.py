@@ -243,6 +243,10 @@ STUDIO_PROVIDER_TIMEOUT = env_int("STUDIO_PROVIDER_TIMEOUT", 60)
 STUDIO_PROVIDER_MAX_ATTEMPTS = env_int("STUDIO_PROVIDER_MAX_ATTEMPTS", 4)
 STUDIO_MAX_ROWS_PER_RUN = env_int("STUDIO_MAX_ROWS_PER_RUN", 100_000)
 STUDIO_REDIS_URL = REDIS_URL
+# Batch mode (generation/batch/): how often open provider batches are polled, and the most
+# requests one provider batch may hold.
+STUDIO_BATCH_POLL_SECONDS = float(os.environ.get("STUDIO_BATCH_POLL_SECONDS") or 30)
+STUDIO_BATCH_MAX_REQUESTS = env_int("STUDIO_BATCH_MAX_REQUESTS", 50_000)
 
 # --- Seed files ---------------------------------------------------------------------------
 # The largest upload accepted as a seed table or document, and the widest table.

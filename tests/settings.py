@@ -22,3 +22,5 @@ STUDIO_PROVIDER_TIMEOUT = 10
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Creating the cast of users with the real hasher costs a second per test.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Provider batches are polled quickly in tests.
+STUDIO_BATCH_POLL_SECONDS = 0.2

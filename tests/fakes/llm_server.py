@@ -16,6 +16,16 @@ with a JSON object built from the schema, and so is an Anthropic forced tool cal
 ``tool_choice`` type ``tool``/``any``: a ``tool_use`` block whose input is built from the tool's
 ``input_schema``); ``invalid_json_next`` makes such answers break their schema.
 
+Batch endpoints (see :class:`FakeBatch`): OpenAI ``POST /v1/files`` (multipart, ``purpose=batch``),
+``GET /v1/files/{id}/content``, ``POST /v1/batches``, ``GET /v1/batches[/{id}]``,
+``POST /v1/batches/{id}/cancel``; Anthropic ``POST /v1/messages/batches``,
+``GET /v1/messages/batches/{id}``, ``GET /v1/messages/batches/{id}/results`` (JSONL) and
+``POST /v1/messages/batches/{id}/cancel``. Each batched request is answered by the same code as
+an online one (so ``invalid_json_next`` and ``fail_next`` apply to it too), when the batch ends:
+it stays in progress for ``batch_polls_in_progress`` status reads. ``fail_batch_requests`` makes
+matching batched requests fail individually. Batched requests are not generation requests:
+``generation_requests()`` counts online calls only; ``batch_creations()`` counts batches.
+
 Only *generation* requests (chat completions and messages) are subject to ``fail_next``,
 ``broken_json_next`` and ``rpm_limit``; authentication (``valid_keys``) and ``latency`` apply to all.
 
@@ -29,6 +39,7 @@ import base64
 import hashlib
 import json
 import math
+import re
 import struct
 import threading
 import time
@@ -201,6 +212,7 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     status: int = 0  # status code of the reply that was sent
+    raw: bytes = field(default=b"", repr=False)  # the body as sent (multipart uploads)
 
     @property
     def provider(self) -> str:
@@ -322,6 +334,90 @@ def fake_embedding(text: str, dims: int = 8) -> list[float]:
     return [round(v / norm, 6) for v in values]
 
 
+FILES_PATH = "/v1/files"
+BATCHES_PATH = "/v1/batches"
+MESSAGE_BATCHES_PATH = "/v1/messages/batches"
+BATCH_PATH_PREFIXES = (FILES_PATH, BATCHES_PATH, MESSAGE_BATCHES_PATH)
+# Anthropic's rule for a batch request's custom_id.
+ANTHROPIC_CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+BATCH_DAY_SECONDS = 24 * 3600
+
+
+@dataclass
+class FakeBatch:
+    """One batch held by the fake: its requests, and its results once it has ended.
+
+    A batch reports "in progress" for ``polls_left`` status reads (the server's
+    ``batch_polls_in_progress`` when it was created); the read after that processes every
+    request with the online answer logic and ends the batch. A cancel before then ends it with
+    every request cancelled."""
+
+    id: str
+    provider: str  # "openai" or "anthropic"
+    requests: list[tuple[str, dict[str, Any]]]  # (custom_id, request body)
+    polls_left: int
+    created_at: float = field(default_factory=time.time)
+    endpoint: str = CHAT_PATH
+    input_file_id: str | None = None
+    metadata: dict[str, str] | None = None
+    status: str = "in_progress"  # OpenAI: validating/in_progress/cancelling/...; Anthropic too
+    cancel_requested_at: float | None = None
+    ended_at: float | None = None
+    # custom_id -> (HTTP status, answer body or error body); None: cancelled, not processed.
+    results: dict[str, tuple[int, dict[str, Any]] | None] = field(default_factory=dict)
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)  # OpenAI validation errors
+
+    @property
+    def ended(self) -> bool:
+        return self.ended_at is not None
+
+    def counts(self) -> tuple[int, int, int]:
+        """(succeeded, failed, cancelled) so far."""
+        values = list(self.results.values())
+        ok = sum(1 for v in values if v is not None and v[0] == 200)
+        cancelled = sum(1 for v in values if v is None)
+        return ok, len(values) - ok - cancelled, cancelled
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _multipart_fields(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
+    """name -> (filename, value) of a multipart/form-data body."""
+    boundary = ""
+    for part in content_type.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "boundary":
+            boundary = value.strip('"')
+    if not boundary:
+        return {}
+    fields: dict[str, tuple[str | None, bytes]] = {}
+    for chunk in body.split(b"--" + boundary.encode()):
+        if not chunk.strip() or chunk.strip() == b"--":
+            continue
+        head, _, value = chunk.lstrip(b"\r\n").partition(b"\r\n\r\n")
+        disposition = next(
+            (
+                line.decode()
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-disposition")
+            ),
+            "",
+        )
+        params = {}
+        for item in disposition.split(";")[1:]:
+            key, _, val = item.strip().partition("=")
+            params[key] = val.strip('"')
+        if "name" in params:
+            fields[params["name"]] = (params.get("filename"), value.removesuffix(b"\r\n"))
+    return fields
+
+
 class FakeLLMServer(BackgroundHTTPServer):
     """Fake OpenAI + Anthropic API. Knobs may be changed while the server runs.
 
@@ -362,6 +458,11 @@ class FakeLLMServer(BackgroundHTTPServer):
                 deque()
             )  # (time, tokens) of accepted generations
             self.requests.clear()
+            # Batch API state (see FakeBatch).
+            self.batch_polls_in_progress: int = 1
+            self.batches: dict[str, FakeBatch] = {}
+            self.files: dict[str, dict[str, Any]] = {}
+            self._batch_failures: list[tuple[str, int, str | None]] = []
 
     def fail_next(
         self,
@@ -389,7 +490,34 @@ class FakeLLMServer(BackgroundHTTPServer):
         with self._lock:
             self._invalid_json += count
 
+    def fail_batch_requests(
+        self, match: str = "", status: int = 400, message: str | None = None
+    ) -> None:
+        """Make every *batched* request whose last user message contains ``match`` ("" = all)
+        fail on its own with ``status`` and ``message`` (the rest of its batch still succeeds),
+        until ``reset``."""
+        with self._lock:
+            self._batch_failures.append((match, status, message))
+
     # ---- records -------------------------------------------------------------------------
+
+    def batch_creations(self, provider: str | None = None) -> list[RecordedRequest]:
+        """Successful batch creations (OpenAI ``POST /v1/batches``, Anthropic
+        ``POST /v1/messages/batches``), optionally of one provider."""
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if r.method == "POST"
+                and r.path in (BATCHES_PATH, MESSAGE_BATCHES_PATH)
+                and r.status == 200
+                and (provider is None or r.provider == provider)
+            ]
+
+    def batch_cancels(self) -> list[RecordedRequest]:
+        """Cancel requests received for batches of either provider."""
+        with self._lock:
+            return [r for r in self.requests if r.method == "POST" and r.path.endswith("/cancel")]
 
     def generation_requests(self) -> list[RecordedRequest]:
         """Recorded chat-completion / messages requests (every attempt, failed ones included)."""
@@ -413,7 +541,7 @@ class FakeLLMServer(BackgroundHTTPServer):
             parsed = json.loads(body) if body else None
         except ValueError:
             parsed = None
-        record = RecordedRequest(method, urlsplit(path).path.rstrip("/"), headers, parsed)
+        record = RecordedRequest(method, urlsplit(path).path.rstrip("/"), headers, parsed, raw=body)
         with self._lock:
             self.requests.append(record)
             latency = self.latency
@@ -434,6 +562,8 @@ class FakeLLMServer(BackgroundHTTPServer):
         valid = self.valid_keys
         if valid is not None and key not in valid:
             return self._auth_error(req.provider, key)
+        if req.path.startswith(BATCH_PATH_PREFIXES):
+            return self._batch_route(req)
         if not body_ok:
             return self.error_reply(req.provider, 400, message="Could not parse the JSON body.")
         if req.method == "GET" and req.path == "/v1/models":
@@ -694,3 +824,333 @@ class FakeLLMServer(BackgroundHTTPServer):
             "x-ratelimit-remaining-tokens": tokens_remaining,
             "x-ratelimit-reset-tokens": f"{reset}s",
         }
+
+    # ---- batch APIs ----------------------------------------------------------------------
+
+    def _batch_route(self, req: RecordedRequest) -> Reply:
+        parts = req.path.split("/")  # "", "v1", ...
+        if req.path.startswith(MESSAGE_BATCHES_PATH):
+            rest = parts[4:]  # after /v1/messages/batches
+            if req.method == "POST" and not rest:
+                return self._anthropic_batch_create(req)
+            batch = self.batches.get(rest[0]) if rest else None
+            if batch is None or batch.provider != "anthropic":
+                return self.error_reply("anthropic", 404, message="Batch not found.")
+            if req.method == "GET" and len(rest) == 1:
+                return json_reply(200, self._anthropic_batch_read(batch, advance=True))
+            if req.method == "GET" and rest[1:] == ["results"]:
+                return self._anthropic_batch_results(batch)
+            if req.method == "POST" and rest[1:] == ["cancel"]:
+                return json_reply(200, self._batch_cancel(batch))
+        elif req.path.startswith(FILES_PATH):
+            rest = parts[3:]
+            if req.method == "POST" and not rest:
+                return self._openai_file_upload(req)
+            stored = self.files.get(rest[0]) if rest else None
+            if stored is None:
+                return self.error_reply("openai", 404, message="No such File object.")
+            if req.method == "GET" and rest[1:] == ["content"]:
+                return Reply(200, stored["content"], {"Content-Type": "application/octet-stream"})
+            if req.method == "GET" and len(rest) == 1:
+                return json_reply(200, stored["object"])
+        else:
+            rest = parts[3:]
+            if req.method == "POST" and not rest:
+                return self._openai_batch_create(req)
+            if req.method == "GET" and not rest:
+                return self._openai_batch_list()
+            batch = self.batches.get(rest[0]) if rest else None
+            if batch is None or batch.provider != "openai":
+                return self.error_reply("openai", 404, message="No such batch.")
+            if req.method == "GET" and len(rest) == 1:
+                return json_reply(200, self._openai_batch_read(batch, advance=True))
+            if req.method == "POST" and rest[1:] == ["cancel"]:
+                return json_reply(200, self._batch_cancel(batch))
+        return self.error_reply(req.provider, 404, message=f"Unknown path {req.method} {req.path}")
+
+    def _advance(self, batch: FakeBatch) -> None:
+        """One status read: count down, then process every request (or cancel the rest).
+        Under the (re-entrant) lock, so two concurrent reads never process a batch twice."""
+        with self._lock:
+            if batch.ended:
+                return
+            cancelled = batch.cancel_requested_at is not None
+            if not cancelled and batch.polls_left > 0:
+                batch.polls_left -= 1
+                batch.status = "in_progress"
+                return
+            for custom_id, body in batch.requests:
+                batch.results[custom_id] = (
+                    None if cancelled else self._batch_answer(batch.provider, body)
+                )
+            batch.ended_at = time.time()
+            if batch.provider == "anthropic":
+                batch.status = "ended"
+            else:
+                batch.status = "cancelled" if cancelled else "completed"
+                self._openai_result_files(batch)
+
+    def _batch_answer(self, provider: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Answer one batched request exactly as the online endpoint would."""
+        path = MESSAGES_PATH if provider == "anthropic" else CHAT_PATH
+        headers = {"anthropic-version": "2023-06-01"} if provider == "anthropic" else {}
+        req = RecordedRequest("POST", path, headers, body)
+        with self._lock:
+            failures = list(self._batch_failures)
+        for match, status, message in failures:
+            if match in req.last_user_message:
+                reply = self.error_reply(provider, status, message=message)
+                return status, json.loads(reply.body)
+        problem = self._validate(req)
+        reply = self.error_reply(provider, 400, message=problem) if problem else self._generate(req)
+        try:
+            payload = json.loads(reply.body)
+        except ValueError:  # broken_json_next: the batch API would report a server error
+            reply = self.error_reply(provider, 500)
+            payload = json.loads(reply.body)
+        return reply.status, payload
+
+    def _batch_cancel(self, batch: FakeBatch) -> dict[str, Any]:
+        with self._lock:
+            if not batch.ended and batch.cancel_requested_at is None:
+                batch.cancel_requested_at = time.time()
+                batch.status = "canceling" if batch.provider == "anthropic" else "cancelling"
+        if batch.provider == "anthropic":
+            return self._anthropic_batch_read(batch, advance=False)
+        return self._openai_batch_read(batch, advance=False)
+
+    # -- OpenAI: files and batches
+
+    def _openai_file_upload(self, req: RecordedRequest) -> Reply:
+        fields = _multipart_fields(req.headers.get("content-type", ""), req.raw)
+        if "file" not in fields or "purpose" not in fields:
+            return self.error_reply("openai", 400, message="file and purpose are required.")
+        filename, content = fields["file"]
+        purpose = fields["purpose"][1].decode()
+        file_id = self._store_file(filename or "upload", content, purpose)
+        return json_reply(200, self.files[file_id]["object"])
+
+    def _store_file(self, filename: str, content: bytes, purpose: str) -> str:
+        file_id = "file-" + uuid.uuid4().hex[:24]
+        self.files[file_id] = {
+            "content": content,
+            "object": {
+                "id": file_id,
+                "object": "file",
+                "bytes": len(content),
+                "created_at": int(time.time()),
+                "filename": filename,
+                "purpose": purpose,
+                "status": "processed",
+            },
+        }
+        return file_id
+
+    def _openai_batch_create(self, req: RecordedRequest) -> Reply:
+        body = req.body if isinstance(req.body, dict) else {}
+        endpoint = body.get("endpoint")
+        if body.get("completion_window") != "24h":
+            return self.error_reply("openai", 400, message="completion_window must be 24h.")
+        if endpoint != CHAT_PATH:
+            return self.error_reply("openai", 400, message=f"Unsupported endpoint {endpoint}.")
+        stored = self.files.get(body.get("input_file_id") or "")
+        if stored is None:
+            return self.error_reply("openai", 400, message="The input file does not exist.")
+        if stored["object"]["purpose"] != "batch":
+            return self.error_reply("openai", 400, message="The file's purpose must be batch.")
+        batch = FakeBatch(
+            id="batch_" + uuid.uuid4().hex[:24],
+            provider="openai",
+            requests=[],
+            polls_left=self.batch_polls_in_progress,
+            input_file_id=stored["object"]["id"],
+            metadata=body.get("metadata"),
+            status="validating",
+        )
+        seen: set[str] = set()
+        for number, line in enumerate(stored["content"].decode().splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError:
+                item = None
+            problem = None
+            if not isinstance(item, dict) or not isinstance(item.get("body"), dict):
+                problem = ("invalid_json_line", "This line is not a valid request.")
+            elif item.get("method") != "POST" or item.get("url") != endpoint:
+                problem = ("invalid_url", f"The url must be {endpoint} with method POST.")
+            elif not item.get("custom_id") or item["custom_id"] in seen:
+                problem = ("duplicate_custom_id", "The custom_id is missing or not unique.")
+            elif item["body"].get("model") is None:
+                problem = ("missing_required_parameter", "model is required.")
+            if problem:
+                batch.errors.append(
+                    {"code": problem[0], "message": problem[1], "line": number, "param": None}
+                )
+                continue
+            seen.add(item["custom_id"])
+            batch.requests.append((item["custom_id"], item["body"]))
+        if batch.errors:  # validation failed: the batch ends at once, nothing is processed
+            batch.status = "failed"
+            batch.ended_at = time.time()
+        with self._lock:
+            self.batches[batch.id] = batch
+        return json_reply(200, self._openai_batch_read(batch, advance=False))
+
+    def _openai_result_files(self, batch: FakeBatch) -> None:
+        """Write the output file (answers) and error file (failed or cancelled requests)."""
+        output: list[str] = []
+        errors: list[str] = []
+        for custom_id, result in batch.results.items():
+            line: dict[str, Any] = {
+                "id": "batch_req_" + uuid.uuid4().hex[:24],
+                "custom_id": custom_id,
+            }
+            if result is None:
+                line["response"] = None
+                line["error"] = {
+                    "code": "batch_cancelled",
+                    "message": "This request was cancelled before it was processed.",
+                }
+                errors.append(json.dumps(line))
+                continue
+            status, payload = result
+            line["response"] = {
+                "status_code": status,
+                "request_id": "req_" + uuid.uuid4().hex[:24],
+                "body": payload,
+            }
+            line["error"] = None
+            (output if status == 200 else errors).append(json.dumps(line))
+        if output:
+            content = ("\n".join(output) + "\n").encode()
+            batch.output_file_id = self._store_file("batch_output.jsonl", content, "batch_output")
+        if errors:
+            content = ("\n".join(errors) + "\n").encode()
+            batch.error_file_id = self._store_file("batch_errors.jsonl", content, "batch_output")
+
+    def _openai_batch_read(self, batch: FakeBatch, *, advance: bool) -> dict[str, Any]:
+        if advance:
+            self._advance(batch)
+        ok, failed, _ = batch.counts()
+        created = int(batch.created_at)
+        ended = int(batch.ended_at) if batch.ended_at else None
+        return {
+            "id": batch.id,
+            "object": "batch",
+            "endpoint": batch.endpoint,
+            "errors": {"object": "list", "data": batch.errors} if batch.errors else None,
+            "input_file_id": batch.input_file_id,
+            "completion_window": "24h",
+            "status": batch.status,
+            "output_file_id": batch.output_file_id,
+            "error_file_id": batch.error_file_id,
+            "created_at": created,
+            "in_progress_at": created,
+            "expires_at": created + BATCH_DAY_SECONDS,
+            "completed_at": ended if batch.status == "completed" else None,
+            "failed_at": ended if batch.status == "failed" else None,
+            "cancelling_at": int(batch.cancel_requested_at) if batch.cancel_requested_at else None,
+            "cancelled_at": ended if batch.status == "cancelled" else None,
+            "request_counts": {
+                "total": len(batch.requests),
+                "completed": ok,
+                "failed": failed,
+            },
+            "metadata": batch.metadata,
+        }
+
+    def _openai_batch_list(self) -> Reply:
+        with self._lock:
+            batches = [b for b in self.batches.values() if b.provider == "openai"]
+        data = [self._openai_batch_read(b, advance=False) for b in reversed(batches)]
+        return json_reply(
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+                "has_more": False,
+            },
+        )
+
+    # -- Anthropic: message batches
+
+    def _anthropic_batch_create(self, req: RecordedRequest) -> Reply:
+        requests = req.body.get("requests") if isinstance(req.body, dict) else None
+        if not isinstance(requests, list) or not requests:
+            return self.error_reply("anthropic", 400, message="requests: Field required")
+        seen: set[str] = set()
+        items: list[tuple[str, dict[str, Any]]] = []
+        for number, item in enumerate(requests):
+            custom_id = item.get("custom_id") if isinstance(item, dict) else None
+            params = item.get("params") if isinstance(item, dict) else None
+            if not isinstance(custom_id, str) or not ANTHROPIC_CUSTOM_ID.match(custom_id):
+                return self.error_reply(
+                    "anthropic",
+                    400,
+                    message=f"requests.{number}.custom_id: String should match pattern "
+                    "'^[a-zA-Z0-9_-]{1,64}$'",
+                )
+            if custom_id in seen:
+                return self.error_reply(
+                    "anthropic", 400, message=f"Duplicate custom_id {custom_id!r}."
+                )
+            problem = self._validate(
+                RecordedRequest("POST", MESSAGES_PATH, {"anthropic-version": "x"}, params)
+            )
+            if problem:
+                return self.error_reply("anthropic", 400, message=f"requests.{number}.{problem}")
+            seen.add(custom_id)
+            items.append((custom_id, params))
+        batch = FakeBatch(
+            id="msgbatch_" + uuid.uuid4().hex[:24],
+            provider="anthropic",
+            requests=items,
+            polls_left=self.batch_polls_in_progress,
+        )
+        with self._lock:
+            self.batches[batch.id] = batch
+        return json_reply(200, self._anthropic_batch_read(batch, advance=False))
+
+    def _anthropic_batch_read(self, batch: FakeBatch, *, advance: bool) -> dict[str, Any]:
+        if advance:
+            self._advance(batch)
+        ok, failed, cancelled = batch.counts()
+        return {
+            "id": batch.id,
+            "type": "message_batch",
+            "processing_status": batch.status,
+            "request_counts": {
+                "processing": 0 if batch.ended else len(batch.requests),
+                "succeeded": ok,
+                "errored": failed,
+                "canceled": cancelled,
+                "expired": 0,
+            },
+            "ended_at": _iso(batch.ended_at),
+            "created_at": _iso(batch.created_at),
+            "expires_at": _iso(batch.created_at + BATCH_DAY_SECONDS),
+            "archived_at": None,
+            "cancel_initiated_at": _iso(batch.cancel_requested_at),
+            "results_url": (
+                f"{self.base_url}{MESSAGE_BATCHES_PATH}/{batch.id}/results" if batch.ended else None
+            ),
+        }
+
+    def _anthropic_batch_results(self, batch: FakeBatch) -> Reply:
+        if not batch.ended:
+            return self.error_reply("anthropic", 400, message="The batch is still processing.")
+        lines = []
+        for custom_id, result in batch.results.items():
+            if result is None:
+                outcome: dict[str, Any] = {"type": "canceled"}
+            elif result[0] == 200:
+                outcome = {"type": "succeeded", "message": result[1]}
+            else:
+                outcome = {"type": "errored", "error": result[1]}
+            lines.append(json.dumps({"custom_id": custom_id, "result": outcome}))
+        body = ("\n".join(lines) + "\n").encode() if lines else b""
+        return Reply(200, body, {"Content-Type": "application/binary"})

@@ -1,0 +1,165 @@
+"""Anthropic's Message Batches through the ``anthropic`` SDK: ``messages.batches.create`` with
+``[{"custom_id", "params"}]`` (``params`` exactly what the online provider sends, a forced tool
+call for structured output), ``retrieve``, ``results`` (JSONL, any order, matched by custom_id)
+and ``cancel``.
+
+custom_id must match ``^[a-zA-Z0-9_-]{1,64}$``: our ledger keys are 64 hex characters, so they
+are used as they are (``submit`` refuses anything else rather than silently mapping it)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anthropic
+
+from generation.providers.anthropic_provider import WRAPPED_KEY, _provider_error, _tool_schema
+from generation.providers.base import (
+    Completion,
+    CompletionRequest,
+    ProviderConfig,
+    safe_schema_name,
+)
+from generation.providers.batch_base import (
+    MSG_NOT_PROCESSED,
+    BatchItem,
+    BatchResult,
+    BatchState,
+    Submitted,
+)
+
+T = TypeVar("T")
+CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def _guarded(call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except Exception as exc:
+        mapped = _provider_error(exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
+def message_params(request: CompletionRequest) -> dict[str, Any]:
+    """The Messages API parameters for ``request``: the same ones ``AnthropicProvider.complete``
+    sends online (no temperature; structured output as a forced tool call)."""
+    params: dict[str, Any] = {
+        "model": request.model,
+        "max_tokens": request.max_tokens,
+        "messages": request.messages(),
+    }
+    if request.system:
+        params["system"] = request.system
+    if request.json_schema is not None:
+        tool_name = safe_schema_name(request.schema_name)
+        input_schema, _ = _tool_schema(request.json_schema)
+        params["tools"] = [
+            {
+                "name": tool_name,
+                "description": "Give the answer. Its input is the whole answer.",
+                "input_schema": input_schema,
+            }
+        ]
+        params["tool_choice"] = {"type": "tool", "name": tool_name}
+    return params
+
+
+def message_completion(message: Any, request: CompletionRequest) -> Completion:
+    """A Message as the online provider reads it: the text, or the forced tool's input as JSON."""
+    text = "".join(block.text for block in message.content if block.type == "text")
+    if request.json_schema is not None:
+        tool_name = safe_schema_name(request.schema_name)
+        _, wrapped = _tool_schema(request.json_schema)
+        tool_input = next(
+            (b.input for b in message.content if b.type == "tool_use" and b.name == tool_name),
+            None,
+        )
+        if tool_input is not None:
+            if wrapped and isinstance(tool_input, dict) and WRAPPED_KEY in tool_input:
+                tool_input = tool_input[WRAPPED_KEY]
+            text = json.dumps(tool_input, ensure_ascii=False)
+    return Completion(
+        text=text,
+        input_tokens=message.usage.input_tokens,
+        output_tokens=message.usage.output_tokens,
+        latency_ms=0,
+    )
+
+
+def _error_text(result: Any) -> str:
+    error = getattr(getattr(result, "error", None), "error", None)
+    message = getattr(error, "message", None)
+    kind = getattr(error, "type", None)
+    if message:
+        return f"{message} ({kind})" if kind else str(message)
+    return "The request failed without a message"
+
+
+class AnthropicBatchClient:
+    def __init__(self, config: ProviderConfig) -> None:
+        self._client = anthropic.Anthropic(
+            api_key=config.api_key or "not-needed",
+            base_url=config.base_url or None,
+            timeout=config.timeout,
+            max_retries=0,
+        )
+
+    def submit(self, items: list[BatchItem], *, metadata: dict[str, str]) -> Submitted:
+        # Message Batches take no metadata; ``metadata`` is for the OpenAI client's recovery.
+        for item in items:
+            if not CUSTOM_ID.match(item.custom_id):
+                raise ValueError(f"Not a valid Anthropic custom_id: {item.custom_id!r}")
+        requests = [
+            {"custom_id": item.custom_id, "params": message_params(item.request)} for item in items
+        ]
+        batch = _guarded(lambda: self._client.messages.batches.create(requests=requests))
+        return Submitted(batch_id=batch.id)
+
+    def find_submitted(self, job_marker: str) -> Submitted | None:
+        """Message Batches carry no metadata, so a batch whose id was lost cannot be found."""
+        return None
+
+    def state(self, batch_id: str) -> BatchState:
+        batch = _guarded(lambda: self._client.messages.batches.retrieve(batch_id))
+        counts = batch.request_counts
+        return BatchState(
+            ended=batch.processing_status == "ended",
+            status=batch.processing_status,
+            succeeded=counts.succeeded,
+            failed=counts.errored + counts.canceled + counts.expired,
+        )
+
+    def results(self, batch_id: str, requests: dict[str, CompletionRequest]) -> list[BatchResult]:
+        def read() -> list[Any]:
+            return list(self._client.messages.batches.results(batch_id))
+
+        found: dict[str, BatchResult] = {}
+        for line in _guarded(read):
+            request = requests.get(line.custom_id)
+            if request is None:
+                continue
+            result = line.result
+            if result.type == "succeeded":
+                found[line.custom_id] = BatchResult(
+                    line.custom_id, completion=message_completion(result.message, request)
+                )
+            elif result.type == "errored":
+                found[line.custom_id] = BatchResult(line.custom_id, error=_error_text(result))
+            else:  # canceled, expired
+                found[line.custom_id] = BatchResult(
+                    line.custom_id, error=MSG_NOT_PROCESSED.replace("{reason}", result.type)
+                )
+        missing = MSG_NOT_PROCESSED.replace("{reason}", "no result")
+        return [
+            found.get(custom_id, BatchResult(custom_id, error=missing)) for custom_id in requests
+        ]
+
+    def cancel(self, batch_id: str) -> None:
+        _guarded(lambda: self._client.messages.batches.cancel(batch_id))
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,209 @@
+"""OpenAI's Batch API (and OpenAI-compatible servers that implement it) through the ``openai``
+SDK: upload the requests as a JSONL file (``purpose="batch"``), create a batch on
+``/v1/chat/completions`` with a 24 h window, read its state, download its output and error files,
+cancel it.
+
+Each JSONL line is ``{"custom_id", "method": "POST", "url": "/v1/chat/completions", "body"}``
+where ``body`` is exactly what the online provider sends (``chat_body``). Output lines are
+``{"custom_id", "response": {"status_code", "body"}, "error"}``; failed requests land in the
+error file with a non-200 ``status_code`` and the API's error body, or with ``error`` set (e.g.
+expired) and no response."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import openai
+
+from generation.providers.base import (
+    Completion,
+    CompletionRequest,
+    ProviderConfig,
+    ProviderError,
+    error_message,
+    safe_schema_name,
+)
+from generation.providers.batch_base import (
+    MSG_NOT_PROCESSED,
+    BatchItem,
+    BatchResult,
+    BatchState,
+    Submitted,
+    status_error,
+)
+from generation.providers.openai_provider import _provider_error
+
+T = TypeVar("T")
+ENDPOINT = "/v1/chat/completions"
+ENDED = ("completed", "expired", "cancelled", "failed")
+# How many of the newest batches ``find_submitted`` looks through.
+FIND_LIMIT = 100
+METADATA_JOB = "studio_job"
+
+
+def _guarded(call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except Exception as exc:
+        mapped = _provider_error(exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
+def chat_body(request: CompletionRequest) -> dict[str, Any]:
+    """The chat-completions body for ``request``: the same one ``OpenAIProvider.complete``
+    sends online (system message first; structured output as a non-strict json_schema)."""
+    messages: list[dict[str, str]] = []
+    if request.system:
+        messages.append({"role": "system", "content": request.system})
+    messages.extend(request.messages())
+    body: dict[str, Any] = {
+        "model": request.model,
+        "messages": messages,
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+    }
+    if request.json_schema is not None:
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {
+                "name": safe_schema_name(request.schema_name),
+                "schema": request.json_schema,
+                "strict": False,
+            },
+        }
+    return body
+
+
+def _completion(body: Any) -> Completion | str:
+    """The completion in a chat-completions answer body, or why there is none."""
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not choices:
+        return "The provider answered with no choices"
+    message = choices[0].get("message") or {}
+    usage = body.get("usage") or {}
+    return Completion(
+        text=message.get("content") or "",
+        input_tokens=int(usage.get("prompt_tokens") or 0),
+        output_tokens=int(usage.get("completion_tokens") or 0),
+        latency_ms=0,
+    )
+
+
+def _line_result(line: dict[str, Any]) -> BatchResult:
+    custom_id = str(line.get("custom_id"))
+    response = line.get("response") or {}
+    status = response.get("status_code")
+    if status == 200:
+        found = _completion(response.get("body"))
+        if isinstance(found, Completion):
+            return BatchResult(custom_id, completion=found)
+        return BatchResult(custom_id, error=found)
+    error = line.get("error")
+    if response:
+        message = error_message(response.get("body"), f"The request failed ({status})")
+        return BatchResult(custom_id, error=status_error(status, message))
+    if isinstance(error, dict) and error.get("message"):
+        return BatchResult(custom_id, error=str(error["message"]))
+    return BatchResult(custom_id, error="The request failed without a message")
+
+
+class OpenAIBatchClient:
+    def __init__(self, config: ProviderConfig) -> None:
+        self._client = openai.OpenAI(
+            api_key=config.api_key or "not-needed",
+            base_url=config.base_url or None,
+            timeout=config.timeout,
+            max_retries=0,
+        )
+
+    def submit(self, items: list[BatchItem], *, metadata: dict[str, str]) -> Submitted:
+        lines = [
+            json.dumps(
+                {
+                    "custom_id": item.custom_id,
+                    "method": "POST",
+                    "url": ENDPOINT,
+                    "body": chat_body(item.request),
+                },
+                ensure_ascii=False,
+            )
+            for item in items
+        ]
+        content = ("\n".join(lines) + "\n").encode()
+        uploaded = _guarded(
+            lambda: self._client.files.create(
+                file=("studio-batch.jsonl", content, "application/jsonl"), purpose="batch"
+            )
+        )
+        batch = _guarded(
+            lambda: self._client.batches.create(
+                input_file_id=uploaded.id,
+                endpoint=ENDPOINT,
+                completion_window="24h",
+                metadata=metadata,
+            )
+        )
+        return Submitted(batch_id=batch.id, input_file_id=uploaded.id)
+
+    def find_submitted(self, job_marker: str) -> Submitted | None:
+        """A batch created earlier with ``metadata[studio_job] == job_marker`` (a worker that
+        died between creating a batch and recording its id), among the newest batches."""
+        page = _guarded(lambda: self._client.batches.list(limit=FIND_LIMIT))
+        for batch in page.data:
+            if (batch.metadata or {}).get(METADATA_JOB) == job_marker:
+                return Submitted(batch_id=batch.id, input_file_id=batch.input_file_id)
+        return None
+
+    def state(self, batch_id: str) -> BatchState:
+        batch = _guarded(lambda: self._client.batches.retrieve(batch_id))
+        counts = batch.request_counts
+        error = None
+        if batch.status == "failed":
+            found = [e.message for e in ((batch.errors.data if batch.errors else None) or [])]
+            error = "The provider refused the batch: " + (
+                "; ".join(m for m in found if m)[:1000] or "no reason given"
+            )
+        return BatchState(
+            ended=batch.status in ENDED,
+            status=batch.status,
+            succeeded=counts.completed if counts else 0,
+            failed=counts.failed if counts else 0,
+            error=error,
+        )
+
+    def _file_lines(self, file_id: str | None) -> list[dict[str, Any]]:
+        if not file_id:
+            return []
+        text = _guarded(lambda: self._client.files.content(file_id)).text
+        lines = []
+        for raw in text.splitlines():
+            if raw.strip():
+                try:
+                    lines.append(json.loads(raw))
+                except ValueError as exc:
+                    raise ProviderError(
+                        f"The provider sent an invalid batch result line: {exc}", retryable=True
+                    ) from exc
+        return lines
+
+    def results(self, batch_id: str, requests: dict[str, CompletionRequest]) -> list[BatchResult]:
+        batch = _guarded(lambda: self._client.batches.retrieve(batch_id))
+        found: dict[str, BatchResult] = {}
+        for line in self._file_lines(batch.output_file_id) + self._file_lines(batch.error_file_id):
+            result = _line_result(line)
+            if result.custom_id in requests:
+                found[result.custom_id] = result
+        missing = MSG_NOT_PROCESSED.replace("{reason}", batch.status)
+        return [
+            found.get(custom_id, BatchResult(custom_id, error=missing)) for custom_id in requests
+        ]
+
+    def cancel(self, batch_id: str) -> None:
+        _guarded(lambda: self._client.batches.cancel(batch_id))
+
+    def close(self) -> None:
+        self._client.close()
