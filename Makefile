@@ -65,3 +65,9 @@ migrations: setup
 
 clean:
 	rm -rf $(VENV) test-artifacts
+
+# Benchmark (a script, not a test): the engine against a local fake provider, embedded and
+# services mode; prints the table of docs/performance.md. BENCH_QUICK=1 for a smaller run.
+.PHONY: bench
+bench: setup
+	$(BIN)/python -m bench.run

@@ -41,9 +41,11 @@ def _load_chunk(run_id: int, start: int, end: int) -> _Chunk | None:
     run = Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).first()
     if run is None:
         return None
+    # run_id too: the related manager sets each row's run from it, and a deferred run_id would
+    # cost one query per row.
     rows = list(
         run.rows.filter(index__gte=start, index__lt=end, status=Row.Status.PENDING).only(
-            "pk", "index"
+            "pk", "index", "run_id"
         )
     )
     credentials = {c.pk: c for c in ProviderCredential.objects.filter(project_id=run.project_id)}

@@ -238,7 +238,8 @@ else:
 # --- Generation ----------------------------------------------------------------------------
 # Rows per Dramatiq message; a worker fills one chunk with bounded asyncio concurrency.
 STUDIO_CHUNK_SIZE = env_int("STUDIO_CHUNK_SIZE", 25)
-STUDIO_ROW_CONCURRENCY = env_int("STUDIO_ROW_CONCURRENCY", 16)
+# As many rows in flight as a chunk holds: a chunk then takes one round of the latency.
+STUDIO_ROW_CONCURRENCY = env_int("STUDIO_ROW_CONCURRENCY", 25)
 STUDIO_PROVIDER_TIMEOUT = env_int("STUDIO_PROVIDER_TIMEOUT", 60)
 STUDIO_PROVIDER_MAX_ATTEMPTS = env_int("STUDIO_PROVIDER_MAX_ATTEMPTS", 4)
 STUDIO_MAX_ROWS_PER_RUN = env_int("STUDIO_MAX_ROWS_PER_RUN", 100_000)

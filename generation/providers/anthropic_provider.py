@@ -23,6 +23,7 @@ from generation.providers.base import (
     parse_retry_after,
     rate_limit_headers,
     safe_schema_name,
+    shared_ssl_context,
 )
 
 T = TypeVar("T")
@@ -82,6 +83,7 @@ class AnthropicProvider:
             base_url=config.base_url or None,
             timeout=config.timeout,
             max_retries=0,
+            http_client=anthropic.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
         )
 
     async def complete(self, request: CompletionRequest) -> Completion:

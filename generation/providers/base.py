@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    import ssl
 
 Role = Literal["user", "assistant"]
 
@@ -209,3 +213,13 @@ def error_message(body: object, fallback: str) -> str:
 def batches(texts: list[str], size: int = EMBED_BATCH) -> Iterable[list[str]]:
     for start in range(0, len(texts), size):
         yield texts[start : start + size]
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """The TLS context every provider client of this process uses. Building one loads the CA
+    bundle (~20 ms of CPU) and a client is built per chunk, so a context per client cost about
+    1 ms a row (see docs/performance.md). Same defaults as the SDKs' own (SSL_CERT_FILE too)."""
+    import httpx2
+
+    return httpx2.create_ssl_context()

@@ -1,0 +1,1 @@
+"""`make bench`: the engine against a local fake provider. See docs/performance.md."""
