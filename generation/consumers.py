@@ -1,5 +1,10 @@
 """The run page's websocket. It checks access, joins the run's group and sends coalesced HTML
-fragments: at most one push per PUSH_INTERVAL_SECONDS, rendered from the database."""
+fragments: at most one push begun per PUSH_INTERVAL_SECONDS, rendered from the database.
+
+Order on connect: access check (a stranger is closed before joining), join the group, then
+render the current state. Group messages wait until ``connect`` returns, so a row committed
+after the state was read is announced after it, and a row in both is swapped in place (the
+page's ``LiveWindow`` knows it): no gap, no duplicate."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
 
 from generation import live
-from generation.live_fragments import render_initial_state, render_update
+from generation.live_fragments import LivePage, render_initial_state, render_update
 from generation.selectors import run_get_for_user
 
 
@@ -26,15 +31,14 @@ class RunConsumer(AsyncWebsocketConsumer):
             await self.close(code=4404)
             return
         self.group = live.run_group(self.run_id)
-        self.sent_row_ids: set[int] = set()
         self.pending_row_ids: set[int] = set()
+        self.dirty = False
         self.flush_task: asyncio.Task[None] | None = None
-        self.last_push = 0.0
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         # The current state first, then the stream: rows finished before we joined are in it.
-        html, shown = await database_sync_to_async(render_initial_state)(run_id=self.run_id)
-        self.sent_row_ids.update(shown)
+        self.page: LivePage
+        html, self.page = await database_sync_to_async(render_initial_state)(run_id=self.run_id)
         self.last_push = time.monotonic()
         await self.send(text_data=html)
 
@@ -45,7 +49,9 @@ class RunConsumer(AsyncWebsocketConsumer):
             self.flush_task.cancel()
 
     async def run_rows(self, event: dict) -> None:
+        # An empty list still means "the run changed" (status, budget): counters are re-read.
         self.pending_row_ids.update(event["row_ids"])
+        self.dirty = True
         if self.flush_task is None or self.flush_task.done():
             self.flush_task = asyncio.create_task(self._flush_later())
 
@@ -53,12 +59,16 @@ class RunConsumer(AsyncWebsocketConsumer):
         delay = self.last_push + live.PUSH_INTERVAL_SECONDS - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
+        # Pushes are spaced from the start of the previous render, not from its send: spacing
+        # from the send adds the render time to every interval (fewer pushes, longer waits).
+        # A send may then follow the previous one a little early when its render was quicker;
+        # over any second there are still at most 1 / PUSH_INTERVAL_SECONDS renders (+1).
+        started = time.monotonic()
         row_ids, self.pending_row_ids = self.pending_row_ids, set()
-        html = await database_sync_to_async(render_update)(
-            run_id=self.run_id, row_ids=sorted(row_ids), already_sent=set(self.sent_row_ids)
-        )
-        self.sent_row_ids.update(row_ids)
-        self.last_push = time.monotonic()
-        await self.send(text_data=html)
-        if self.pending_row_ids:
+        self.dirty = False
+        html = await database_sync_to_async(render_update)(page=self.page, row_ids=sorted(row_ids))
+        if html:
+            self.last_push = started
+            await self.send(text_data=html)
+        if self.dirty:
             self.flush_task = asyncio.create_task(self._flush_later())

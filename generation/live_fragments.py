@@ -1,42 +1,116 @@
 """The HTML a websocket push carries: the same partials the run page renders, marked for
-htmx's out-of-band swap. Rendered from the database, so every push tells the truth."""
+htmx's out-of-band swap. Rendered from the database, so every push tells the truth.
+
+Each socket keeps a ``LivePage``: the rows its page holds (a ``LiveWindow``) and the last HTML
+sent of each fragment, so a push carries only the fragments that changed — the controls and the
+errors panel are not replaced under the user's pointer four times a second."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from django.template.loader import render_to_string
 
 from generation import live
+from generation.live_window import LiveWindow, RowState
 from generation.models import Row, Run
-from generation.selectors import row_list_recent, run_counters, run_error_summary
+from generation.selectors import (
+    row_list_recent,
+    run_counters,
+    run_error_summary,
+    run_outlook,
+    run_output_columns,
+)
+
+# Fragment id → template; every one is a top-level element swapped by id.
+FRAGMENTS = {
+    "run-counters": "generation/partials/run_counters.html",
+    "run-controls": "generation/partials/run_controls.html",
+    "run-errors": "generation/partials/run_errors.html",
+    "rows-note": "generation/partials/rows_note.html",
+}
+ERRORS_SHOWN = 8
 
 
-def _run_context(run: Run) -> dict:
+@dataclass
+class LivePage:
+    """What one socket's page shows."""
+
+    run_id: int
+    columns: list[str]
+    window: LiveWindow
+    sent: dict[str, str] = field(default_factory=dict)
+    # The error summary is a scan of the failed rows: redone only when this key changes.
+    errors_key: tuple[int, str] | None = None
+    error_summary: list[tuple[str, int]] = field(default_factory=list)
+
+
+def run_page_context(*, run: Run, columns: list[str]) -> dict:
+    """What the run page's fragments need; the page view renders them with it too."""
+    counters = run_counters(run=run)
     return {
         "run": run,
-        "counters": run_counters(run=run),
-        "error_summary": run_error_summary(run=run),
-        "columns": _output_columns(run),
-        "oob": True,
+        "counters": counters,
+        "outlook": run_outlook(run=run, counters=counters),
+        "columns": columns,
+        "live_limit": live.LIVE_ROWS_SHOWN,
     }
 
 
-def _output_columns(run: Run) -> list[str]:
-    return [c["name"] for c in run.spec_snapshot["columns"] if not c.get("drop")]
+def _load_run(run_id: int) -> Run:
+    return Run.objects.select_related("project").get(pk=run_id)
 
 
-def render_initial_state(*, run_id: int) -> tuple[str, list[int]]:
-    run = Run.objects.select_related("project").get(pk=run_id)
+def _fragments(run: Run, page: LivePage, *, only_changed: bool) -> list[str]:
+    context = run_page_context(run=run, columns=page.columns) | {"oob": True}
+    errors_key = (context["counters"].failed, run.status)
+    if errors_key != page.errors_key:
+        page.errors_key = errors_key
+        page.error_summary = run_error_summary(run=run, limit=ERRORS_SHOWN)
+    context["error_summary"] = page.error_summary
+    parts = []
+    for fragment_id, template in FRAGMENTS.items():
+        html = render_to_string(template, context)
+        if only_changed and page.sent.get(fragment_id) == html:
+            continue
+        page.sent[fragment_id] = html
+        parts.append(html)
+    return parts
+
+
+def render_initial_state(*, run_id: int) -> tuple[str, LivePage]:
+    """Everything the page shows, from the database; the rows container is replaced whole, so
+    a reconnecting page ends up with exactly these rows."""
+    run = _load_run(run_id)
     rows = row_list_recent(run=run, limit=live.LIVE_ROWS_SHOWN)
-    context = _run_context(run) | {"rows": rows}
-    html = render_to_string("generation/partials/run_live_state.html", context)
-    return html, [row.pk for row in rows]
+    window = LiveWindow(
+        size=live.LIVE_ROWS_SHOWN,
+        horizon=live.NEW_ROW_HORIZON,
+        shown=[RowState(row.pk, row.finished_at) for row in rows],
+    )
+    page = LivePage(run_id=run_id, columns=run_output_columns(run=run), window=window)
+    parts = _fragments(run, page, only_changed=False)
+    parts.append(
+        render_to_string(
+            "generation/partials/run_live_state.html", {"rows": rows, "columns": page.columns}
+        )
+    )
+    return "".join(parts), page
 
 
-def render_update(*, run_id: int, row_ids: list[int], already_sent: set[int]) -> str:
-    run = Run.objects.select_related("project").get(pk=run_id)
-    rows = list(Row.objects.filter(run=run, pk__in=row_ids).order_by("finished_at", "index"))
-    context = _run_context(run) | {
-        "new_rows": [row for row in rows if row.pk not in already_sent],
-        "changed_rows": [row for row in rows if row.pk in already_sent],
-    }
-    return render_to_string("generation/partials/run_live_update.html", context)
+def render_update(*, page: LivePage, row_ids: list[int]) -> str:
+    """What changed since the last push: changed fragments, then the rows ("" if nothing)."""
+    run = _load_run(page.run_id)
+    rows = list(Row.objects.filter(run=run, pk__in=row_ids).defer("prompts", "calls"))
+    change = page.window.apply(RowState(row.pk, row.finished_at) for row in rows)
+    parts = _fragments(run, page, only_changed=True)
+    if change:
+        by_pk = {row.pk: row for row in rows}
+        context = {
+            "removed": change.removed,
+            "new_rows": [by_pk[pk] for pk in change.new],
+            "changed_rows": [by_pk[pk] for pk in change.changed],
+            "columns": page.columns,
+        }
+        parts.append(render_to_string("generation/partials/run_live_rows.html", context))
+    return "".join(parts)

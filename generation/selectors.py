@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
 from django.http import Http404
+from django.utils import timezone
 
 from generation.models import LlmCall, Row, Run
 from studio.models import Project
+from studio.schema import SchemaSpec
 from studio.selectors import AnyUser, project_list_for_user
 
 
@@ -51,7 +54,9 @@ def row_list(*, run: Run, status: str | None = None, review: str | None = None) 
 def row_list_recent(*, run: Run, limit: int) -> list[Row]:
     """The newest finished rows first, as the live page shows them."""
     return list(
-        run.rows.exclude(status=Row.Status.PENDING).order_by("-finished_at", "-index")[:limit]
+        run.rows.exclude(status=Row.Status.PENDING)
+        .defer("prompts", "calls")  # the detail panel's, and large
+        .order_by("-finished_at", "-index")[:limit]
     )
 
 
@@ -74,6 +79,18 @@ class RunCounters:
     @property
     def percent(self) -> int:
         return int(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def generated_percent(self) -> float:
+        return round(100 * self.generated / self.total, 2) if self.total else 0
+
+    @property
+    def failed_percent(self) -> float:
+        return round(100 * self.failed / self.total, 2) if self.total else 0
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
 
 
 def run_counters(*, run: Run) -> RunCounters:
@@ -128,3 +145,179 @@ def run_cost_by_column(*, run: Run) -> list[ColumnCost]:
         .order_by("column")
     )
     return [ColumnCost(**row) for row in rows]
+
+
+# ---- the live run page ------------------------------------------------------------------------
+
+# Rows per minute are measured over this recent window while a run is going.
+RATE_WINDOW = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class RunOutlook:
+    """How fast a run goes, when it will be done, and how much of its budget it has used."""
+
+    rows_per_minute: float | None
+    eta_seconds: int | None
+    budget_percent: int | None
+
+    @property
+    def eta_display(self) -> str:
+        if self.eta_seconds is None:
+            return ""
+        minutes, seconds = divmod(self.eta_seconds, 60)
+        hours, minutes = divmod(minutes, 60)
+        if hours:
+            return f"{hours} h {minutes:02d} min"
+        if minutes:
+            return f"{minutes} min {seconds:02d} s"
+        return f"{seconds} s"
+
+
+def run_outlook(*, run: Run, counters: RunCounters, now: datetime | None = None) -> RunOutlook:
+    """While a run goes: its rate over the last minute and the time left at that rate. After:
+    its average rate over the whole run."""
+    now = now or timezone.now()
+    rate: float | None = None
+    eta: int | None = None
+    if run.is_active:
+        since = now - RATE_WINDOW
+        if run.started_at is not None and run.started_at > since:
+            since = run.started_at
+        elapsed = (now - since).total_seconds()
+        recent = run.rows.filter(finished_at__gte=since).count()
+        if recent and elapsed > 0:
+            rate = recent * 60 / elapsed
+            eta = int(round(counters.pending * 60 / rate))
+    elif run.started_at is not None and counters.done:
+        end = run.finished_at or now
+        elapsed = (end - run.started_at).total_seconds()
+        rate = counters.done * 60 / elapsed if elapsed > 0 else None
+    budget_percent = None
+    if run.budget_usd:
+        budget_percent = min(100, int(100 * run.spent_usd / run.budget_usd))
+    return RunOutlook(rows_per_minute=rate, eta_seconds=eta, budget_percent=budget_percent)
+
+
+def run_output_columns(*, run: Run) -> list[str]:
+    """The fields the run writes, in the user's order (a seed table gives its own fields)."""
+    try:
+        return SchemaSpec.model_validate(run.spec_snapshot).output_columns()
+    except ValueError:  # a snapshot older than the current column kinds
+        return [c["name"] for c in run.spec_snapshot["columns"] if not c.get("drop")]
+
+
+@dataclass(frozen=True)
+class LlmColumnCall:
+    """What one LLM column of one row asked and got: the row's detail panel."""
+
+    column: str
+    model: str
+    prompt: str | None
+    raw: str | None
+    attempts: int | None
+    cost_usd: str | None
+    from_ledger: bool
+    error: str | None
+
+
+def row_llm_calls(*, row: Row) -> list[LlmColumnCall]:
+    calls = []
+    for column in row.run.spec_snapshot["columns"]:
+        name = column["name"]
+        if not column.get("kind", "").startswith("llm_"):
+            continue
+        call = (row.calls or {}).get(name) or {}
+        prompt = (row.prompts or {}).get(name)
+        error = (row.errors or {}).get(name)
+        if not (call or prompt or error):
+            continue
+        calls.append(
+            LlmColumnCall(
+                column=name,
+                model=column.get("model", ""),
+                prompt=prompt,
+                raw=call.get("raw"),
+                attempts=call.get("attempts"),
+                cost_usd=call.get("cost_usd"),
+                from_ledger=bool(call.get("from_ledger")),
+                error=error,
+            )
+        )
+    return calls
+
+
+def row_other_errors(*, row: Row, calls: list[LlmColumnCall]) -> dict[str, str]:
+    """Errors of the row's columns that are not LLM columns (templates, seed data)."""
+    llm = {call.column for call in calls}
+    return {name: message for name, message in (row.errors or {}).items() if name not in llm}
+
+
+# ---- run status on the dashboard and the project page ------------------------------------------
+
+# A finished run has every row generated: its rows need no counting.
+_SETTLED = (Run.Status.FINISHED,)
+
+
+@dataclass(frozen=True)
+class RunLine:
+    run: Run
+    done: int
+    failed: int
+
+    @property
+    def total(self) -> int:
+        return self.run.num_rows
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def failed_percent(self) -> float:
+        return round(100 * self.failed / self.total, 2) if self.total else 0
+
+    @property
+    def generated_percent(self) -> float:
+        return round(100 * (self.done - self.failed) / self.total, 2) if self.total else 0
+
+
+def run_lines(*, runs: list[Run]) -> list[RunLine]:
+    """Each run with its progress, counted in one grouped query (on the run/status index) for
+    the runs that can still change."""
+    counting = [run.pk for run in runs if run.status not in _SETTLED]
+    counts: dict[int, dict[str, int]] = {}
+    if counting:
+        for run_id, status, count in (
+            Row.objects.filter(run_id__in=counting)
+            .values_list("run_id", "status")
+            .annotate(count=Count("id"))
+            .order_by()
+        ):
+            counts.setdefault(run_id, {})[status] = count
+    lines = []
+    for run in runs:
+        if run.pk in counts:
+            by_status = counts[run.pk]
+            failed = by_status.get(Row.Status.FAILED, 0)
+            done = failed + by_status.get(Row.Status.GENERATED, 0)
+        elif run.status in _SETTLED:
+            failed, done = 0, run.num_rows
+        else:
+            failed = done = 0
+        lines.append(RunLine(run=run, done=done, failed=failed))
+    return lines
+
+
+def run_list_for_board(*, user: AnyUser, project: Project | None = None, limit: int) -> list[Run]:
+    """The runs a member follows: those still going first, then the newest."""
+    projects = project_list_for_user(user=user)
+    runs = Run.objects.filter(project__in=projects).select_related("project")
+    if project is not None:
+        runs = runs.filter(project=project)
+    going = Q(status__in=(*Run.ACTIVE, Run.Status.PAUSED, Run.Status.BUDGET_REACHED))
+    return list(
+        runs.annotate(going=Case(When(going, then=Value(0)), default=Value(1))).order_by(
+            "going", "-created_at"
+        )[:limit]
+    )

@@ -12,14 +12,20 @@ from django.views.decorators.http import require_POST
 
 from generation import live, services
 from generation.connection_check import ConnectionCheckFailed, credential_check_connection
-from generation.forms import BudgetForm, PreviewForm, RunStartForm
+from generation.forms import BudgetForm, PreviewForm, RetryMatchingForm, RunStartForm
+from generation.live_fragments import ERRORS_SHOWN, run_page_context
 from generation.preview import preview_rows
 from generation.selectors import (
+    row_get_for_user,
     row_list,
     row_list_recent,
-    run_counters,
+    row_llm_calls,
+    row_other_errors,
     run_error_summary,
     run_get_for_user,
+    run_lines,
+    run_list_for_board,
+    run_output_columns,
 )
 from studio.forms import build_column_formset, spec_from_formset
 from studio.schema import SchemaError
@@ -50,23 +56,54 @@ def run_create(request: HttpRequest, schema_id: int) -> HttpResponse:
     return redirect("run-detail", run.pk)
 
 
-def _output_columns(run) -> list[str]:  # noqa: ANN001
-    return [c["name"] for c in run.spec_snapshot["columns"] if not c.get("drop")]
+@login_required
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The live page. Rendered whole from the database, so a plain reload shows the truth; the
+    websocket then replaces the same fragments as the run goes."""
+    run = run_get_for_user(user=request.user, run_id=run_id)
+    context = run_page_context(run=run, columns=run_output_columns(run=run)) | {
+        "project": run.project,
+        "error_summary": run_error_summary(run=run, limit=ERRORS_SHOWN),
+        "rows": row_list_recent(run=run, limit=live.LIVE_ROWS_SHOWN),
+    }
+    return render(request, "generation/run_detail.html", context)
 
 
 @login_required
-def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = run_get_for_user(user=request.user, run_id=run_id)
+def row_detail(request: HttpRequest, row_id: int) -> HttpResponse:
+    """One row's prompts, raw answers, attempts and errors: the run page's side panel (htmx),
+    or a page of its own."""
+    row = row_get_for_user(user=request.user, row_id=row_id)
+    calls = row_llm_calls(row=row)
     context = {
-        "run": run,
-        "project": run.project,
-        "counters": run_counters(run=run),
-        "error_summary": run_error_summary(run=run),
-        "rows": row_list_recent(run=run, limit=live.LIVE_ROWS_SHOWN),
-        "columns": _output_columns(run),
-        "live_limit": live.LIVE_ROWS_SHOWN,
+        "row": row,
+        "run": row.run,
+        "project": row.run.project,
+        "llm_calls": calls,
+        "other_errors": row_other_errors(row=row, calls=calls),
+        "in_panel": bool(request.htmx),
     }
-    return render(request, "generation/run_detail.html", context)
+    if request.htmx:
+        return render(request, "generation/partials/row_detail.html", context)
+    return render(request, "generation/row_detail.html", context)
+
+
+@login_required
+def run_board(request: HttpRequest, project_id: int | None = None) -> HttpResponse:
+    """Runs with their status and progress, for the dashboard (all the user's projects) and a
+    project page. It polls itself while a run in it is going, and stops when none is."""
+    project = None
+    if project_id is not None:
+        project = project_get_for_user(user=request.user, project_id=project_id)
+    runs = run_list_for_board(user=request.user, project=project, limit=live.STATUS_RUNS_SHOWN)
+    lines = run_lines(runs=runs)
+    context = {
+        "lines": lines,
+        "project": project,
+        "polling": any(line.run.is_active for line in lines),
+        "poll_seconds": live.STATUS_POLL_SECONDS,
+    }
+    return render(request, "generation/partials/run_board.html", context)
 
 
 @login_required
@@ -82,7 +119,7 @@ def run_rows(request: HttpRequest, run_id: int) -> HttpResponse:
         "project": run.project,
         "page": page,
         "rows": page.object_list,
-        "columns": _output_columns(run),
+        "columns": run_output_columns(run=run),
         "status": status or "",
         "review": review or "",
     }
@@ -104,6 +141,21 @@ def run_action(request: HttpRequest, run_id: int, action: str) -> HttpResponse:
     if request.htmx:
         # Every open page, this one included, learns the new state over its websocket.
         return HttpResponse(status=204)
+    return redirect("run-detail", run.pk)
+
+
+@login_required
+@require_POST
+def run_retry_matching(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The errors panel's "retry these": the failed rows with one error message."""
+    run = run_get_for_user(user=request.user, run_id=run_id)
+    form = RetryMatchingForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("Say which error message to retry.", status=400)
+    services.run_retry_failed_matching(run=run, message=form.cleaned_data["message"])
+    live.publish_rows_sync(run.pk, [])
+    if request.htmx:
+        return HttpResponse(status=204)  # every open page learns the new state by websocket
     return redirect("run-detail", run.pk)
 
 

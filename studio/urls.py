@@ -78,6 +78,18 @@ urlpatterns = [
         "runs/<int:run_id>/actions/<slug:action>/", generation_views.run_action, name="run-action"
     ),
     path("runs/<int:run_id>/budget/", generation_views.run_budget, name="run-budget"),
+    path(
+        "runs/<int:run_id>/retry-matching/",
+        generation_views.run_retry_matching,
+        name="run-retry-matching",
+    ),
+    path("runs/status/", generation_views.run_board, name="run-board"),
+    path(
+        "projects/<int:project_id>/runs/status/",
+        generation_views.run_board,
+        name="project-run-board",
+    ),
+    path("rows/<int:row_id>/", generation_views.row_detail, name="row-detail"),
     path("rows/<int:row_id>/review/", evaluation_views.row_review, name="row-review"),
     path("runs/<int:run_id>/export/", evaluation_views.run_export, name="run-export"),
     path(

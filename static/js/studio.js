@@ -9,6 +9,11 @@
       var column = select.closest(".column");
       if (column) column.dataset.kind = select.value;
     }
+    // The preview button says how many rows it will generate.
+    if (select.id === "preview-count") {
+      var label = document.getElementById("preview-count-label");
+      if (label) label.textContent = select.value + (select.value === "1" ? " row" : " rows");
+    }
   });
 
   // The live indicator on the run page says whether the websocket is connected.
@@ -21,4 +26,40 @@
   }
   document.addEventListener("htmx:wsOpen", function () { setLive("● live", "open"); });
   document.addEventListener("htmx:wsClose", function () { setLive("○ reconnecting…", "closed"); });
+})();
+
+// The run page's row panel (filled by htmx from a row's "Details"): mark the row it shows,
+// close it with its button or Escape.
+(function () {
+  "use strict";
+
+  function markSelected(rowId) {
+    document.querySelectorAll(".row-card.selected").forEach(function (card) {
+      card.classList.remove("selected");
+    });
+    var card = rowId && document.getElementById(rowId);
+    if (card) card.classList.add("selected");
+  }
+
+  function closePanel() {
+    var panel = document.getElementById("row-panel");
+    if (!panel || panel.hidden) return;
+    panel.hidden = true;
+    panel.textContent = "";
+    markSelected(null);
+  }
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var panel = document.getElementById("row-panel");
+    if (panel && event.target === panel) {
+      markSelected(panel.dataset.row);
+      if (window.matchMedia("(max-width: 900px)").matches) panel.scrollIntoView();
+    }
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-close-panel]")) closePanel();
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") closePanel();
+  });
 })();
