@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from generation import services
+from generation import live, services
 from generation.connection_check import ConnectionCheckFailed, credential_check_connection
 from generation.preview import preview_rows
 from generation.selectors import (
@@ -143,6 +143,7 @@ RUN_ACTIONS = {
 def _control_run(request: HttpRequest, run_id: int, action: str) -> Any:
     run = run_get_for_user(user=request.user, run_id=run_id)
     RUN_ACTIONS[action](run=run)
+    live.publish_rows_sync(run.pk, [])  # every open page shows the new state at once
     run.refresh_from_db()
     return _run_out(run)
 
@@ -174,6 +175,7 @@ def set_budget(request: HttpRequest, run_id: int, payload: BudgetIn) -> Any:
     """Change a run's budget; raising it on a run stopped by its budget sets it going again."""
     run = run_get_for_user(user=request.user, run_id=run_id)
     services.run_set_budget(run=run, budget_usd=payload.budget_usd)
+    live.publish_rows_sync(run.pk, [])
     return _run_out(run)
 
 

@@ -237,8 +237,9 @@ def test_build_a_five_column_schema_from_scratch(
             f"Write a {values['tone']} quiz question and its answer about {values['label']}."
         )
         judge_prompt = prompts.nth(1).locator("pre").text_content() or ""
-        assert judge_prompt.strip() == "Question: Simulated question\nAnswer: Simulated answer"
-    # The judge was sent its rubric after the prompt (the preview shows the prompt only).
+        # The preview shows exactly what the judge is sent: the prompt, then its rubric.
+        assert judge_prompt.startswith("Question: Simulated question\nAnswer: Simulated answer")
+        assert "- accuracy (score 1 to 5)" in judge_prompt
     judged = [p for p in llm_server.prompts() if p.startswith("Question: Simulated question")]
     assert len(judged) == 3, llm_server.prompts()
     assert all("- accuracy (score 1 to 5)" in p and "- clarity (score 1 to 5)" in p for p in judged)
