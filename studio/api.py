@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -36,6 +37,9 @@ class CredentialIn(Schema):
     api_key: str = ""
     base_url: str = ""
     requests_per_minute: int = Field(default=500, ge=1)
+    tokens_per_minute: int = Field(default=200_000, ge=1)
+    input_price_per_million: Decimal | None = Field(default=None, ge=0)
+    output_price_per_million: Decimal | None = Field(default=None, ge=0)
 
 
 class CredentialPatch(Schema):
@@ -50,6 +54,9 @@ class CredentialOut(Schema):
     base_url: str
     key_last4: str
     requests_per_minute: int
+    tokens_per_minute: int
+    input_price_per_million: Decimal | None
+    output_price_per_million: Decimal | None
 
 
 class SchemaIn(Schema):

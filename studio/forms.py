@@ -42,9 +42,21 @@ class CredentialForm(forms.Form):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     requests_per_minute = forms.IntegerField(min_value=1, initial=500)
+    tokens_per_minute = forms.IntegerField(min_value=1, initial=200_000, required=False)
+    input_price_per_million = forms.DecimalField(
+        required=False,
+        min_value=0,
+        decimal_places=4,
+        label="Input price (USD per million tokens)",
+        help_text="For self-hosted or unlisted models; empty uses the maintained price table.",
+    )
+    output_price_per_million = forms.DecimalField(
+        required=False, min_value=0, decimal_places=4, label="Output price (USD per million tokens)"
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        data["tokens_per_minute"] = data.get("tokens_per_minute") or 200_000
         provider = data.get("provider")
         if provider == ProviderCredential.Provider.OPENAI_COMPATIBLE and not data.get("base_url"):
             self.add_error("base_url", "An OpenAI-compatible server needs its base URL.")

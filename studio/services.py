@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
@@ -72,6 +73,8 @@ def credential_create(
     base_url: str = "",
     requests_per_minute: int = 500,
     tokens_per_minute: int = 200_000,
+    input_price_per_million: Decimal | None = None,
+    output_price_per_million: Decimal | None = None,
 ) -> ProviderCredential:
     if project.credentials.filter(name=name).exists():
         raise SchemaError([MSG_DUPLICATE_CREDENTIAL.replace("{name}", name)])
@@ -84,6 +87,8 @@ def credential_create(
         key_last4=_key_tail(api_key),
         requests_per_minute=requests_per_minute,
         tokens_per_minute=tokens_per_minute,
+        input_price_per_million=input_price_per_million,
+        output_price_per_million=output_price_per_million,
     )
 
 

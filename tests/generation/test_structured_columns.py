@@ -149,3 +149,26 @@ def test_cost_is_reported_per_column_including_re_asks(
     run.refresh_from_db()
     assert run.spent_usd == solution.cost_usd
     assert sum(row.cost_usd for row in run.rows.all()) == solution.cost_usd
+
+
+def test_a_custom_price_on_the_credential_sets_the_cost(worker, project, owner, llm_server):
+    from decimal import Decimal
+
+    from studio.services import credential_create
+
+    credential = credential_create(
+        project=project,
+        name="vllm",
+        provider="openai_compatible",
+        base_url=llm_server.openai_base_url,
+        api_key="sk-local-key-0000",
+        input_price_per_million=Decimal("100000"),
+        output_price_per_million=Decimal("0"),
+    )
+    spec = cot_spec(credential.pk)
+    spec["columns"][1]["model"] = "my-self-hosted-model"
+    schema = schema_create(project=project, user=owner, name="priced", data=spec)
+    run = run_create(schema=schema, user=owner, num_rows=1)
+    drain(worker)
+    call = LlmCall.objects.get(run=run)
+    assert call.cost_usd == Decimal(call.input_tokens) / 10  # 10 cents per input token
