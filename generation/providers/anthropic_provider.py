@@ -19,10 +19,10 @@ from generation.providers.base import (
     CompletionRequest,
     ProviderConfig,
     ProviderError,
-    error_message,
-    parse_retry_after,
     rate_limit_headers,
     safe_schema_name,
+    sdk_error,
+    sdk_guarded,
     shared_ssl_context,
 )
 
@@ -33,33 +33,11 @@ NO_EMBEDDINGS = "Anthropic has no embeddings endpoint"
 
 
 def _provider_error(exc: Exception) -> ProviderError | None:
-    if isinstance(exc, anthropic.APIStatusError):
-        status = exc.status_code
-        return ProviderError(
-            error_message(exc.body, exc.message),
-            status=status,
-            # 529 "overloaded" is Anthropic's own retryable status; it is >= 500 too.
-            retryable=status in (408, 409, 429) or status >= 500,
-            retry_after=parse_retry_after(exc.response.headers),
-            rate_limit_headers=rate_limit_headers(exc.response.headers),
-        )
-    if isinstance(exc, anthropic.APITimeoutError):
-        return ProviderError("The provider did not answer in time", retryable=True)
-    if isinstance(exc, anthropic.APIConnectionError):
-        return ProviderError(f"Cannot reach the provider: {exc}", retryable=True)
-    if isinstance(exc, anthropic.APIResponseValidationError | ValueError):
-        return ProviderError(f"The provider sent an invalid answer: {exc}", retryable=True)
-    return None
+    return sdk_error(exc, anthropic)
 
 
 async def _guarded(call: Callable[[], Awaitable[T]]) -> T:
-    try:
-        return await call()
-    except Exception as exc:
-        mapped = _provider_error(exc)
-        if mapped is None:
-            raise
-        raise mapped from exc
+    return await sdk_guarded(call, anthropic)
 
 
 def _tool_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], bool]:

@@ -7,9 +7,9 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import ssl
@@ -223,3 +223,41 @@ def shared_ssl_context() -> ssl.SSLContext:
     import httpx2
 
     return httpx2.create_ssl_context()
+
+
+T = TypeVar("T")
+
+
+def sdk_error(exc: Exception, sdk: Any) -> ProviderError | None:
+    """Our error for an error of the openai or anthropic SDK (they share exception names);
+    None for an exception that is not the SDK's to map."""
+    if isinstance(exc, sdk.APIStatusError):
+        status = exc.status_code
+        return ProviderError(
+            error_message(exc.body, exc.message),
+            status=status,
+            # 408/409/429 and every 5xx (Anthropic's 529 "overloaded" included) may pass later.
+            retryable=status in (408, 409, 429) or status >= 500,
+            retry_after=parse_retry_after(exc.response.headers),
+            rate_limit_headers=rate_limit_headers(exc.response.headers),
+        )
+    if isinstance(exc, sdk.APITimeoutError):
+        return ProviderError("The provider did not answer in time", retryable=True)
+    if isinstance(exc, sdk.APIConnectionError):
+        return ProviderError(f"Cannot reach the provider: {exc}", retryable=True)
+    if isinstance(exc, sdk.APIResponseValidationError | ValueError):
+        # A 200 whose body is not JSON (json.JSONDecodeError is a ValueError) or not the
+        # expected shape: a broken proxy or a cut connection, so trying again may work.
+        return ProviderError(f"The provider sent an invalid answer: {exc}", retryable=True)
+    return None
+
+
+async def sdk_guarded(call: Callable[[], Awaitable[T]], sdk: Any) -> T:
+    """Await an SDK call, raising our ProviderError for the SDK's errors."""
+    try:
+        return await call()
+    except Exception as exc:
+        mapped = sdk_error(exc, sdk)
+        if mapped is None:
+            raise
+        raise mapped from exc

@@ -15,10 +15,10 @@ from generation.providers.base import (
     ProviderConfig,
     ProviderError,
     batches,
-    error_message,
-    parse_retry_after,
     rate_limit_headers,
     safe_schema_name,
+    sdk_error,
+    sdk_guarded,
     shared_ssl_context,
 )
 
@@ -26,35 +26,11 @@ T = TypeVar("T")
 
 
 def _provider_error(exc: Exception) -> ProviderError | None:
-    """Our error for an SDK error (None: not an error we know how to map)."""
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        return ProviderError(
-            error_message(exc.body, exc.message),
-            status=status,
-            retryable=status in (408, 409, 429) or status >= 500,
-            retry_after=parse_retry_after(exc.response.headers),
-            rate_limit_headers=rate_limit_headers(exc.response.headers),
-        )
-    if isinstance(exc, openai.APITimeoutError):
-        return ProviderError("The provider did not answer in time", retryable=True)
-    if isinstance(exc, openai.APIConnectionError):
-        return ProviderError(f"Cannot reach the provider: {exc}", retryable=True)
-    if isinstance(exc, openai.APIResponseValidationError | ValueError):
-        # A 200 whose body is not JSON (json.JSONDecodeError is a ValueError) or not the
-        # expected shape: a broken proxy or a cut connection, so trying again may work.
-        return ProviderError(f"The provider sent an invalid answer: {exc}", retryable=True)
-    return None
+    return sdk_error(exc, openai)
 
 
 async def _guarded(call: Callable[[], Awaitable[T]]) -> T:
-    try:
-        return await call()
-    except Exception as exc:
-        mapped = _provider_error(exc)
-        if mapped is None:
-            raise
-        raise mapped from exc
+    return await sdk_guarded(call, openai)
 
 
 class OpenAIProvider:
