@@ -11,7 +11,6 @@ measured first on the same data."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import os
 import pstats
@@ -47,11 +46,13 @@ LOOP_PARTS = [
     ),
 ]
 DB_PARTS = [
-    ("DB: ledger_lookup (SELECT)", [("llm_calls.py", "ledger_lookup")], []),
-    ("DB: budget_allows (SELECT)", [("llm_calls.py", "budget_allows")], []),
-    ("DB: ledger_record (INSERT + UPDATE run)", [("llm_calls.py", "ledger_record")], []),
-    ("DB: run_is_running (SELECT)", [("row_writes.py", "run_is_running")], []),
-    ("DB: row_store_outcome (UPDATE)", [("row_writes.py", "row_store_outcome")], []),
+    (
+        "DB: grouped flushes: ledger lookups, run state, commits",
+        [("row_writes.py", "chunk_writes_apply")],
+        [("row_writes.py", "_record_calls"), ("row_writes.py", "_store_outcomes")],
+    ),
+    ("DB: grouped ledger records (INSERT, UPDATE run)", [("row_writes.py", "_record_calls")], []),
+    ("DB: grouped row outcomes (SELECT, UPDATE)", [("row_writes.py", "_store_outcomes")], []),
     (
         "DB: load chunk, finish check",
         [("chunk_filler.py", "_load_chunk"), ("row_writes.py", "run_finish_if_done")],
@@ -122,6 +123,7 @@ def _profile(fake_url: str, rows: int, top: int) -> None:
     from generation import db_thread
     from generation.chunk_filler import fill_chunk
     from generation.services import run_create
+    from generation.worker_loop import run_on_worker_loop
 
     call_command("migrate", interactive=False, verbosity=0)
     _http(fake_url + "/bench/configure", {})
@@ -130,7 +132,7 @@ def _profile(fake_url: str, rows: int, top: int) -> None:
 
     def fill(run_id: int) -> None:
         for start in range(0, rows, size):
-            asyncio.run(fill_chunk(run_id, start, start + size))
+            run_on_worker_loop(fill_chunk(run_id, start, start + size))
 
     # Unprofiled first (the messages run_create sends stay on the stub broker: no worker).
     fill(run_create(schema=schema, user=user, num_rows=50, fresh_samples=True).pk)  # warm-up

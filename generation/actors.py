@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import dramatiq
 
 from generation.chunk_filler import fill_chunk
+from generation.worker_loop import run_on_worker_loop
 
 # A chunk is small; an hour is a generous bound for one with slow, rate-limited calls.
 CHUNK_TIME_LIMIT_MS = 60 * 60 * 1000
@@ -14,7 +13,8 @@ CHUNK_TIME_LIMIT_MS = 60 * 60 * 1000
 
 @dramatiq.actor(queue_name="generation", max_retries=5, time_limit=CHUNK_TIME_LIMIT_MS)
 def generate_chunk(run_id: int, start: int, end: int) -> None:
-    asyncio.run(fill_chunk(run_id, start, end))
+    # The thread's kept loop: provider, Redis and channel-layer connections outlive the chunk.
+    run_on_worker_loop(fill_chunk(run_id, start, end))
 
 
 # --- batch mode: its actors live in generation/batch/actors.py; importing them here registers

@@ -1,8 +1,10 @@
 """Fill one chunk of a run's rows: the work of one Dramatiq message.
 
-Rows are filled concurrently (bounded), each row's columns by the engine. Before each row the
-run's status is read, so pause and cancel take effect between rows. A row is written only while
-it is still pending, so a redelivered message or a second worker changes nothing."""
+Rows are filled concurrently (bounded), each row's columns by the engine; their reads and writes
+are grouped by the chunk's ``ChunkStore``. Before each row the run's status is looked at (read at
+most ``STATE_MAX_AGE_SECONDS`` before), so pause and cancel take effect between rows. A row is
+written only while it is still pending, so a redelivered message or a second worker changes
+nothing."""
 
 from __future__ import annotations
 
@@ -12,16 +14,12 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from generation import live
+from generation.chunk_store import ChunkStore
 from generation.db_thread import DbThread
 from generation.engine import fill_row
 from generation.llm_calls import BudgetReached, CallContext
 from generation.models import Row, Run
-from generation.row_writes import (
-    row_store_outcome,
-    run_finish_if_done,
-    run_is_running,
-    run_stop_at_budget,
-)
+from generation.row_writes import run_finish_if_done, run_stop_at_budget
 from generation.seed_data import SeedData
 from generation.seed_loading import load_seed_data
 from studio.models import ProviderCredential
@@ -58,6 +56,7 @@ def _load_chunk(run_id: int, start: int, end: int) -> _Chunk | None:
 
 async def fill_chunk(run_id: int, start: int, end: int) -> None:
     db = DbThread()
+    store = ChunkStore(db, run_id)
     context: CallContext | None = None
     try:
         chunk = await db.run(_load_chunk, run_id, start, end)
@@ -73,12 +72,13 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
                 f"run:{run_id}" if chunk.run.fresh_samples else f"run-seed:{chunk.run.seed}"
             ),
             run_id=run_id,
+            store=store,
         )
         semaphore = asyncio.Semaphore(settings.STUDIO_ROW_CONCURRENCY)
 
         async def fill_one(row: Row) -> None:
             async with semaphore:
-                if not await db.run(run_is_running, run_id):
+                if not (await store.state()).running:
                     return
                 try:
                     outcome = await fill_row(
@@ -92,13 +92,14 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
                     if await db.run(run_stop_at_budget, run_id):
                         await live.publish_rows(run_id, [])
                     return
-                if await db.run(row_store_outcome, row_id=row.pk, outcome=outcome):
-                    await live.publish_rows(run_id, [row.pk])
+                await store.store_row(row.pk, outcome)
 
         await asyncio.gather(*(fill_one(row) for row in chunk.rows))
+        await store.aclose()
         if await db.run(run_finish_if_done, run_id=run_id):
             await live.publish_rows(run_id, [])
     finally:
+        await store.aclose()
         if context is not None:
             await context.aclose()
         db.close()

@@ -4,8 +4,10 @@ its answer is used, so a crash after it never pays for it twice."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -27,10 +29,14 @@ from generation.ratelimit import RateLimiter, build_rate_limiter, limited_call
 from generation.retry import call_with_retries
 from generation.structured import complete_structured
 from generation.token_estimate import estimate_request_tokens
+from generation.worker_loop import on_worker_loop, worker_provider
 from studio.crypto import SecretUnavailable
 from studio.models import ProviderCredential
 from studio.schema.llm_kinds import LlmJudgeColumn
 from studio.services import credential_api_key
+
+if TYPE_CHECKING:
+    from generation.chunk_store import ChunkStore
 
 MSG_CREDENTIAL_GONE = "The credential of column '{column}' was deleted"
 MSG_INVALID_ANSWER = "The answer did not match the JSON schema after {tries} tries: {error}"
@@ -83,18 +89,24 @@ class _Paid:
 
 @dataclass
 class CallContext:
-    """Everything a batch of rows needs to call providers; used by one event loop."""
+    """Everything a batch of rows needs to call providers; used by one event loop.
+
+    With a ``store`` (a run's chunk) the ledger and the budget go through its grouped flushes;
+    without one (previews, batch passes) each is its own round trip on ``db``."""
 
     credentials: dict[int, ProviderCredential]
     db: DbThread
     sample_prefix: str
     run_id: int | None = None
     check_budget: bool = True
+    store: ChunkStore | None = None
     max_attempts: int = field(default_factory=lambda: settings.STUDIO_PROVIDER_MAX_ATTEMPTS)
     limiter: RateLimiter = field(
         default_factory=lambda: build_rate_limiter(settings.STUDIO_REDIS_URL)
     )
     _providers: dict[int, Provider] = field(default_factory=dict)
+    # Providers built here (not pooled by a worker thread's kept loop), closed by aclose.
+    _owned: list[Provider] = field(default_factory=list)
 
     def _provider(self, credential: ProviderCredential) -> Provider:
         provider = self._providers.get(credential.pk)
@@ -103,16 +115,40 @@ class CallContext:
                 api_key = credential_api_key(credential=credential)
             except SecretUnavailable as exc:
                 raise LlmFailure(str(exc)) from exc
-            provider = build_provider(
-                ProviderConfig(
-                    provider=credential.provider,
-                    api_key=api_key,
-                    base_url=credential.base_url or None,
-                    timeout=settings.STUDIO_PROVIDER_TIMEOUT,
-                )
+            config = ProviderConfig(
+                provider=credential.provider,
+                api_key=api_key,
+                base_url=credential.base_url or None,
+                timeout=settings.STUDIO_PROVIDER_TIMEOUT,
             )
+            provider = worker_provider(config)
+            if provider is None:
+                provider = build_provider(config)
+                self._owned.append(provider)
             self._providers[credential.pk] = provider
         return provider
+
+    async def _ledger_lookup(self, key: str) -> LlmCall | None:
+        if self.store is not None:
+            return await self.store.lookup(key)
+        return await self.db.run(ledger_lookup, key)
+
+    async def _ledger_record(self, fields: dict[str, Any]) -> None:
+        if self.store is not None:
+            await self.store.record(fields)
+        else:
+            await self.db.run(ledger_record, **fields)
+
+    async def _budget_allows(self, worst_cost: Callable[[], Decimal]) -> bool:
+        """``worst_cost`` gives the call's worst cost; it is priced only when the run has a
+        budget."""
+        assert self.run_id is not None
+        if self.store is None:
+            return await self.db.run(budget_allows, self.run_id, worst_cost())
+        if (await self.store.state()).budget_usd is None:
+            return True
+        state = await self.store.state(max_age=0)
+        return state.budget_usd is None or state.spent_usd + worst_cost() <= state.budget_usd
 
     async def __call__(self, ask: LlmAsk) -> LlmAnswer:
         column = ask.column
@@ -174,7 +210,7 @@ class CallContext:
             base_url=credential.base_url,
             sample=f"{self.sample_prefix}:{ask.row_index}",
         )
-        cached = await self.db.run(ledger_lookup, key)
+        cached = await self._ledger_lookup(key)
         if cached is not None:
             completion = Completion(
                 text=cached.response_text,
@@ -191,10 +227,12 @@ class CallContext:
         tokens = estimate_request_tokens(request)
         if self.run_id is not None and self.check_budget:
             # The most this call can cost: the estimated prompt and a full max_tokens answer.
-            worst = call_cost(
-                request.model, tokens - request.max_tokens, request.max_tokens, **price
-            )
-            if not await self.db.run(budget_allows, self.run_id, worst):
+            def worst() -> Decimal:
+                return call_cost(
+                    request.model, tokens - request.max_tokens, request.max_tokens, **price
+                )
+
+            if not await self._budget_allows(worst):
                 raise BudgetReached()
         provider = self._provider(credential)
 
@@ -213,33 +251,37 @@ class CallContext:
         except ProviderError as exc:
             raise LlmFailure(str(exc), attempts=reask + 1) from exc
         cost = call_cost(request.model, completion.input_tokens, completion.output_tokens, **price)
-        await self.db.run(
-            ledger_record,
-            key=key,
-            run_id=self.run_id,
-            credential_id=credential.pk,
-            provider=credential.provider,
-            model=request.model,
-            column=ask.column.name,
-            row_index=ask.row_index,
-            reask=reask,
-            request={
-                "system": request.system,
-                "messages": request.messages(),
-                "temperature": request.temperature,
-                "max_tokens": request.max_tokens,
-                "json_schema": request.json_schema,
-            },
-            response_text=completion.text,
-            input_tokens=completion.input_tokens,
-            output_tokens=completion.output_tokens,
-            cost_usd=cost,
-            latency_ms=completion.latency_ms,
+        await self._ledger_record(
+            {
+                "key": key,
+                "run_id": self.run_id,
+                "credential_id": credential.pk,
+                "provider": credential.provider,
+                "model": request.model,
+                "column": ask.column.name,
+                "row_index": ask.row_index,
+                "reask": reask,
+                "request": {
+                    "system": request.system,
+                    "messages": request.messages(),
+                    "temperature": request.temperature,
+                    "max_tokens": request.max_tokens,
+                    "json_schema": request.json_schema,
+                },
+                "response_text": completion.text,
+                "input_tokens": completion.input_tokens,
+                "output_tokens": completion.output_tokens,
+                "cost_usd": cost,
+                "latency_ms": completion.latency_ms,
+            }
         )
         return _Paid(completion, cost, False)
 
     async def aclose(self) -> None:
-        for provider in self._providers.values():
+        for provider in self._owned:
             await provider.aclose()
+        self._owned.clear()
         self._providers.clear()
-        await self.limiter.aclose()
+        if not on_worker_loop():
+            # On a worker thread's kept loop the limiter's connections stay for the next chunk.
+            await self.limiter.aclose()

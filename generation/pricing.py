@@ -98,6 +98,9 @@ def _from_price(price: Price, input_tokens: int, output_tokens: int) -> Decimal:
     return (price[0] * input_tokens + price[1] * output_tokens) / MILLION
 
 
+# Cached: genai-prices matches the model and computes a tiered price on every call (0.2 ms of
+# CPU each, twice per call). The cost depends only on these five values, and a run repeats them.
+@lru_cache(maxsize=16384)
 def _lookup(
     model: str,
     input_tokens: int,

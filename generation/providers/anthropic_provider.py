@@ -61,7 +61,8 @@ class AnthropicProvider:
             base_url=config.base_url or None,
             timeout=config.timeout,
             max_retries=0,
-            http_client=anthropic.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
+            # aiohttp transport, as in openai_provider (half the CPU per call of httpx's).
+            http_client=anthropic.DefaultAioHttpClient(verify=shared_ssl_context()),
         )
 
     async def complete(self, request: CompletionRequest) -> Completion:

@@ -242,6 +242,9 @@ def sdk_error(exc: Exception, sdk: Any) -> ProviderError | None:
             rate_limit_headers=rate_limit_headers(exc.response.headers),
         )
     if isinstance(exc, sdk.APITimeoutError):
+        dropped = _connection_failure(exc)
+        if dropped is not None:
+            return ProviderError(f"Cannot reach the provider: {dropped}", retryable=True)
         return ProviderError("The provider did not answer in time", retryable=True)
     if isinstance(exc, sdk.APIConnectionError):
         return ProviderError(f"Cannot reach the provider: {exc}", retryable=True)
@@ -249,6 +252,22 @@ def sdk_error(exc: Exception, sdk: Any) -> ProviderError | None:
         # A 200 whose body is not JSON (json.JSONDecodeError is a ValueError) or not the
         # expected shape: a broken proxy or a cut connection, so trying again may work.
         return ProviderError(f"The provider sent an invalid answer: {exc}", retryable=True)
+    return None
+
+
+def _connection_failure(exc: BaseException) -> BaseException | None:
+    """The aiohttp error behind an SDK "timeout" that was no timeout. The SDKs' aiohttp
+    transport maps every aiohttp connection error (refused, reset, server gone) to a connect
+    timeout; the user should read what happened."""
+    import aiohttp
+
+    cause = exc.__cause__ or exc.__context__
+    for _ in range(5):
+        if cause is None:
+            return None
+        if isinstance(cause, aiohttp.ClientConnectionError) and not isinstance(cause, TimeoutError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
     return None
 
 

@@ -40,7 +40,10 @@ class OpenAIProvider:
             base_url=config.base_url or None,
             timeout=config.timeout,
             max_retries=0,
-            http_client=openai.DefaultAsyncHttpxClient(verify=shared_ssl_context()),
+            # The SDK's aiohttp transport (the ``aiohttp`` extra): the same requests and errors,
+            # about half the CPU per call of its default httpx transport (1.3 against 2.4 ms on
+            # the benchmark machine), which dominated the engine's cost per row.
+            http_client=openai.DefaultAioHttpClient(verify=shared_ssl_context()),
         )
 
     async def complete(self, request: CompletionRequest) -> Completion:
