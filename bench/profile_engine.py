@@ -11,6 +11,7 @@ measured first on the same data."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import os
 import pstats
@@ -123,16 +124,20 @@ def _profile(fake_url: str, rows: int, top: int) -> None:
     from generation import db_thread
     from generation.chunk_filler import fill_chunk
     from generation.services import run_create
-    from generation.worker_loop import run_on_worker_loop
+    from generation.worker_loop import bind_worker_loop
 
     call_command("migrate", interactive=False, verbosity=0)
     _http(fake_url + "/bench/configure", {})
     user, schema = _setup_project(fake_url, "profile", 0, 0)
     size = settings.STUDIO_CHUNK_SIZE
 
+    # One kept loop, as a worker's actor loop (one thread: chunks one after the other).
+    loop = asyncio.new_event_loop()
+    bind_worker_loop(loop, threads=1)
+
     def fill(run_id: int) -> None:
         for start in range(0, rows, size):
-            run_on_worker_loop(fill_chunk(run_id, start, start + size))
+            loop.run_until_complete(fill_chunk(run_id, start, start + size))
 
     # Unprofiled first (the messages run_create sends stay on the stub broker: no worker).
     fill(run_create(schema=schema, user=user, num_rows=50, fresh_samples=True).pk)  # warm-up

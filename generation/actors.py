@@ -5,16 +5,16 @@ from __future__ import annotations
 import dramatiq
 
 from generation.chunk_filler import fill_chunk
-from generation.worker_loop import run_on_worker_loop
 
 # A chunk is small; an hour is a generous bound for one with slow, rate-limited calls.
 CHUNK_TIME_LIMIT_MS = 60 * 60 * 1000
 
 
 @dramatiq.actor(queue_name="generation", max_retries=5, time_limit=CHUNK_TIME_LIMIT_MS)
-def generate_chunk(run_id: int, start: int, end: int) -> None:
-    # The thread's kept loop: provider, Redis and channel-layer connections outlive the chunk.
-    run_on_worker_loop(fill_chunk(run_id, start, end))
+async def generate_chunk(run_id: int, start: int, end: int) -> None:
+    # Async: it runs on the worker process's event loop (Dramatiq's AsyncIO middleware), shared
+    # with the other chunks of the process (generation/worker_loop.py).
+    await fill_chunk(run_id, start, end)
 
 
 # --- batch mode: its actors live in generation/batch/actors.py; importing them here registers

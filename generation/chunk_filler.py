@@ -17,11 +17,12 @@ from generation import live
 from generation.chunk_store import ChunkStore
 from generation.db_thread import DbThread
 from generation.engine import fill_row
-from generation.llm_calls import BudgetReached, CallContext
+from generation.llm_calls import BudgetReached, CallContext, RunStopped
 from generation.models import Row, Run
 from generation.row_writes import run_finish_if_done, run_stop_at_budget
 from generation.seed_data import SeedData
 from generation.seed_loading import load_seed_data
+from generation.worker_loop import call_slots
 from studio.models import ProviderCredential
 from studio.schema import SchemaSpec
 
@@ -73,26 +74,31 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
             ),
             run_id=run_id,
             store=store,
+            # Calls in flight are bounded, rows are not: every row of the chunk renders its
+            # prompts and looks up the ledger while others' calls are in flight, so a finished
+            # call's slot goes at once to a row that is ready to send. On a worker the bound is
+            # the process's, shared with its other chunks (worker_loop).
+            call_slots=call_slots() or asyncio.Semaphore(settings.STUDIO_ROW_CONCURRENCY),
         )
-        semaphore = asyncio.Semaphore(settings.STUDIO_ROW_CONCURRENCY)
 
         async def fill_one(row: Row) -> None:
-            async with semaphore:
-                if not (await store.state()).running:
-                    return
-                try:
-                    outcome = await fill_row(
-                        chunk.spec,
-                        seed=chunk.run.seed,
-                        row_index=row.index,
-                        call_llm=context,
-                        seeds=chunk.seeds,
-                    )
-                except BudgetReached:
-                    if await db.run(run_stop_at_budget, run_id):
-                        await live.publish_rows(run_id, [])
-                    return
-                await store.store_row(row.pk, outcome)
+            if not (await store.state()).running:
+                return
+            try:
+                outcome = await fill_row(
+                    chunk.spec,
+                    seed=chunk.run.seed,
+                    row_index=row.index,
+                    call_llm=context,
+                    seeds=chunk.seeds,
+                )
+            except RunStopped:
+                return
+            except BudgetReached:
+                if await db.run(run_stop_at_budget, run_id):
+                    await live.publish_rows(run_id, [])
+                return
+            await store.store_row(row.pk, outcome)
 
         await asyncio.gather(*(fill_one(row) for row in chunk.rows))
         await store.aclose()

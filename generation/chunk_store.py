@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from decimal import Decimal
 from typing import Any
 
 from generation import live
@@ -28,6 +29,11 @@ from generation.row_writes import ChunkWrites, RunState, chunk_writes_apply
 # How old the run's state may be when a row starts (pause and cancel are seen within this, plus
 # the calls already in flight). A budget check always waits for a state read after it asked.
 STATE_MAX_AGE_SECONDS = 0.1
+
+
+# Budget held by calls in flight, per (event loop, run): the chunks of a worker process share
+# one loop (worker_loop), so they see each other's reservations. Used from that loop only.
+_reserved: dict[tuple[int, int], Decimal] = {}
 
 
 class ChunkStore:
@@ -68,6 +74,24 @@ class ChunkStore:
         future = self._future()
         self._state_waiters.append(future)
         return await future
+
+    def reserved(self) -> Decimal:
+        return _reserved.get(self._reservation_key(), Decimal(0))
+
+    def reserve(self, amount: Decimal) -> None:
+        key = self._reservation_key()
+        _reserved[key] = _reserved.get(key, Decimal(0)) + amount
+
+    def release(self, amount: Decimal) -> None:
+        key = self._reservation_key()
+        left = _reserved.get(key, Decimal(0)) - amount
+        if left > 0:
+            _reserved[key] = left
+        else:
+            _reserved.pop(key, None)
+
+    def _reservation_key(self) -> tuple[int, int]:
+        return (id(asyncio.get_running_loop()), self._run_id)
 
     async def aclose(self) -> None:
         """Wait for the last flush (a chunk ends only once its writes are committed)."""

@@ -4,6 +4,8 @@ its answer is used, so a crash after it never pays for it twice."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -40,6 +42,10 @@ if TYPE_CHECKING:
 
 MSG_CREDENTIAL_GONE = "The credential of column '{column}' was deleted"
 MSG_INVALID_ANSWER = "The answer did not match the JSON schema after {tries} tries: {error}"
+
+
+class RunStopped(Exception):  # noqa: N818 - a signal, not an error
+    """The run was paused or cancelled while the row waited: the row stays pending."""
 
 
 class BudgetReached(Exception):
@@ -100,6 +106,8 @@ class CallContext:
     run_id: int | None = None
     check_budget: bool = True
     store: ChunkStore | None = None
+    # Bounds the calls in flight (a chunk's STUDIO_ROW_CONCURRENCY); None: unbounded.
+    call_slots: asyncio.Semaphore | None = None
     max_attempts: int = field(default_factory=lambda: settings.STUDIO_PROVIDER_MAX_ATTEMPTS)
     limiter: RateLimiter = field(
         default_factory=lambda: build_rate_limiter(settings.STUDIO_REDIS_URL)
@@ -139,16 +147,33 @@ class CallContext:
         else:
             await self.db.run(ledger_record, **fields)
 
-    async def _budget_allows(self, worst_cost: Callable[[], Decimal]) -> bool:
-        """``worst_cost`` gives the call's worst cost; it is priced only when the run has a
-        budget."""
-        assert self.run_id is not None
+    async def _may_call(self, worst_cost: Callable[[], Decimal], reserved: Decimal) -> Decimal:
+        """Raise when the run must not make this call: paused or cancelled meanwhile (seen
+        through the chunk's store), or its budget would not cover the call's worst cost
+        (``worst_cost`` is priced only when the run has a budget). Returns what it reserved of
+        the budget (nothing when ``reserved`` is already held, on a retry)."""
+        if self.run_id is None:
+            return Decimal(0)
+        if self.store is not None and not (await self.store.state()).running:
+            raise RunStopped()
+        if not self.check_budget or reserved:
+            return Decimal(0)
         if self.store is None:
-            return await self.db.run(budget_allows, self.run_id, worst_cost())
+            if not await self.db.run(budget_allows, self.run_id, worst_cost()):
+                raise BudgetReached()
+            return Decimal(0)
         if (await self.store.state()).budget_usd is None:
-            return True
+            return Decimal(0)
         state = await self.store.state(max_age=0)
-        return state.budget_usd is None or state.spent_usd + worst_cost() <= state.budget_usd
+        if state.budget_usd is None:
+            return Decimal(0)
+        # Calls allowed but not recorded yet (by any chunk of this process) hold the worst
+        # they can cost, so concurrent rows cannot together pass the budget.
+        worst = worst_cost()
+        if state.spent_usd + self.store.reserved() + worst > state.budget_usd:
+            raise BudgetReached()
+        self.store.reserve(worst)
+        return worst
 
     async def __call__(self, ask: LlmAsk) -> LlmAnswer:
         column = ask.column
@@ -225,56 +250,68 @@ class CallContext:
             "custom_price": credential_price(credential),
         }
         tokens = estimate_request_tokens(request)
-        if self.run_id is not None and self.check_budget:
+
+        def worst() -> Decimal:
             # The most this call can cost: the estimated prompt and a full max_tokens answer.
-            def worst() -> Decimal:
-                return call_cost(
-                    request.model, tokens - request.max_tokens, request.max_tokens, **price
-                )
-
-            if not await self._budget_allows(worst):
-                raise BudgetReached()
-        provider = self._provider(credential)
-
-        async def attempt() -> Completion:
-            return await limited_call(
-                self.limiter,
-                f"{credential.pk}:{request.model}",
-                lambda: provider.complete(request),
-                rpm=credential.requests_per_minute,
-                tpm=credential.tokens_per_minute,
-                tokens=tokens,
+            return call_cost(
+                request.model, tokens - request.max_tokens, request.max_tokens, **price
             )
 
+        provider = self._provider(credential)
+
+        reserved = Decimal(0)
+
+        async def attempt() -> Completion:
+            nonlocal reserved
+            # A slot first (calls in flight are bounded, rows waiting for one are ready to
+            # send), then the run's status and budget as they are now, then the limiter.
+            async with self.call_slots or contextlib.nullcontext():
+                reserved += await self._may_call(worst, reserved)
+                return await limited_call(
+                    self.limiter,
+                    f"{credential.pk}:{request.model}",
+                    lambda: provider.complete(request),
+                    rpm=credential.requests_per_minute,
+                    tpm=credential.tokens_per_minute,
+                    tokens=tokens,
+                )
+
         try:
-            completion = await call_with_retries(attempt, max_attempts=self.max_attempts)
-        except ProviderError as exc:
-            raise LlmFailure(str(exc), attempts=reask + 1) from exc
-        cost = call_cost(request.model, completion.input_tokens, completion.output_tokens, **price)
-        await self._ledger_record(
-            {
-                "key": key,
-                "run_id": self.run_id,
-                "credential_id": credential.pk,
-                "provider": credential.provider,
-                "model": request.model,
-                "column": ask.column.name,
-                "row_index": ask.row_index,
-                "reask": reask,
-                "request": {
-                    "system": request.system,
-                    "messages": request.messages(),
-                    "temperature": request.temperature,
-                    "max_tokens": request.max_tokens,
-                    "json_schema": request.json_schema,
-                },
-                "response_text": completion.text,
-                "input_tokens": completion.input_tokens,
-                "output_tokens": completion.output_tokens,
-                "cost_usd": cost,
-                "latency_ms": completion.latency_ms,
-            }
-        )
+            try:
+                completion = await call_with_retries(attempt, max_attempts=self.max_attempts)
+            except ProviderError as exc:
+                raise LlmFailure(str(exc), attempts=reask + 1) from exc
+            cost = call_cost(
+                request.model, completion.input_tokens, completion.output_tokens, **price
+            )
+            await self._ledger_record(
+                {
+                    "key": key,
+                    "run_id": self.run_id,
+                    "credential_id": credential.pk,
+                    "provider": credential.provider,
+                    "model": request.model,
+                    "column": ask.column.name,
+                    "row_index": ask.row_index,
+                    "reask": reask,
+                    "request": {
+                        "system": request.system,
+                        "messages": request.messages(),
+                        "temperature": request.temperature,
+                        "max_tokens": request.max_tokens,
+                        "json_schema": request.json_schema,
+                    },
+                    "response_text": completion.text,
+                    "input_tokens": completion.input_tokens,
+                    "output_tokens": completion.output_tokens,
+                    "cost_usd": cost,
+                    "latency_ms": completion.latency_ms,
+                }
+            )
+        finally:
+            if reserved and self.store is not None:
+                # Recorded (now part of the run's spend) or failed: no longer in flight.
+                self.store.release(reserved)
         return _Paid(completion, cost, False)
 
     async def aclose(self) -> None:

@@ -1,127 +1,127 @@
-"""One event loop per worker thread, kept from one Dramatiq message to the next.
+"""What the chunks of one worker process share on its event loop.
 
-``asyncio.run`` per message would build and tear down, for every chunk, the provider clients
-(their TLS context and connection pool: one TCP connect per concurrent row), the rate limiter's
-Redis connections and channels-redis' connections: about a millisecond of CPU per row in the
-profile of docs/performance.md. On a kept loop they live as long as the worker thread, bounded:
+``generate_chunk`` is an async actor: Dramatiq's ``AsyncIO`` middleware runs every async actor of
+a worker process on one event loop thread, while the worker threads wait for their message's
+coroutine. That loop lives as long as the worker, so what lives on it is kept from one chunk to
+the next instead of being built and torn down for each (about a millisecond of CPU per row, see
+docs/performance.md):
 
-- provider clients are pooled per loop by their full configuration (provider, key, base URL,
-  timeout), at most ``MAX_PROVIDERS`` of them, the least recently used closed first; a credential
-  whose key changes gets a new client, and the old one ages out;
-- ``close_worker_loop`` (called by ``WorkerLoopMiddleware`` when Dramatiq stops the thread)
-  closes the clients and the loop.
+- provider clients, pooled by their full configuration (provider, key, base URL, timeout), at
+  most ``MAX_PROVIDERS``, the least recently used closed first: a credential whose key changes
+  gets a new client and the old one ages out; the rate limiter's Redis connections and
+  channels-redis' connections are per loop already;
+- the calls in flight: ``call_slots`` bounds the whole process to ``STUDIO_ROW_CONCURRENCY`` per
+  worker thread. A chunk takes free slots as its rows are ready, so while one chunk is starting
+  or finishing (loading rows, committing its last ones) another uses the slots it leaves idle.
 
-Code that is not on a worker thread (previews, tests, management commands) keeps using a loop
-of its own and builds and closes its own clients: ``worker_provider`` returns None there.
+Code that does not run on that loop (previews, tests calling ``fill_chunk`` themselves) gets
+None from both and builds, bounds and closes what it needs itself.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections import OrderedDict
-from collections.abc import Coroutine
-from typing import Any, TypeVar
 
 import dramatiq
+from django.conf import settings
+from dramatiq.asyncio import get_event_loop_thread
 
 from generation.providers import Provider, ProviderConfig, build_provider
-
-T = TypeVar("T")
 
 MAX_PROVIDERS = 16
 
 
-class _WorkerLoop:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+class _Shared:
+    def __init__(self, loop: asyncio.AbstractEventLoop, threads: int) -> None:
+        self.loop = loop
+        self.threads = threads
         self.providers: OrderedDict[ProviderConfig, Provider] = OrderedDict()
+        self.slots: asyncio.Semaphore | None = None
 
 
-_local = threading.local()
+_shared: _Shared | None = None
 
 
-def _current() -> _WorkerLoop | None:
-    worker: _WorkerLoop | None = getattr(_local, "worker", None)
-    if worker is not None and worker.loop.is_closed():
-        worker = _local.worker = None
-    return worker
+def bind_worker_loop(loop: asyncio.AbstractEventLoop | None, threads: int = 1) -> None:
+    """Make ``loop`` the one whose chunks share clients and slots (None: unbind). Done by
+    ``WorkerLoopMiddleware`` in workers; the profiler (bench/profile_engine.py) binds its own."""
+    global _shared
+    _shared = _Shared(loop, max(1, threads)) if loop is not None else None
 
 
-def run_on_worker_loop(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run ``coroutine`` to completion on this thread's kept loop (made on first use)."""
-    worker = _current()
-    if worker is None:
-        worker = _local.worker = _WorkerLoop()
-    return worker.loop.run_until_complete(coroutine)
-
-
-def _running_worker() -> _WorkerLoop | None:
-    worker = _current()
-    if worker is None:
+def _on_loop() -> _Shared | None:
+    shared = _shared
+    if shared is None:
         return None
     try:
-        return worker if asyncio.get_running_loop() is worker.loop else None
+        return shared if asyncio.get_running_loop() is shared.loop else None
     except RuntimeError:
         return None
 
 
 def on_worker_loop() -> bool:
-    """Whether the running loop is this thread's kept loop (its connections outlive a chunk)."""
-    return _running_worker() is not None
+    """Whether this code runs on the worker process's actor loop (its connections are kept)."""
+    return _on_loop() is not None
 
 
 def worker_provider(config: ProviderConfig) -> Provider | None:
-    """The pooled provider for ``config`` when running on this thread's kept loop, else None
-    (the caller then builds a provider of its own and closes it)."""
-    worker = _running_worker()
-    if worker is None:
+    """The pooled provider for ``config`` on the worker's actor loop, else None (the caller
+    then builds a provider of its own and closes it)."""
+    shared = _on_loop()
+    if shared is None:
         return None
-    provider = worker.providers.get(config)
+    provider = shared.providers.get(config)
     if provider is not None:
-        worker.providers.move_to_end(config)
+        shared.providers.move_to_end(config)
         return provider
-    provider = worker.providers[config] = build_provider(config)
-    while len(worker.providers) > MAX_PROVIDERS:
-        _, oldest = worker.providers.popitem(last=False)
-        worker.loop.create_task(oldest.aclose())
+    provider = shared.providers[config] = build_provider(config)
+    while len(shared.providers) > MAX_PROVIDERS:
+        _, oldest = shared.providers.popitem(last=False)
+        shared.loop.create_task(oldest.aclose())
     return provider
 
 
-def close_worker_loop() -> None:
-    """Close this thread's kept loop and what lives on it (no-op without one)."""
-    worker = _current()
-    _local.worker = None
-    if worker is None:
-        return
-    loop = worker.loop
+def call_slots() -> asyncio.Semaphore | None:
+    """The process's bound on calls in flight, on the worker's actor loop; else None."""
+    shared = _on_loop()
+    if shared is None:
+        return None
+    if shared.slots is None:
+        shared.slots = asyncio.Semaphore(settings.STUDIO_ROW_CONCURRENCY * shared.threads)
+    return shared.slots
 
-    async def close_all() -> None:
-        from django.conf import settings
 
-        from generation.ratelimit import build_rate_limiter
+async def _close(shared: _Shared) -> None:
+    from generation.ratelimit import build_rate_limiter
 
-        for provider in worker.providers.values():
-            try:
-                await provider.aclose()
-            except Exception:  # closing a dead connection must not stop the others
-                pass
-        worker.providers.clear()
+    for provider in shared.providers.values():
         try:
-            await build_rate_limiter(settings.STUDIO_REDIS_URL).aclose()
-        except Exception:
+            await provider.aclose()
+        except Exception:  # a dead connection must not keep the others open
             pass
-
+    shared.providers.clear()
     try:
-        loop.run_until_complete(close_all())
-        loop.run_until_complete(loop.shutdown_asyncgens())
-    finally:
-        loop.close()
+        await build_rate_limiter(settings.STUDIO_REDIS_URL).aclose()
+    except Exception:
+        pass
 
 
 class WorkerLoopMiddleware(dramatiq.Middleware):
-    """Closes a worker thread's kept loop when Dramatiq stops the thread (it emits this hook
-    on the thread itself)."""
+    """Binds the shared state to the actor loop when a worker boots (after Dramatiq's
+    ``AsyncIO`` middleware started it) and closes the pooled clients before it stops."""
 
-    def before_worker_thread_shutdown(self, broker: dramatiq.Broker, thread: object) -> None:
-        close_worker_loop()
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        thread = get_event_loop_thread()
+        if thread is not None:
+            bind_worker_loop(thread.loop, worker.worker_threads)
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        global _shared
+        shared, _shared = _shared, None
+        thread = get_event_loop_thread()
+        if shared is not None and thread is not None and thread.loop is shared.loop:
+            try:
+                thread.run_coroutine(_close(shared))
+            except Exception:  # the loop may already be stopping: nothing left to close
+                pass
