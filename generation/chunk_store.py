@@ -10,13 +10,15 @@ live publish for the rows stored.
 
 Nothing waits on a timer. A request made while the DB thread is idle is flushed at once; those
 made while it is busy go into the next flush. So a finished call is committed as soon as the
-database can take it, as with one round trip per call: a worker killed mid-chunk loses only
-what it would have lost before, and never a call whose answer was used."""
+database can take it, as with one round trip per call, and never after its row: a worker killed
+mid-chunk loses at most the calls of the flush under way, and a stored row's calls are always in
+the ledger."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -47,6 +49,7 @@ class ChunkStore:
         self._state: RunState | None = None
         self._state_at = float("-inf")
         self._flusher: asyncio.Task[None] | None = None
+        self._failed: BaseException | None = None
 
     # --- what rows ask ---------------------------------------------------------------------
 
@@ -55,10 +58,16 @@ class ChunkStore:
         self._lookups.setdefault(key, []).append(future)
         return await future
 
-    async def record(self, fields: dict[str, Any]) -> None:
+    def record(self, fields: dict[str, Any], on_done: Callable[[], None] | None = None) -> None:
+        """Queue a finished call's ledger entry; it is committed by the next flush, with the
+        outcome of its row when that is ready by then (one commit for both). Not awaited: the
+        flush starts as soon as the DB thread is free, as an awaited write would. If that flush
+        fails, every later request of the chunk fails with the same error, so the row is never
+        stored without its calls. ``on_done`` runs once the entry is committed (or failed)."""
         future = self._future()
+        if on_done is not None:
+            future.add_done_callback(lambda _: on_done())
         self._records.append((fields, future))
-        await future
 
     async def store_row(self, row_id: int, outcome: RowOutcome) -> bool:
         """Store a row's outcome if it is still pending; its live update is published."""
@@ -101,6 +110,8 @@ class ChunkStore:
     # --- the flusher -----------------------------------------------------------------------
 
     def _future(self) -> asyncio.Future[Any]:
+        if self._failed is not None:
+            raise self._failed
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if self._flusher is None or self._flusher.done():
             # Started now, it runs once the current step yields: everything asked in the
@@ -128,6 +139,7 @@ class ChunkStore:
             try:
                 done = await self._db.run(chunk_writes_apply, run_id=self._run_id, writes=writes)
             except BaseException as exc:
+                self._failed = exc
                 for future in futures:
                     if not future.done():
                         future.set_exception(exc)
@@ -138,7 +150,7 @@ class ChunkStore:
                 for future in key_futures:
                     _resolve(future, done.hits.get(key))
             for _, future in records:
-                _resolve(future, None)
+                _resolve(future, None)  # nobody awaits it: its on_done callback runs
             stored = set(done.stored)
             for row_id, _, future in outcomes:
                 _resolve(future, row_id in stored)

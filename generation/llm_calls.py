@@ -1,11 +1,11 @@
 """How the engine's LLM asks become provider calls: ledger first, then the rate limiter, the
-retry policy and the provider SDK, then the ledger again. A finished call is recorded before
-its answer is used, so a crash after it never pays for it twice."""
+retry policy and the provider SDK, then the ledger again. A finished call is committed to the
+ledger as soon as the database takes it, and always before (or with) its row, so a resumed or
+redelivered row never pays for it twice."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -141,11 +141,22 @@ class CallContext:
             return await self.store.lookup(key)
         return await self.db.run(ledger_lookup, key)
 
-    async def _ledger_record(self, fields: dict[str, Any]) -> None:
+    async def _ledger_record(self, fields: dict[str, Any], release: Callable[[], None]) -> None:
+        """Record a finished call, then ``release`` its call slot and what it reserved of the
+        budget: once the entry is committed (part of the run's spend). Holding the slot until
+        then bounds the calls a killed worker can have paid for without a ledger entry to the
+        calls in flight."""
         if self.store is not None:
-            await self.store.record(fields)
+            try:
+                self.store.record(fields, on_done=release)
+            except BaseException:  # the chunk's store failed before: nothing was queued
+                release()
+                raise
         else:
-            await self.db.run(ledger_record, **fields)
+            try:
+                await self.db.run(ledger_record, **fields)
+            finally:
+                release()
 
     async def _may_call(self, worst_cost: Callable[[], Decimal], reserved: Decimal) -> Decimal:
         """Raise when the run must not make this call: paused or cancelled meanwhile (seen
@@ -260,12 +271,22 @@ class CallContext:
         provider = self._provider(credential)
 
         reserved = Decimal(0)
+        slots = self.call_slots
+
+        def release() -> None:
+            if slots is not None:
+                slots.release()
+            if reserved and self.store is not None:
+                self.store.release(reserved)
 
         async def attempt() -> Completion:
             nonlocal reserved
             # A slot first (calls in flight are bounded, rows waiting for one are ready to
-            # send), then the run's status and budget as they are now, then the limiter.
-            async with self.call_slots or contextlib.nullcontext():
+            # send), then the run's status and budget as they are now, then the limiter. The
+            # slot is held until the answer is in the ledger (released by _ledger_record).
+            if slots is not None:
+                await slots.acquire()
+            try:
                 reserved += await self._may_call(worst, reserved)
                 return await limited_call(
                     self.limiter,
@@ -275,43 +296,45 @@ class CallContext:
                     tpm=credential.tokens_per_minute,
                     tokens=tokens,
                 )
+            except BaseException:
+                if slots is not None:
+                    slots.release()
+                raise
 
         try:
-            try:
-                completion = await call_with_retries(attempt, max_attempts=self.max_attempts)
-            except ProviderError as exc:
-                raise LlmFailure(str(exc), attempts=reask + 1) from exc
-            cost = call_cost(
-                request.model, completion.input_tokens, completion.output_tokens, **price
-            )
-            await self._ledger_record(
-                {
-                    "key": key,
-                    "run_id": self.run_id,
-                    "credential_id": credential.pk,
-                    "provider": credential.provider,
-                    "model": request.model,
-                    "column": ask.column.name,
-                    "row_index": ask.row_index,
-                    "reask": reask,
-                    "request": {
-                        "system": request.system,
-                        "messages": request.messages(),
-                        "temperature": request.temperature,
-                        "max_tokens": request.max_tokens,
-                        "json_schema": request.json_schema,
-                    },
-                    "response_text": completion.text,
-                    "input_tokens": completion.input_tokens,
-                    "output_tokens": completion.output_tokens,
-                    "cost_usd": cost,
-                    "latency_ms": completion.latency_ms,
-                }
-            )
-        finally:
+            completion = await call_with_retries(attempt, max_attempts=self.max_attempts)
+        except BaseException as exc:
             if reserved and self.store is not None:
-                # Recorded (now part of the run's spend) or failed: no longer in flight.
-                self.store.release(reserved)
+                self.store.release(reserved)  # no call made: nothing to hold
+            if isinstance(exc, ProviderError):
+                raise LlmFailure(str(exc), attempts=reask + 1) from exc
+            raise
+        cost = call_cost(request.model, completion.input_tokens, completion.output_tokens, **price)
+        await self._ledger_record(
+            {
+                "key": key,
+                "run_id": self.run_id,
+                "credential_id": credential.pk,
+                "provider": credential.provider,
+                "model": request.model,
+                "column": ask.column.name,
+                "row_index": ask.row_index,
+                "reask": reask,
+                "request": {
+                    "system": request.system,
+                    "messages": request.messages(),
+                    "temperature": request.temperature,
+                    "max_tokens": request.max_tokens,
+                    "json_schema": request.json_schema,
+                },
+                "response_text": completion.text,
+                "input_tokens": completion.input_tokens,
+                "output_tokens": completion.output_tokens,
+                "cost_usd": cost,
+                "latency_ms": completion.latency_ms,
+            },
+            release,
+        )
         return _Paid(completion, cost, False)
 
     async def aclose(self) -> None:
@@ -320,5 +343,5 @@ class CallContext:
         self._owned.clear()
         self._providers.clear()
         if not on_worker_loop():
-            # On a worker thread's kept loop the limiter's connections stay for the next chunk.
+            # On the worker's actor loop the limiter's connections stay for the next chunk.
             await self.limiter.aclose()
