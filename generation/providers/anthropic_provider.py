@@ -19,6 +19,9 @@ from generation.providers.base import (
     CompletionRequest,
     ProviderConfig,
     ProviderError,
+    field_path,
+    invalid_answer,
+    post_json,
     rate_limit_headers,
     safe_schema_name,
     sdk_error,
@@ -89,16 +92,27 @@ class AnthropicProvider:
             kwargs["tool_choice"] = {"type": "tool", "name": tool_name}
         started = time.perf_counter()
 
-        async def call() -> tuple[Any, Any]:
-            raw = await self._client.messages.with_raw_response.create(**kwargs)
-            return raw, await raw.parse()
+        async def call() -> tuple[dict[str, Any], Any]:
+            # The SDK's pipeline without its typed create (see base.post_json for why).
+            return await post_json(self._client, "/v1/messages", kwargs)
 
-        raw, response = await _guarded(call)
+        response, headers = await _guarded(call)
         latency_ms = int((time.perf_counter() - started) * 1000)
-        text = "".join(block.text for block in response.content if block.type == "text")
+        try:
+            blocks = [b for b in field_path(response, "content") if isinstance(b, dict)]
+            usage = field_path(response, "usage")
+            input_tokens = int(usage.get("input_tokens") or 0)
+            output_tokens = int(usage.get("output_tokens") or 0)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise invalid_answer(exc) from exc
+        text = "".join(str(b.get("text") or "") for b in blocks if b.get("type") == "text")
         if request.json_schema is not None:
             tool_input = next(
-                (b.input for b in response.content if b.type == "tool_use" and b.name == tool_name),
+                (
+                    b.get("input")
+                    for b in blocks
+                    if b.get("type") == "tool_use" and b.get("name") == tool_name
+                ),
                 None,
             )
             if tool_input is not None:
@@ -109,10 +123,10 @@ class AnthropicProvider:
             # validator to judge and re-ask.
         return Completion(
             text=text,
-            input_tokens=response.usage.input_tokens,
-            output_tokens=response.usage.output_tokens,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
             latency_ms=latency_ms,
-            rate_limit_headers=rate_limit_headers(raw.headers),
+            rate_limit_headers=rate_limit_headers(headers),
         )
 
     async def embed(self, texts: list[str], *, model: str) -> list[list[float]]:

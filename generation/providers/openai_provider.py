@@ -15,6 +15,9 @@ from generation.providers.base import (
     ProviderConfig,
     ProviderError,
     batches,
+    field_path,
+    invalid_answer,
+    post_json,
     rate_limit_headers,
     safe_schema_name,
     sdk_error,
@@ -70,21 +73,26 @@ class OpenAIProvider:
             }
         started = time.perf_counter()
 
-        async def call() -> tuple[Any, Any]:
-            raw = await self._client.chat.completions.with_raw_response.create(**kwargs)
-            return raw, raw.parse()
+        async def call() -> tuple[dict[str, Any], Any]:
+            return await post_json(self._client, "/chat/completions", kwargs)
 
-        raw, response = await _guarded(call)
+        response, headers = await _guarded(call)
         latency_ms = int((time.perf_counter() - started) * 1000)
-        if not response.choices:
+        if not response.get("choices"):
             raise ProviderError("The provider answered with no choices", retryable=True)
-        usage = response.usage
+        try:
+            text = field_path(response, "choices", 0, "message").get("content") or ""
+            usage = response.get("usage") or {}
+            input_tokens = int(usage.get("prompt_tokens") or 0)
+            output_tokens = int(usage.get("completion_tokens") or 0)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise invalid_answer(exc) from exc
         return Completion(
-            text=response.choices[0].message.content or "",
-            input_tokens=usage.prompt_tokens if usage else 0,
-            output_tokens=usage.completion_tokens if usage else 0,
+            text=str(text),
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
             latency_ms=latency_ms,
-            rate_limit_headers=rate_limit_headers(raw.headers),
+            rate_limit_headers=rate_limit_headers(headers),
         )
 
     async def embed(self, texts: list[str], *, model: str) -> list[list[float]]:

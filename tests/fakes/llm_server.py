@@ -453,6 +453,7 @@ class FakeLLMServer(BackgroundHTTPServer):
             ]
             self._failures: deque[tuple[int, dict[str, str], str | None]] = deque()
             self._broken_json = 0
+            self._wrong_shape = 0
             self._invalid_json = 0
             self._window: deque[tuple[float, int]] = (
                 deque()
@@ -483,6 +484,12 @@ class FakeLLMServer(BackgroundHTTPServer):
         """Make the next ``count`` generation replies HTTP 200 with a truncated JSON body."""
         with self._lock:
             self._broken_json += count
+
+    def wrong_shape_next(self, count: int = 1) -> None:
+        """Make the next ``count`` generation replies HTTP 200 with valid JSON that is not a
+        completion (a broken gateway): no choices / content, usage of the wrong type."""
+        with self._lock:
+            self._wrong_shape += count
 
     def invalid_json_next(self, count: int = 1) -> None:
         """Make the next ``count`` *structured* answers valid JSON that violates the schema (a
@@ -607,6 +614,12 @@ class FakeLLMServer(BackgroundHTTPServer):
                 return self.error_reply(req.provider, status, headers=headers, message=message)
             broken = self._broken_json > 0
             self._broken_json -= int(broken)
+            wrong_shape = self._wrong_shape > 0
+            self._wrong_shape -= int(wrong_shape)
+        if wrong_shape:
+            return json_reply(
+                200, {"id": "oops", "content": "not blocks", "choices": [{}], "usage": "many"}
+            )
         answer = ANSWER_PREFIX + req.last_user_message[:PROMPT_CHARS]
         schema_format = self._structured_format(req)
         tool = self._forced_tool(req)

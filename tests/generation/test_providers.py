@@ -77,6 +77,18 @@ async def test_server_errors_and_broken_json_are_retryable(llm_server, make):
     assert "space" in ok.text
 
 
+@pytest.mark.parametrize("make", [openai_provider, anthropic_provider])
+async def test_a_200_that_is_not_a_completion_is_a_retryable_invalid_answer(llm_server, make):
+    provider = make(llm_server)
+    llm_server.wrong_shape_next(1)
+    with pytest.raises(ProviderError, match="invalid answer") as caught:
+        await provider.complete(REQUEST)
+    ok = await provider.complete(REQUEST)
+    await provider.aclose()
+    assert caught.value.retryable
+    assert "space" in ok.text
+
+
 async def test_unreachable_server_is_a_retryable_connection_error():
     provider = build_provider(ProviderConfig("openai_compatible", "k", "http://127.0.0.1:9/v1", 2))
     with pytest.raises(ProviderError) as caught:
