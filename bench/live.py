@@ -15,8 +15,8 @@ Playwright):
   cannot keep up, the figures say so (achieved rows/s).
 - ``services``: `manage.py serve` in services mode (PostgreSQL, channels-redis) and a producer
   process that finishes the run's rows at exactly the target rate through the workers' own write
-  path (`row_store_outcome`, then `live.publish_rows`, one message per row, as `chunk_filler`
-  does). It measures the live path alone, without the engine's CPU on the same cores.
+  path (`chunk_writes_apply`, then `live.publish_rows`, one row per flush and message: the
+  most messages a chunk's flushes can send). It measures the live path alone, without the engine's CPU on the same cores.
 
 The browser side: a MutationObserver records `performance.timeOrigin + performance.now()` when
 each row card first appears. The server side: each row's `finished_at`, set just before its
@@ -232,7 +232,7 @@ def produce(run_id: int, rate: float, seconds: float) -> None:
     from generation.db_thread import DbThread
     from generation.engine import RowOutcome
     from generation.models import Row
-    from generation.row_writes import row_store_outcome
+    from generation.row_writes import ChunkWrites, chunk_writes_apply
 
     async def run() -> None:
         db = DbThread()
@@ -256,8 +256,10 @@ def produce(run_id: int, rate: float, seconds: float) -> None:
                 output_tokens=9,
                 latency_ms=50,
             )
-            if await db.run(row_store_outcome, row_id=row_id, outcome=outcome):
-                await live.publish_rows(run_id, [row_id])
+            writes = ChunkWrites(outcomes=[(row_id, outcome)])
+            done = await db.run(chunk_writes_apply, run_id=run_id, writes=writes)
+            if done.stored:
+                await live.publish_rows(run_id, done.stored)
         db.close()
 
     asyncio.run(run())

@@ -109,7 +109,15 @@ async def _close(shared: _Shared) -> None:
 
 class WorkerLoopMiddleware(dramatiq.Middleware):
     """Binds the shared state to the actor loop when a worker boots (after Dramatiq's
-    ``AsyncIO`` middleware started it) and closes the pooled clients before it stops."""
+    ``AsyncIO`` middleware started it) and closes the pooled clients before it stops.
+
+    It also shortens the idle poll: an idle Redis consumer waits up to the worker's timeout
+    (Dramatiq's default 1 s, which ``rundramatiq`` does not expose) before it sees a new
+    message, so a new run started 0.2–0.6 s late (docs/performance.md). At
+    ``STUDIO_WORKER_POLL_MS`` (100) an idle queue costs ten cheap Redis reads a second."""
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        worker.worker_timeout = min(worker.worker_timeout, settings.STUDIO_WORKER_POLL_MS)
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         thread = get_event_loop_thread()

@@ -225,6 +225,8 @@ else:
         "MIDDLEWARE": DRAMATIQ_MIDDLEWARE,
     }
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
+# Longest an idle worker waits before it looks at its queue again (generation/worker_loop.py).
+STUDIO_WORKER_POLL_MS = env_int("STUDIO_WORKER_POLL_MS", 100)
 # Threads of the in-process worker in embedded mode.
 STUDIO_EMBEDDED_WORKER_THREADS = env_int("STUDIO_EMBEDDED_WORKER_THREADS", 2)
 
