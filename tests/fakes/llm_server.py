@@ -441,6 +441,9 @@ class FakeLLMServer(BackgroundHTTPServer):
         """Restore default knobs and clear recorded requests and rate-limit windows."""
         with self._lock:
             self.latency: float = 0.0
+            # Requests being handled now, and the most at once since the reset.
+            self.in_flight: int = 0
+            self.max_in_flight: int = 0
             self.valid_keys: set[str] | None = None
             self.rpm_limit: int | None = None
             self.requests_limit: int = 10_000
@@ -552,9 +555,15 @@ class FakeLLMServer(BackgroundHTTPServer):
         with self._lock:
             self.requests.append(record)
             latency = self.latency
-        if latency > 0:
-            time.sleep(latency)
-        reply = self._route(record, body_ok=parsed is not None or not body)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if latency > 0:
+                time.sleep(latency)
+            reply = self._route(record, body_ok=parsed is not None or not body)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
         record.status = reply.status
         with self._lock:
             reply.headers.update(self._ratelimit_headers(record.provider))

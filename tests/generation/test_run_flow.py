@@ -207,3 +207,23 @@ def test_fresh_samples_ask_again_where_a_rerun_would_reuse_answers(
     drain(worker)
     assert len(llm_server.generation_requests()) == 8
     assert first.rows.filter(status=Row.Status.GENERATED).count() == 4
+
+
+def test_the_chunks_of_a_worker_share_its_calls_in_flight_and_its_clients(
+    worker, qa_schema, owner, llm_server, settings
+):
+    from generation import worker_loop
+
+    settings.STUDIO_ROW_CONCURRENCY = 3  # × 2 worker threads: 6 calls in flight per process
+    settings.STUDIO_CHUNK_SIZE = 10
+    llm_server.latency = 0.05
+    run = start(qa_schema, owner, 60)
+    drain(worker)
+    run.refresh_from_db()
+    assert run.status == Run.Status.FINISHED
+    assert run.rows.filter(status=Row.Status.GENERATED).count() == 60
+    # Six chunks, one bound: never more than the process's slots at the provider, and the
+    # slots were used (rows of a chunk wait ready while others' calls are out).
+    assert 4 <= llm_server.max_in_flight <= 6
+    # One client for the one credential, kept across the six chunks.
+    assert len(worker_loop._shared.providers) == 1
