@@ -50,9 +50,9 @@ DB_PARTS = [
     (
         "DB: grouped flushes: ledger lookups, run state, commits",
         [("row_writes.py", "chunk_writes_apply")],
-        [("row_writes.py", "_record_calls"), ("row_writes.py", "_store_outcomes")],
+        [("row_writes.py", "record_calls"), ("row_writes.py", "_store_outcomes")],
     ),
-    ("DB: grouped ledger records (INSERT, UPDATE run)", [("row_writes.py", "_record_calls")], []),
+    ("DB: grouped ledger records (INSERT, UPDATE run)", [("row_writes.py", "record_calls")], []),
     ("DB: grouped row outcomes (SELECT, UPDATE)", [("row_writes.py", "_store_outcomes")], []),
     (
         "DB: load chunk, finish check",

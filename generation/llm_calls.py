@@ -12,8 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 
 from generation.db_thread import DbThread
 from generation.engine import LlmAnswer, LlmAsk, LlmFailure
@@ -29,6 +28,7 @@ from generation.providers import (
 )
 from generation.ratelimit import RateLimiter, build_rate_limiter, limited_call
 from generation.retry import call_with_retries
+from generation.row_writes import record_calls
 from generation.structured import complete_structured
 from generation.token_estimate import estimate_request_tokens
 from generation.worker_loop import on_worker_loop, worker_provider
@@ -57,15 +57,10 @@ def ledger_lookup(key: str) -> LlmCall | None:
     return LlmCall.objects.filter(key=key).first()
 
 
-def ledger_record(**fields: object) -> None:
+def ledger_record(**fields: Any) -> None:
     """Record a finished call and add its cost to the run's spend, in one transaction."""
-    try:
-        with transaction.atomic():
-            call = LlmCall.objects.create(**fields)
-            if call.run_id is not None and call.cost_usd:
-                Run.objects.filter(pk=call.run_id).update(spent_usd=F("spent_usd") + call.cost_usd)
-    except IntegrityError:
-        pass  # another worker recorded the same call first; the answer is equivalent
+    with transaction.atomic():
+        record_calls(fields.get("run_id"), [fields])
 
 
 def budget_allows(run_id: int, next_call_cost: Decimal) -> bool:

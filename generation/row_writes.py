@@ -38,10 +38,8 @@ OUTCOME_FIELDS = [*_outcome_fields(RowOutcome()), "finished_at"]
 
 def row_store_outcome(*, row_id: int, outcome: RowOutcome) -> bool:
     """Write a filled row if it is still pending; False when another worker already did."""
-    updated = Row.objects.filter(pk=row_id, status=Row.Status.PENDING).update(
-        **_outcome_fields(outcome), finished_at=timezone.now()
-    )
-    return updated == 1
+    with transaction.atomic():
+        return bool(_store_outcomes([(row_id, outcome)]))
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,7 @@ def chunk_writes_apply(*, run_id: int, writes: ChunkWrites) -> ChunkWritesDone:
     if writes.records or writes.outcomes:
         with transaction.atomic():
             if writes.records:
-                _record_calls(run_id, writes.records)
+                record_calls(run_id, writes.records)
             if writes.outcomes:
                 stored = _store_outcomes(writes.outcomes)
     state = None
@@ -94,7 +92,9 @@ def chunk_writes_apply(*, run_id: int, writes: ChunkWrites) -> ChunkWritesDone:
     return ChunkWritesDone(hits, stored, state)
 
 
-def _record_calls(run_id: int, records: list[dict[str, Any]]) -> None:
+def record_calls(run_id: int | None, records: list[dict[str, Any]]) -> None:
+    """Ledger entries for finished calls, and their cost added to ``run_id``'s spend; inside
+    the caller's transaction."""
     keys = [record["key"] for record in records]
     # A key already there was recorded by another worker first: its answer is equivalent, and
     # its cost is already in the run's spend.
@@ -111,7 +111,7 @@ def _record_calls(run_id: int, records: list[dict[str, Any]]) -> None:
         (Decimal(c.cost_usd).quantize(places) for c in new if c.run_id == run_id and c.cost_usd),
         Decimal(0),
     )
-    if spent:
+    if spent and run_id is not None:
         Run.objects.filter(pk=run_id).update(spent_usd=F("spent_usd") + spent)
 
 

@@ -24,7 +24,6 @@ from generation.providers.base import (
     post_json,
     rate_limit_headers,
     safe_schema_name,
-    sdk_error,
     sdk_guarded,
     shared_ssl_context,
 )
@@ -33,10 +32,6 @@ T = TypeVar("T")
 # A tool's input must be an object; other roots are wrapped in this property and unwrapped.
 WRAPPED_KEY = "value"
 NO_EMBEDDINGS = "Anthropic has no embeddings endpoint"
-
-
-def _provider_error(exc: Exception) -> ProviderError | None:
-    return sdk_error(exc, anthropic)
 
 
 async def _guarded(call: Callable[[], Awaitable[T]]) -> T:
@@ -57,6 +52,64 @@ def _tool_schema(schema: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     return wrapped, True
 
 
+def message_params(request: CompletionRequest) -> dict[str, Any]:
+    """The Messages API parameters for ``request``, online and in batches. The Messages API of
+    this SDK generation takes no sampling temperature, so the column's temperature is not sent
+    (it is still part of the ledger key); structured output is a forced tool call."""
+    params: dict[str, Any] = {
+        "model": request.model,
+        "max_tokens": request.max_tokens,
+        "messages": request.messages(),
+    }
+    if request.system:
+        params["system"] = request.system
+    if request.json_schema is not None:
+        tool_name = safe_schema_name(request.schema_name)
+        input_schema, _ = _tool_schema(request.json_schema)
+        params["tools"] = [
+            {
+                "name": tool_name,
+                "description": "Give the answer. Its input is the whole answer.",
+                "input_schema": input_schema,
+            }
+        ]
+        params["tool_choice"] = {"type": "tool", "name": tool_name}
+    return params
+
+
+def message_completion(message: Any, request: CompletionRequest) -> Completion:
+    """A Message body (JSON) as a completion: its text, or the forced tool's input as JSON; a
+    retryable ProviderError when the body is not a Message."""
+    try:
+        blocks = [b for b in field_path(message, "content") if isinstance(b, dict)]
+        usage = field_path(message, "usage")
+        input_tokens = int(usage.get("input_tokens") or 0)
+        output_tokens = int(usage.get("output_tokens") or 0)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise invalid_answer(exc) from exc
+    text = "".join(str(b.get("text") or "") for b in blocks if b.get("type") == "text")
+    if request.json_schema is not None:
+        tool_name = safe_schema_name(request.schema_name)
+        _, wrapped = _tool_schema(request.json_schema)
+        tool_input = next(
+            (
+                b.get("input")
+                for b in blocks
+                if b.get("type") == "tool_use" and b.get("name") == tool_name
+            ),
+            None,
+        )
+        if tool_input is not None:
+            if wrapped and isinstance(tool_input, dict) and WRAPPED_KEY in tool_input:
+                tool_input = tool_input[WRAPPED_KEY]
+            text = json.dumps(tool_input, ensure_ascii=False)
+        # No tool call (the model stopped early): the text, if any, is left for the validator
+        # to judge and re-ask.
+    return Completion(
+        text=text, input_tokens=input_tokens, output_tokens=output_tokens, latency_ms=0
+    )
+
+
 class AnthropicProvider:
     def __init__(self, config: ProviderConfig) -> None:
         self._client = anthropic.AsyncAnthropic(
@@ -69,65 +122,17 @@ class AnthropicProvider:
         )
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        # The Messages API of this SDK generation takes no sampling temperature, so the column's
-        # temperature is not sent (it is still part of the ledger key).
-        kwargs: dict[str, Any] = {
-            "model": request.model,
-            "max_tokens": request.max_tokens,
-            "messages": request.messages(),
-        }
-        if request.system:
-            kwargs["system"] = request.system
-        tool_name = safe_schema_name(request.schema_name)
-        wrapped = False
-        if request.json_schema is not None:
-            input_schema, wrapped = _tool_schema(request.json_schema)
-            kwargs["tools"] = [
-                {
-                    "name": tool_name,
-                    "description": "Give the answer. Its input is the whole answer.",
-                    "input_schema": input_schema,
-                }
-            ]
-            kwargs["tool_choice"] = {"type": "tool", "name": tool_name}
         started = time.perf_counter()
 
         async def call() -> tuple[dict[str, Any], Any]:
             # The SDK's pipeline without its typed create (see base.post_json for why).
-            return await post_json(self._client, "/v1/messages", kwargs)
+            return await post_json(self._client, "/v1/messages", message_params(request))
 
         response, headers = await _guarded(call)
-        latency_ms = int((time.perf_counter() - started) * 1000)
-        try:
-            blocks = [b for b in field_path(response, "content") if isinstance(b, dict)]
-            usage = field_path(response, "usage")
-            input_tokens = int(usage.get("input_tokens") or 0)
-            output_tokens = int(usage.get("output_tokens") or 0)
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise invalid_answer(exc) from exc
-        text = "".join(str(b.get("text") or "") for b in blocks if b.get("type") == "text")
-        if request.json_schema is not None:
-            tool_input = next(
-                (
-                    b.get("input")
-                    for b in blocks
-                    if b.get("type") == "tool_use" and b.get("name") == tool_name
-                ),
-                None,
-            )
-            if tool_input is not None:
-                if wrapped and isinstance(tool_input, dict) and WRAPPED_KEY in tool_input:
-                    tool_input = tool_input[WRAPPED_KEY]
-                text = json.dumps(tool_input, ensure_ascii=False)
-            # No tool call (the model stopped early): the text, if any, is left for the
-            # validator to judge and re-ask.
-        return Completion(
-            text=text,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            latency_ms=latency_ms,
-            rate_limit_headers=rate_limit_headers(headers),
-        )
+        completion = message_completion(response, request)
+        completion.latency_ms = int((time.perf_counter() - started) * 1000)
+        completion.rate_limit_headers = rate_limit_headers(headers)
+        return completion
 
     async def embed(self, texts: list[str], *, model: str) -> list[list[float]]:
         raise ProviderError(NO_EMBEDDINGS, retryable=False)

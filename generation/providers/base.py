@@ -304,6 +304,17 @@ def field_path(data: Any, *path: str | int) -> Any:
     return data
 
 
+def sdk_guarded_sync(call: Callable[[], T], sdk: Any) -> T:
+    """``sdk_guarded`` for the SDKs' synchronous clients (batch mode)."""
+    try:
+        return call()
+    except Exception as exc:
+        mapped = sdk_error(exc, sdk)
+        if mapped is None:
+            raise
+        raise mapped from exc
+
+
 async def sdk_guarded(call: Callable[[], Awaitable[T]], sdk: Any) -> T:
     """Await an SDK call, raising our ProviderError for the SDK's errors."""
     try:

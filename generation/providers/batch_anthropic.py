@@ -8,19 +8,21 @@ are used as they are (``submit`` refuses anything else rather than silently mapp
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anthropic
 
-from generation.providers.anthropic_provider import WRAPPED_KEY, _provider_error, _tool_schema
+from generation.providers.anthropic_provider import (
+    message_completion,
+    message_params,
+)
 from generation.providers.base import (
-    Completion,
     CompletionRequest,
     ProviderConfig,
-    safe_schema_name,
+    ProviderError,
+    sdk_guarded_sync,
 )
 from generation.providers.batch_base import (
     MSG_NOT_PROCESSED,
@@ -35,59 +37,17 @@ CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
 def _guarded(call: Callable[[], T]) -> T:
+    return sdk_guarded_sync(call, anthropic)
+
+
+def _succeeded(custom_id: str, message: Any, request: CompletionRequest) -> BatchResult:
+    """A succeeded result read as the online provider reads its answer (the SDK's Message, as
+    the JSON it came from)."""
     try:
-        return call()
-    except Exception as exc:
-        mapped = _provider_error(exc)
-        if mapped is None:
-            raise
-        raise mapped from exc
-
-
-def message_params(request: CompletionRequest) -> dict[str, Any]:
-    """The Messages API parameters for ``request``: the same ones ``AnthropicProvider.complete``
-    sends online (no temperature; structured output as a forced tool call)."""
-    params: dict[str, Any] = {
-        "model": request.model,
-        "max_tokens": request.max_tokens,
-        "messages": request.messages(),
-    }
-    if request.system:
-        params["system"] = request.system
-    if request.json_schema is not None:
-        tool_name = safe_schema_name(request.schema_name)
-        input_schema, _ = _tool_schema(request.json_schema)
-        params["tools"] = [
-            {
-                "name": tool_name,
-                "description": "Give the answer. Its input is the whole answer.",
-                "input_schema": input_schema,
-            }
-        ]
-        params["tool_choice"] = {"type": "tool", "name": tool_name}
-    return params
-
-
-def message_completion(message: Any, request: CompletionRequest) -> Completion:
-    """A Message as the online provider reads it: the text, or the forced tool's input as JSON."""
-    text = "".join(block.text for block in message.content if block.type == "text")
-    if request.json_schema is not None:
-        tool_name = safe_schema_name(request.schema_name)
-        _, wrapped = _tool_schema(request.json_schema)
-        tool_input = next(
-            (b.input for b in message.content if b.type == "tool_use" and b.name == tool_name),
-            None,
-        )
-        if tool_input is not None:
-            if wrapped and isinstance(tool_input, dict) and WRAPPED_KEY in tool_input:
-                tool_input = tool_input[WRAPPED_KEY]
-            text = json.dumps(tool_input, ensure_ascii=False)
-    return Completion(
-        text=text,
-        input_tokens=message.usage.input_tokens,
-        output_tokens=message.usage.output_tokens,
-        latency_ms=0,
-    )
+        completion = message_completion(message.model_dump(mode="json"), request)
+    except ProviderError as exc:
+        return BatchResult(custom_id, error=exc.message)
+    return BatchResult(custom_id, completion=completion)
 
 
 def _error_text(result: Any) -> str:
@@ -144,9 +104,7 @@ class AnthropicBatchClient:
                 continue
             result = line.result
             if result.type == "succeeded":
-                found[line.custom_id] = BatchResult(
-                    line.custom_id, completion=message_completion(result.message, request)
-                )
+                found[line.custom_id] = _succeeded(line.custom_id, result.message, request)
             elif result.type == "errored":
                 found[line.custom_id] = BatchResult(line.custom_id, error=_error_text(result))
             else:  # canceled, expired

@@ -4,7 +4,7 @@ SDK: upload the requests as a JSONL file (``purpose="batch"``), create a batch o
 cancel it.
 
 Each JSONL line is ``{"custom_id", "method": "POST", "url": "/v1/chat/completions", "body"}``
-where ``body`` is exactly what the online provider sends (``chat_body``). Output lines are
+where ``body`` is what the online provider sends (``openai_provider.chat_body``). Output lines are
 ``{"custom_id", "response": {"status_code", "body"}, "error"}``; failed requests land in the
 error file with a non-200 ``status_code`` and the API's error body, or with ``error`` set (e.g.
 expired) and no response."""
@@ -23,7 +23,7 @@ from generation.providers.base import (
     ProviderConfig,
     ProviderError,
     error_message,
-    safe_schema_name,
+    sdk_guarded_sync,
 )
 from generation.providers.batch_base import (
     MSG_NOT_PROCESSED,
@@ -33,7 +33,7 @@ from generation.providers.batch_base import (
     Submitted,
     status_error,
 )
-from generation.providers.openai_provider import _provider_error
+from generation.providers.openai_provider import chat_body, chat_completion
 
 T = TypeVar("T")
 ENDPOINT = "/v1/chat/completions"
@@ -44,53 +44,15 @@ METADATA_JOB = "studio_job"
 
 
 def _guarded(call: Callable[[], T]) -> T:
-    try:
-        return call()
-    except Exception as exc:
-        mapped = _provider_error(exc)
-        if mapped is None:
-            raise
-        raise mapped from exc
-
-
-def chat_body(request: CompletionRequest) -> dict[str, Any]:
-    """The chat-completions body for ``request``: the same one ``OpenAIProvider.complete``
-    sends online (system message first; structured output as a non-strict json_schema)."""
-    messages: list[dict[str, str]] = []
-    if request.system:
-        messages.append({"role": "system", "content": request.system})
-    messages.extend(request.messages())
-    body: dict[str, Any] = {
-        "model": request.model,
-        "messages": messages,
-        "temperature": request.temperature,
-        "max_tokens": request.max_tokens,
-    }
-    if request.json_schema is not None:
-        body["response_format"] = {
-            "type": "json_schema",
-            "json_schema": {
-                "name": safe_schema_name(request.schema_name),
-                "schema": request.json_schema,
-                "strict": False,
-            },
-        }
-    return body
+    return sdk_guarded_sync(call, openai)
 
 
 def _completion(body: Any) -> Completion | str:
     """The completion in a chat-completions answer body, or why there is none."""
-    choices = body.get("choices") if isinstance(body, dict) else None
-    if not choices:
-        return "The provider answered with no choices"
-    message = choices[0].get("message") or {}
-    usage = body.get("usage") or {}
-    return Completion(
-        text=message.get("content") or "",
-        input_tokens=int(usage.get("prompt_tokens") or 0),
-        output_tokens=int(usage.get("completion_tokens") or 0),
-        latency_ms=0,
-    )
+    try:
+        return chat_completion(body)
+    except ProviderError as exc:
+        return exc.message
 
 
 def _line_result(line: dict[str, Any]) -> BatchResult:

@@ -20,7 +20,6 @@ from generation.providers.base import (
     post_json,
     rate_limit_headers,
     safe_schema_name,
-    sdk_error,
     sdk_guarded,
     shared_ssl_context,
 )
@@ -28,12 +27,59 @@ from generation.providers.base import (
 T = TypeVar("T")
 
 
-def _provider_error(exc: Exception) -> ProviderError | None:
-    return sdk_error(exc, openai)
-
-
 async def _guarded(call: Callable[[], Awaitable[T]]) -> T:
     return await sdk_guarded(call, openai)
+
+
+def chat_body(request: CompletionRequest) -> dict[str, Any]:
+    """The chat-completions body for ``request``, online and in batches (system message first;
+    structured output as a non-strict json_schema)."""
+    messages: list[dict[str, str]] = []
+    if request.system:
+        messages.append({"role": "system", "content": request.system})
+    messages.extend(request.messages())
+    body: dict[str, Any] = {
+        "model": request.model,
+        "messages": messages,
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+    }
+    if request.json_schema is not None:
+        # strict=False: strict mode rejects common schemas (optional properties, formats);
+        # the answer is validated on our side and re-asked when it does not conform.
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {
+                "name": safe_schema_name(request.schema_name),
+                "schema": request.json_schema,
+                "strict": False,
+            },
+        }
+    return body
+
+
+MSG_NO_CHOICES = "The provider answered with no choices"
+
+
+def chat_completion(body: Any, *, latency_ms: int = 0, headers: object | None = None) -> Completion:
+    """The completion in a chat-completions answer body, online and in batches; a retryable
+    ProviderError when the body is none."""
+    if not isinstance(body, dict) or not body.get("choices"):
+        raise ProviderError(MSG_NO_CHOICES, retryable=True)
+    try:
+        text = field_path(body, "choices", 0, "message").get("content") or ""
+        usage = body.get("usage") or {}
+        input_tokens = int(usage.get("prompt_tokens") or 0)
+        output_tokens = int(usage.get("completion_tokens") or 0)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise invalid_answer(exc) from exc
+    return Completion(
+        text=str(text),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        latency_ms=latency_ms,
+        rate_limit_headers=rate_limit_headers(headers) if headers is not None else {},
+    )
 
 
 class OpenAIProvider:
@@ -50,49 +96,16 @@ class OpenAIProvider:
         )
 
     async def complete(self, request: CompletionRequest) -> Completion:
-        messages: list[dict[str, str]] = []
-        if request.system:
-            messages.append({"role": "system", "content": request.system})
-        messages.extend(request.messages())
-        kwargs: dict[str, Any] = {
-            "model": request.model,
-            "messages": messages,
-            "temperature": request.temperature,
-            "max_tokens": request.max_tokens,
-        }
-        if request.json_schema is not None:
-            # strict=False: strict mode rejects common schemas (optional properties, formats);
-            # the answer is validated on our side and re-asked when it does not conform.
-            kwargs["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": safe_schema_name(request.schema_name),
-                    "schema": request.json_schema,
-                    "strict": False,
-                },
-            }
         started = time.perf_counter()
 
         async def call() -> tuple[dict[str, Any], Any]:
-            return await post_json(self._client, "/chat/completions", kwargs)
+            return await post_json(self._client, "/chat/completions", chat_body(request))
 
         response, headers = await _guarded(call)
-        latency_ms = int((time.perf_counter() - started) * 1000)
-        if not response.get("choices"):
-            raise ProviderError("The provider answered with no choices", retryable=True)
-        try:
-            text = field_path(response, "choices", 0, "message").get("content") or ""
-            usage = response.get("usage") or {}
-            input_tokens = int(usage.get("prompt_tokens") or 0)
-            output_tokens = int(usage.get("completion_tokens") or 0)
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise invalid_answer(exc) from exc
-        return Completion(
-            text=str(text),
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            latency_ms=latency_ms,
-            rate_limit_headers=rate_limit_headers(headers),
+        return chat_completion(
+            response,
+            latency_ms=int((time.perf_counter() - started) * 1000),
+            headers=headers,
         )
 
     async def embed(self, texts: list[str], *, model: str) -> list[list[float]]:
