@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from generation.db_thread import DbThread
 from generation.engine import LlmAnswer, LlmAsk, LlmFailure
@@ -59,8 +59,11 @@ def ledger_lookup(key: str) -> LlmCall | None:
 
 def ledger_record(**fields: Any) -> None:
     """Record a finished call and add its cost to the run's spend, in one transaction."""
-    with transaction.atomic():
-        record_calls(fields.get("run_id"), [fields])
+    try:
+        with transaction.atomic():
+            record_calls(fields.get("run_id"), [fields])
+    except IntegrityError:
+        pass  # recorded by another worker first (the answer is equivalent), or its row is gone
 
 
 def budget_allows(run_id: int, next_call_cost: Decimal) -> bool:

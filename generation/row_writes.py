@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from generation.engine import RowOutcome
 from generation.models import LlmCall, Row, Run
+from studio.models import ProviderCredential
 
 
 def run_is_running(run_id: int) -> bool:
@@ -104,6 +105,14 @@ def record_calls(run_id: int | None, records: list[dict[str, Any]]) -> None:
         if record["key"] not in seen:
             seen.add(record["key"])
             new.append(LlmCall(**record))
+    # An entry whose credential was deleted meanwhile cannot be stored (PostgreSQL checks the
+    # foreign key at commit, failing the whole flush): it is skipped, as it always was.
+    credential_ids = {call.credential_id for call in new if call.credential_id is not None}
+    if credential_ids:
+        alive = set(
+            ProviderCredential.objects.filter(pk__in=credential_ids).values_list("pk", flat=True)
+        )
+        new = [call for call in new if call.credential_id is None or call.credential_id in alive]
     LlmCall.objects.bulk_create(new, ignore_conflicts=True)
     # Rounded as each entry is stored, so the run's spend is the sum of its ledger entries.
     places = Decimal(1).scaleb(-LlmCall._meta.get_field("cost_usd").decimal_places)
