@@ -48,8 +48,8 @@ def key(n: int) -> str:
 
 
 async def test_batched_bodies_are_what_the_online_providers_send(llm_server):
-    """The batch clients build their request bodies themselves: they must not drift from the
-    online providers'."""
+    """Batch lines carry the bodies the providers' one builder makes (chat_body,
+    message_params): online, the server receives exactly that body too."""
     for request in (plain(), structured()):
         provider = OpenAIProvider(openai_config(llm_server))
         await provider.complete(request)
