@@ -64,19 +64,39 @@ def column_names(page: Page) -> list[str]:
     return [box.input_value() for box in page.locator('#columns input[name$="-name"]').all()]
 
 
+_COUNT_DESIGNER_SWAPS = """() => {
+  if (window.__designerSwaps === undefined) {
+    window.__designerSwaps = 0;
+    document.body.addEventListener("htmx:afterSettle", (event) => {
+      const xhr = event.detail.xhr;
+      if (xhr && xhr.responseURL.includes("/schemas/designer/")) window.__designerSwaps += 1;
+    });
+  }
+  return window.__designerSwaps;
+}"""
+
+
+def _click_and_wait_for_columns(page: Page, button: Locator) -> None:
+    """Click a designer button and wait until htmx has swapped the re-rendered columns in: the
+    response arriving is not enough, the swap happens after it."""
+    before = page.evaluate(_COUNT_DESIGNER_SWAPS)
+    button.click()
+    page.wait_for_function(f"window.__designerSwaps > {before}")
+
+
 def designer_op(page: Page, index: int, button: str) -> None:
     """Click one of a column's tools (Move up ↑, Move down ↓, Duplicate, Delete); wait for the
     re-render."""
-    with page.expect_response(re.compile(r"/schemas/designer/")):
-        column(page, index).get_by_role("button", name=button, exact=True).click()
+    _click_and_wait_for_columns(
+        page, column(page, index).get_by_role("button", name=button, exact=True)
+    )
 
 
 def add_column(page: Page, kind: str) -> int:
     """Click "+ Add column" with the kind select; returns the new column's index."""
     before = page.locator("#columns li.column").count()
     page.select_option('select[name="new_kind"]', kind)
-    with page.expect_response(re.compile(r"/schemas/designer/")):
-        page.get_by_role("button", name="+ Add column").click()
+    _click_and_wait_for_columns(page, page.get_by_role("button", name="+ Add column"))
     expect(page.locator("#columns li.column")).to_have_count(before + 1)
     expect(column(page, before)).to_have_attribute("data-kind", kind)
     return before
