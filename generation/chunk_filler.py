@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from generation import live
+from generation.call_slots import CallSlots
 from generation.chunk_store import ChunkStore
 from generation.db_thread import DbThread
 from generation.engine import fill_row
@@ -78,7 +79,7 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
             # prompts and looks up the ledger while others' calls are in flight, so a finished
             # call's slot goes at once to a row that is ready to send. On a worker the bound is
             # the process's, shared with its other chunks (worker_loop).
-            call_slots=call_slots() or asyncio.Semaphore(settings.STUDIO_ROW_CONCURRENCY),
+            call_slots=call_slots() or CallSlots(settings.STUDIO_ROW_CONCURRENCY),
         )
 
         async def fill_one(row: Row) -> None:

@@ -5,7 +5,6 @@ redelivered row never pays for it twice."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from generation.call_slots import CallSlots
 from generation.db_thread import DbThread
 from generation.engine import LlmAnswer, LlmAsk, LlmFailure
 from generation.models import LlmCall, Run
@@ -104,8 +104,8 @@ class CallContext:
     run_id: int | None = None
     check_budget: bool = True
     store: ChunkStore | None = None
-    # Bounds the calls in flight (a chunk's STUDIO_ROW_CONCURRENCY); None: unbounded.
-    call_slots: asyncio.Semaphore | None = None
+    # Bounds the calls in flight and those not yet in the ledger; None: unbounded.
+    call_slots: CallSlots | None = None
     max_attempts: int = field(default_factory=lambda: settings.STUDIO_PROVIDER_MAX_ATTEMPTS)
     limiter: RateLimiter = field(
         default_factory=lambda: build_rate_limiter(settings.STUDIO_REDIS_URL)
@@ -140,10 +140,8 @@ class CallContext:
         return await self.db.run(ledger_lookup, key)
 
     async def _ledger_record(self, fields: dict[str, Any], release: Callable[[], None]) -> None:
-        """Record a finished call, then ``release`` its call slot and what it reserved of the
-        budget: once the entry is committed (part of the run's spend). Holding the slot until
-        then bounds the calls a killed worker can have paid for without a ledger entry to the
-        calls in flight."""
+        """Record a finished call, then ``release`` its unrecorded place (``CallSlots``) and
+        what it reserved of the budget: once the entry is committed (part of the run's spend)."""
         if self.store is not None:
             try:
                 self.store.record(fields, on_done=release)
@@ -273,7 +271,7 @@ class CallContext:
 
         def release() -> None:
             if slots is not None:
-                slots.release()
+                slots.recorded()
             if reserved and self.store is not None:
                 self.store.release(reserved)
 
@@ -281,7 +279,8 @@ class CallContext:
             nonlocal reserved
             # A slot first (calls in flight are bounded, rows waiting for one are ready to
             # send), then the run's status and budget as they are now, then the limiter. The
-            # slot is held until the answer is in the ledger (released by _ledger_record).
+            # slot goes to the next call once the answer is in; the call's unrecorded place is
+            # held until its ledger entry is committed (released by _ledger_record).
             if slots is not None:
                 await slots.acquire()
             try:
@@ -307,7 +306,15 @@ class CallContext:
             if isinstance(exc, ProviderError):
                 raise LlmFailure(str(exc), attempts=reask + 1) from exc
             raise
-        cost = call_cost(request.model, completion.input_tokens, completion.output_tokens, **price)
+        if slots is not None:
+            slots.answered()
+        try:
+            cost = call_cost(
+                request.model, completion.input_tokens, completion.output_tokens, **price
+            )
+        except BaseException:
+            release()
+            raise
         await self._ledger_record(
             {
                 "key": key,

@@ -21,12 +21,14 @@ None from both and builds, bounds and closes what it needs itself.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections import OrderedDict
 
 import dramatiq
 from django.conf import settings
 from dramatiq.asyncio import get_event_loop_thread
 
+from generation.call_slots import CallSlots
 from generation.providers import Provider, ProviderConfig, build_provider
 
 MAX_PROVIDERS = 16
@@ -37,7 +39,7 @@ class _Shared:
         self.loop = loop
         self.threads = threads
         self.providers: OrderedDict[ProviderConfig, Provider] = OrderedDict()
-        self.slots: asyncio.Semaphore | None = None
+        self.slots: CallSlots | None = None
 
 
 _shared: _Shared | None = None
@@ -82,13 +84,13 @@ def worker_provider(config: ProviderConfig) -> Provider | None:
     return provider
 
 
-def call_slots() -> asyncio.Semaphore | None:
+def call_slots() -> CallSlots | None:
     """The process's bound on calls in flight, on the worker's actor loop; else None."""
     shared = _on_loop()
     if shared is None:
         return None
     if shared.slots is None:
-        shared.slots = asyncio.Semaphore(settings.STUDIO_ROW_CONCURRENCY * shared.threads)
+        shared.slots = CallSlots(settings.STUDIO_ROW_CONCURRENCY * shared.threads)
     return shared.slots
 
 
@@ -120,6 +122,10 @@ class WorkerLoopMiddleware(dramatiq.Middleware):
         worker.worker_timeout = min(worker.worker_timeout, settings.STUDIO_WORKER_POLL_MS)
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        # Everything loaded so far (Django, the SDKs, the app) lives as long as the process:
+        # moved out of the collector's reach, a full collection scans only what runs create.
+        # Without it each one paused the loop for 75-85 ms, every call in flight waiting.
+        gc.freeze()
         thread = get_event_loop_thread()
         if thread is not None:
             bind_worker_loop(thread.loop, worker.worker_threads)

@@ -20,8 +20,9 @@ from generation.services import run_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
-# Rows one worker process fills at once: 2 threads × this many rows per chunk.
+# Calls one worker process has in flight at most: its threads × this.
 ROW_CONCURRENCY = 4
+WORKER_THREADS = 2
 
 
 def _worker_env() -> dict[str, str]:
@@ -63,7 +64,7 @@ def start_worker() -> Iterator[Callable[[], subprocess.Popen]]:
                 "--processes",
                 "1",
                 "--threads",
-                "2",
+                str(WORKER_THREADS),
                 "--skip-logging",
             ],
             cwd=ROOT,
@@ -123,6 +124,8 @@ def test_a_worker_killed_mid_run_loses_nothing_and_no_finished_call_is_paid_twic
     assert recorded_before <= set(calls.values_list("key", flat=True))
     answers = {call.row_index: call.response_text for call in calls}
     assert all(row.values["question"] == answers[row.index] for row in rows)
-    # Provider requests: one per row, plus at most the calls that were in flight at the kill
-    # (answered by the provider but never recorded: the one case a call can be asked twice).
-    assert 60 <= len(llm_server.generation_requests()) <= 60 + 2 * ROW_CONCURRENCY
+    # Provider requests: one per row, plus at most the calls paid for but not in the ledger at
+    # the kill (the one case a call can be asked twice): in flight or answered and waiting for
+    # their commit, at most twice the process's calls in flight (generation/call_slots.py).
+    calls_in_flight = WORKER_THREADS * ROW_CONCURRENCY
+    assert 60 <= len(llm_server.generation_requests()) <= 60 + 2 * calls_in_flight

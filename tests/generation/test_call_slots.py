@@ -1,0 +1,82 @@
+"""The bound on a worker's calls (generation/call_slots.py): a slot goes to the next call as
+soon as an answer is in, but calls stop when answers pile up without reaching the ledger."""
+
+import asyncio
+
+import pytest
+
+from generation.call_slots import CallSlots
+
+
+async def _acquired(slots: CallSlots, timeout: float = 0.05) -> bool:
+    try:
+        await asyncio.wait_for(slots.acquire(), timeout)
+    except TimeoutError:
+        return False
+    return True
+
+
+def test_calls_in_flight_are_bounded_and_an_answer_frees_a_slot_before_its_commit():
+    async def scenario():
+        slots = CallSlots(3)
+        for _ in range(3):
+            assert await _acquired(slots)
+        assert not await _acquired(slots), "a fourth call went out while three were in flight"
+        slots.answered()  # answered, its ledger entry not committed yet
+        assert await _acquired(slots), "the next call waited for the commit"
+
+    asyncio.run(scenario())
+
+
+def test_calls_stop_when_answers_wait_for_the_ledger_and_go_on_once_recorded():
+    async def scenario():
+        slots = CallSlots(2)
+        sent = 0
+        # The database is stalled: every call is answered, none is recorded.
+        while await _acquired(slots):
+            sent += 1
+            slots.answered()
+        assert sent == 4, "paid calls without a ledger entry must stay within twice the bound"
+        slots.recorded()
+        assert await _acquired(slots)
+
+    asyncio.run(scenario())
+
+
+def test_a_call_that_was_never_paid_gives_back_both_places():
+    async def scenario():
+        slots = CallSlots(1)
+        for _ in range(5):  # e.g. refused before sending, or failed: nothing to record
+            assert await _acquired(slots)
+            slots.release()
+        assert await _acquired(slots)
+
+    asyncio.run(scenario())
+
+
+def test_a_cancelled_wait_takes_nothing():
+    async def scenario():
+        slots = CallSlots(1)
+        assert await _acquired(slots)
+        assert not await _acquired(slots)  # cancelled while waiting for the in-flight slot
+        slots.release()
+        assert await _acquired(slots)
+        slots.release()
+        # Both places are free again: two paid, unrecorded calls fit, a third does not.
+        assert await _acquired(slots)
+        slots.answered()
+        assert await _acquired(slots)
+        slots.answered()
+        assert not await _acquired(slots)
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("limit", [0, -3])
+def test_a_bound_below_one_still_lets_one_call_through(limit):
+    async def scenario():
+        slots = CallSlots(limit)
+        assert await _acquired(slots)
+        assert not await _acquired(slots)
+
+    asyncio.run(scenario())
