@@ -11,6 +11,7 @@ from pydantic import Field
 
 from evaluation import selectors, services
 from evaluation.formats import jsonl_lines
+from evaluation.streaming import streaming_lines
 from generation.api import RowOut
 from generation.selectors import row_get_for_user, run_get_for_user
 
@@ -53,7 +54,8 @@ def export_jsonl(
 ) -> StreamingHttpResponse:
     run = run_get_for_user(user=request.user, run_id=run_id)
     review = None if rows == "all" else "accepted"
-    return StreamingHttpResponse(
+    return streaming_lines(
+        request,
         jsonl_lines(selectors.export_records(run=run, review=review)),
         content_type="application/x-ndjson; charset=utf-8",
     )

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from evaluation import selectors, services
 from evaluation.formats import jsonl_lines
 from evaluation.forms import HubPushForm, ReviewForm
+from evaluation.streaming import streaming_lines
 from generation.selectors import row_get_for_user, run_counters, run_get_for_user
 
 
@@ -66,7 +67,8 @@ def export_jsonl(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
     run = run_get_for_user(user=request.user, run_id=run_id)
     which = request.GET.get("rows", "accepted")
     review = None if which == "all" else "accepted"
-    response = StreamingHttpResponse(
+    response = streaming_lines(
+        request,
         jsonl_lines(selectors.export_records(run=run, review=review)),
         content_type="application/x-ndjson; charset=utf-8",
     )

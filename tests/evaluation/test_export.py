@@ -1,19 +1,23 @@
 """Review and export: JSONL files and a push to a (local fake) Hugging Face Hub through the real
 huggingface_hub client, read back from what the Hub stored."""
 
+import asyncio
 import io
 import json
+import warnings
 
 import pandas as pd
 import pytest
 import yaml
+from django.test import AsyncClient
 
 from evaluation import services
 from evaluation.formats import jsonl_lines
 from evaluation.hub_push import DATA_PATH
 from evaluation.models import HubExport
 from evaluation.selectors import export_records
-from generation.models import Row
+from evaluation.streaming import BATCH_LINES
+from generation.models import Row, Run
 from generation.services import run_create
 from tests.fixtures import drain
 
@@ -112,3 +116,37 @@ def test_only_generated_rows_can_be_reviewed(worker, qa_schema, owner, llm_serve
     drain(worker)
     with pytest.raises(services.ReviewError):
         services.row_review(row=run.rows.get(), user=owner, decision="accepted")
+
+
+def test_jsonl_download_streams_in_batches_under_asgi(project, owner):
+    """The studio serves through ASGI: the download is handed over as an asynchronous
+    iterator, batch by batch, instead of Django reading every line into memory first."""
+    spec = {"columns": [{"name": "question", "kind": "category", "values": ["?"]}]}
+    run = Run.objects.create(
+        project=project, schema_name="QA", spec_snapshot=spec, seed=1, num_rows=1, status="finished"
+    )
+    total = BATCH_LINES * 2 + 7
+    Row.objects.bulk_create(
+        Row(run=run, index=i, status=Row.Status.GENERATED, values={"question": f"Q{i}?"})
+        for i in range(total)
+    )
+    client = AsyncClient()
+    client.force_login(owner)
+
+    async def download(path: str) -> tuple[bool, list[str]]:
+        response = await client.get(path)
+        assert response.status_code == 200
+        return response.is_async, [chunk async for chunk in response.streaming_content]
+
+    for path in (
+        f"/runs/{run.pk}/export.jsonl?rows=all",
+        f"/api/runs/{run.pk}/export.jsonl?rows=all",
+    ):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            is_async, chunks = asyncio.run(download(path))
+        assert is_async, path
+        assert not [w for w in caught if "synchronous iterators" in str(w.message)], path
+        assert [chunk.count(b"\n") for chunk in chunks] == [BATCH_LINES, BATCH_LINES, 7], path
+        records = [json.loads(line) for line in b"".join(chunks).splitlines()]
+        assert [r["question"] for r in records] == [f"Q{i}?" for i in range(total)], path
