@@ -329,9 +329,16 @@ def main() -> None:
             workers = _start_workers(args.workers, args.threads, Path(args.log_dir))
             cpu = _EngineCpu([w.pid for w in workers])
             time.sleep(2)  # let the workers fork their processes before waiting for quiet
-        # Warm up (imports, connections, first-use caches; services: until every worker is
-        # up), unmeasured.
-        warmup = {"name": "warm-up", "rows": args.warmup_rows, "fake": {}, "timeout": 180}
+        # Warm up (imports, connections, first-use caches), unmeasured. Every worker process
+        # must fill chunks of its own: a process's first chunk is slow (lazy imports in the
+        # SDKs, new connections), and one process can prefetch all chunks of a small run. A
+        # little latency keeps chunks in flight long enough for every process to take some.
+        warmup = {
+            "name": "warm-up",
+            "rows": args.warmup_rows * 2 * max(1, args.workers),
+            "fake": {"latency": 0.05},
+            "timeout": 180,
+        }
         run_scenario(warmup, args.fake_url, cpu, args.fake_pid)
         for scenario in json.loads(args.plan):
             result = run_scenario(scenario, args.fake_url, cpu, args.fake_pid)

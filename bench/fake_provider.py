@@ -67,7 +67,21 @@ class _Bucket:
 
 
 class BenchLLMServer(FakeLLMServer):
+    # ``latency`` as the base class reads it per request: the configured mean, spread uniformly
+    # by ``latency_jitter`` (0.25: ±25 %), as real providers' latencies spread.
+    @property
+    def latency(self) -> float:
+        if not self.latency_jitter:
+            return self._latency
+        return self._latency * (1 + self.latency_jitter * (2 * self._jitter_rng.random() - 1))
+
+    @latency.setter
+    def latency(self, value: float) -> None:
+        self._latency = value
+
     def reset(self) -> None:
+        self.latency_jitter = 0.0  # before the base class's reset sets and may read latency
+        self._jitter_rng = random.Random(1)
         super().reset()
         with self._lock:
             self.tpm_limit: int | None = None
@@ -83,6 +97,8 @@ class BenchLLMServer(FakeLLMServer):
         self.reset()
         with self._lock:
             self.latency = float(knobs.get("latency") or 0.0)
+            self.latency_jitter = float(knobs.get("latency_jitter") or 0.0)
+            self._jitter_rng = random.Random(knobs.get("seed", 1))
             self.rpm_limit = knobs.get("rpm_limit") or None
             self.tpm_limit = knobs.get("tpm_limit") or None
             self.error_rate = float(knobs.get("error_rate") or 0.0)

@@ -432,7 +432,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--modes", default="embedded,services")
     parser.add_argument("--rates", default="10,200", help="rows per second, comma-separated")
     parser.add_argument("--seconds", type=float, default=20.0, help="measured seconds per rate")
-    parser.add_argument("--worker-threads", type=int, default=4, help="embedded worker threads")
+    parser.add_argument(
+        "--worker-threads",
+        type=int,
+        default=None,
+        help="embedded worker threads (default: the studio's, as `make run` starts it)",
+    )
     parser.add_argument("--write-doc", action="store_true", help="append to docs/performance.md")
     parser.add_argument("--produce", type=int, metavar="RUN_ID", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -440,11 +445,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.produce:
         produce(args.produce, rates[0], args.seconds)
         return
-    env = {
-        "STUDIO_EMBEDDED_WORKER_THREADS": str(args.worker_threads),
-        "STUDIO_ROW_CONCURRENCY": "32",
-        "STUDIO_CHUNK_SIZE": "200",
-    }
+    # The studio's own chunk size and calls in flight, as `make run` starts it.
+    env = {}
+    if args.worker_threads:
+        env["STUDIO_EMBEDDED_WORKER_THREADS"] = str(args.worker_threads)
     load_before = os.getloadavg()[0]
     results: list[Result] = []
     for mode in args.modes.split(","):
@@ -453,7 +457,7 @@ def main(argv: list[str] | None = None) -> None:
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench.live --modes "
         f"{args.modes} --rates {args.rates} --seconds {args.seconds:g}` on {os.cpu_count()} "
         f"cores (load average before: {load_before:.1f}): embedded = real generation "
-        f"({args.worker_threads} worker threads, fake provider at "
+        f"({args.worker_threads or 'the default'} worker threads, fake provider at "
         f"{LATENCY_SECONDS * 1000:.0f} ms); services = rows finished by the producer through "
         "the workers' write path; one headless Chromium watching."
     )

@@ -13,6 +13,8 @@ Environment:
     BENCH_CHUNK_SIZE, BENCH_ROW_CONCURRENCY
                            override STUDIO_CHUNK_SIZE / STUDIO_ROW_CONCURRENCY (tuning runs)
     BENCH_LATENCY          fake provider latency in seconds for the first two scenarios (0.2)
+    BENCH_LATENCY_JITTER   spread of that latency, uniform ± this share (0: every call takes
+                           exactly BENCH_LATENCY; 0.5: 0.1–0.3 s); the mean stays the same
     BENCH_RPM              the rate-limited scenario's limit (600)
     BENCH_ERROR_RATE       share of generation requests the fake answers with 503 (0)
     BENCH_PG_URL           PostgreSQL server (postgres://postgres@127.0.0.1:5432); the database
@@ -78,6 +80,7 @@ def env_float(name: str, default: float) -> float:
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0", "false")
 LATENCY = env_float("BENCH_LATENCY", 0.2)
+JITTER = env_float("BENCH_LATENCY_JITTER", 0.0)
 RPM = int(env_float("BENCH_RPM", 600))
 ERROR_RATE = env_float("BENCH_ERROR_RATE", 0.0)
 THREADS = int(env_float("BENCH_WORKER_THREADS", 2))
@@ -101,9 +104,16 @@ def plan() -> list[dict]:
     scenarios = {
         "rate_limited": {
             "rpm": RPM,
-            "fake": {"latency": LATENCY, "rpm_limit": RPM, "error_rate": ERROR_RATE},
+            "fake": {
+                "latency": LATENCY,
+                "latency_jitter": JITTER,
+                "rpm_limit": RPM,
+                "error_rate": ERROR_RATE,
+            },
         },
-        "latency_bound": {"fake": {"latency": LATENCY, "error_rate": ERROR_RATE}},
+        "latency_bound": {
+            "fake": {"latency": LATENCY, "latency_jitter": JITTER, "error_rate": ERROR_RATE}
+        },
         "overhead": {"fake": {"latency": 0.0, "error_rate": ERROR_RATE}},
         # Issue 6 (live updates) adds a "live" scenario here: the same run watched by N
         # websocket clients, measuring push latency and the web process's CPU per push.
@@ -435,7 +445,8 @@ def configuration(results: list[dict]) -> str:
     rows = ", ".join(f"{s['name']} {s['rows']}" for s in plan())
     settings = results[0]["settings"] if results else {}
     return (
-        f"fake provider latency {LATENCY * 1000:.0f} ms (none for overhead), limit {RPM} RPM "
+        f"fake provider latency {LATENCY * 1000:.0f} ms ± {JITTER:.0%} (none for overhead), "
+        f"limit {RPM} RPM "
         f"for rate-limited (none otherwise), error rate {ERROR_RATE:.0%}; rows: {rows}; "
         f"{THREADS} worker threads per process; STUDIO_CHUNK_SIZE "
         f"{settings.get('chunk_size')}, STUDIO_ROW_CONCURRENCY {settings.get('row_concurrency')}."
