@@ -84,7 +84,7 @@ JITTER = env_float("BENCH_LATENCY_JITTER", 0.0)
 RPM = int(env_float("BENCH_RPM", 600))
 ERROR_RATE = env_float("BENCH_ERROR_RATE", 0.0)
 THREADS = int(env_float("BENCH_WORKER_THREADS", 2))
-# Empty: the settings' defaults (STUDIO_CHUNK_SIZE 25, STUDIO_ROW_CONCURRENCY 16).
+# Empty: the settings' defaults (studio/settings.py).
 CHUNK_SIZE = os.environ.get("BENCH_CHUNK_SIZE", "").strip()
 ROW_CONC = os.environ.get("BENCH_ROW_CONCURRENCY", "").strip()
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
@@ -508,6 +508,8 @@ def main() -> int:
     print("\n" + text)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     (OUT_DIR / "latest.md").write_text(text)
+    # Every result with the fake's request log (arrival, end, status), for a closer look.
+    (OUT_DIR / "latest.json").write_text(json.dumps(results_seen))
     if errors:
         print(f"{errors} scenario run(s) did not complete", file=sys.stderr)
         return 1

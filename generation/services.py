@@ -22,6 +22,7 @@ from generation.batch.services import (  # batch mode
     is_batch_run,
 )
 from generation.models import Row, Run
+from generation.pending_rows import pending_rows_insert
 from generation.row_writes import run_finish_if_done
 from studio.models import DatasetSchema
 from studio.schema import SchemaError, parse_spec
@@ -102,9 +103,7 @@ def run_create(
         created_by=user,
         started_at=timezone.now(),
     )
-    Row.objects.bulk_create(
-        [Row(run=run, index=index) for index in range(num_rows)], batch_size=1000
-    )
+    pending_rows_insert(run_id=run.pk, count=num_rows)
     run_enqueue_pending(run_id=run.pk)
     return run
 

@@ -24,3 +24,6 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Provider batches are polled quickly in tests.
 STUDIO_BATCH_POLL_SECONDS = 0.2
+# Embedded mode's database, for the few tests of SQL written per database vendor
+# (pytest-django creates it, in memory, only for tests that ask for it).
+DATABASES["embedded"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}  # noqa: F405
