@@ -1,5 +1,5 @@
-"""The bound on a worker's provider calls: how many are in flight, and how many are paid for
-but not yet in the ledger.
+"""The bound on a worker's provider calls: how many are in flight, how many are paid for but not
+yet in the ledger, and which waiting call goes next.
 
 A call takes a slot before it is sent and gives it back as soon as the answer is in: the next
 row's call goes out at once instead of after the database has committed the answer (which, in a
@@ -7,25 +7,70 @@ group commit, frees many slots together and keeps their calls in lockstep; docs/
 The answer still has to reach the ledger before a killed worker would pay for it again, so each
 call also holds one of ``2 × limit`` "unrecorded" places until its ledger entry is committed: when
 the database is slow, calls stop going out after at most ``limit`` more, and a worker killed at
-any moment has paid for at most ``2 × limit`` calls the ledger does not know."""
+any moment has paid for at most ``2 × limit`` calls the ledger does not know.
+
+Waiting calls go in order of their ``priority`` (lowest first; equal ones first come, first
+served), not of arrival. The chunks of a worker process share its slots and each passes its
+start order: the oldest chunk's rows go first and it finishes while the younger ones still have
+rows waiting, so when it ends (and its thread loads the next chunk) those rows take its slots at
+once. Served in arrival order, chunks that started together progress together and run out of
+rows together, leaving every slot idle for about half a call's latency each time
+(docs/performance.md)."""
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
+from typing import Any
+
+
+class PrioritySemaphore:
+    """``asyncio.Semaphore`` whose waiters are served lowest priority first. A released place
+    goes straight to the next waiter, so a newcomer never overtakes one that waits."""
+
+    def __init__(self, value: int) -> None:
+        self._free = value
+        self._waiters: list[tuple[Any, int, asyncio.Future[None]]] = []
+        self._arrival = itertools.count()
+
+    async def acquire(self, priority: Any = ()) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._arrival), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # handed a place just as it was cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():  # a cancelled waiter is skipped
+                future.set_result(None)
+                return
+        self._free += 1
 
 
 class CallSlots:
     def __init__(self, limit: int) -> None:
         limit = max(1, limit)
-        self._in_flight = asyncio.Semaphore(limit)
-        self._unrecorded = asyncio.Semaphore(2 * limit)
+        self._in_flight = PrioritySemaphore(limit)
+        self._unrecorded = PrioritySemaphore(2 * limit)
 
-    async def acquire(self) -> None:
-        await self._unrecorded.acquire()
+    async def acquire(self, priority: Any = ()) -> None:
+        # The in-flight slot first: that is where calls queue, in priority order. Only a call
+        # holding one waits for an unrecorded place, and only while the ledger lags; no other
+        # call could go out then anyway.
+        await self._in_flight.acquire(priority)
         try:
-            await self._in_flight.acquire()
+            await self._unrecorded.acquire(priority)
         except BaseException:
-            self._unrecorded.release()
+            self._in_flight.release()
             raise
 
     def answered(self) -> None:

@@ -9,6 +9,7 @@ nothing."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -26,6 +27,9 @@ from generation.seed_loading import load_seed_data
 from generation.worker_loop import call_slots
 from studio.models import ProviderCredential
 from studio.schema import SchemaSpec
+
+# Chunks in the order they started in this process.
+_chunk_order = itertools.count()
 
 
 @dataclass
@@ -80,6 +84,9 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
             # call's slot goes at once to a row that is ready to send. On a worker the bound is
             # the process's, shared with its other chunks (worker_loop).
             call_slots=call_slots() or CallSlots(settings.STUDIO_ROW_CONCURRENCY),
+            # The oldest chunk's rows first: chunks sharing the slots finish one after the
+            # other, not all at once (call_slots.py).
+            slot_order=next(_chunk_order),
         )
 
         async def fill_one(row: Row) -> None:

@@ -106,6 +106,9 @@ class CallContext:
     store: ChunkStore | None = None
     # Bounds the calls in flight and those not yet in the ledger; None: unbounded.
     call_slots: CallSlots | None = None
+    # Where this chunk's calls queue for a slot, before its row index: its start order among
+    # the chunks sharing the slots (call_slots.py).
+    slot_order: int = 0
     max_attempts: int = field(default_factory=lambda: settings.STUDIO_PROVIDER_MAX_ATTEMPTS)
     limiter: RateLimiter = field(
         default_factory=lambda: build_rate_limiter(settings.STUDIO_REDIS_URL)
@@ -282,7 +285,7 @@ class CallContext:
             # slot goes to the next call once the answer is in; the call's unrecorded place is
             # held until its ledger entry is committed (released by _ledger_record).
             if slots is not None:
-                await slots.acquire()
+                await slots.acquire((self.slot_order, ask.row_index))
             try:
                 reserved += await self._may_call(worst, reserved)
                 return await limited_call(

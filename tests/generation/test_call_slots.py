@@ -80,3 +80,70 @@ def test_a_bound_below_one_still_lets_one_call_through(limit):
         assert not await _acquired(slots)
 
     asyncio.run(scenario())
+
+
+def test_waiting_calls_go_lowest_priority_first_then_in_arrival_order():
+    """Chunks sharing a worker's slots: the oldest chunk's rows (lowest priority) are served
+    first, so chunks finish one after another instead of all running dry together."""
+
+    async def scenario():
+        slots = CallSlots(1)
+        await slots.acquire()
+        served: list[str] = []
+
+        async def call(name: str, priority: tuple[int, int]) -> None:
+            await slots.acquire(priority)
+            served.append(name)
+
+        waiting = [
+            asyncio.create_task(call(name, priority))
+            for name, priority in [
+                ("young chunk, row 0", (2, 0)),
+                ("old chunk, row 7", (1, 7)),
+                ("old chunk, row 3 (first)", (1, 3)),
+                ("old chunk, row 3 (second)", (1, 3)),
+            ]
+        ]
+        await asyncio.sleep(0)
+        for _ in waiting:
+            slots.answered()
+            slots.recorded()
+            await asyncio.sleep(0.01)
+        assert served == [
+            "old chunk, row 3 (first)",
+            "old chunk, row 3 (second)",
+            "old chunk, row 7",
+            "young chunk, row 0",
+        ]
+        await asyncio.gather(*waiting)
+
+    asyncio.run(scenario())
+
+
+def test_a_cancelled_waiter_does_not_swallow_the_place_handed_to_it():
+    async def scenario():
+        slots = CallSlots(1)
+        await slots.acquire()
+        first = asyncio.create_task(slots.acquire((0,)))
+        second = asyncio.create_task(slots.acquire((1,)))
+        await asyncio.sleep(0)
+        first.cancel()  # the run is cancelled while its call waits
+        await asyncio.sleep(0)
+        slots.release()
+        await asyncio.wait_for(second, 0.1)  # the place went past the cancelled waiter
+        assert not await _acquired(slots)
+
+    asyncio.run(scenario())
+
+
+def test_a_newcomer_does_not_overtake_a_waiting_call():
+    async def scenario():
+        slots = CallSlots(1)
+        await slots.acquire()
+        waiting = asyncio.create_task(slots.acquire((5,)))
+        await asyncio.sleep(0)
+        slots.release()  # the place is handed to the waiter, not left for anyone to grab
+        assert not await _acquired(slots)
+        await asyncio.wait_for(waiting, 0.1)
+
+    asyncio.run(scenario())
