@@ -75,8 +75,15 @@ PAGE_PROBE = """
     if (cards.length > maxRows) maxRows = cards.length;
     for (const card of cards) if (!(card.id in seen)) seen[card.id] = t;
   }).observe(document, { childList: true, subtree: true });
-  document.addEventListener("htmx:wsAfterMessage", () => messages.push(now()));
-  window.__liveProbe = () => ({ seen, messages, maxRows });
+  const handling = [];
+  let received = 0;
+  document.addEventListener("htmx:wsBeforeMessage", () => { received = now(); });
+  document.addEventListener("htmx:wsAfterMessage", () => {
+    const t = now();
+    messages.push(t);
+    handling.push(t - received);
+  });
+  window.__liveProbe = () => ({ seen, messages, handling, maxRows });
 })();
 """
 
@@ -95,6 +102,9 @@ class Result:
     busiest_second: int
     frames_per_second: float
     max_dom_rows: int
+    # How long the page took to swap one push in (htmx's wsBeforeMessage → wsAfterMessage).
+    handling_p50_ms: float = float("nan")
+    handling_p95_ms: float = float("nan")
 
 
 # ---- servers -------------------------------------------------------------------------------------
@@ -352,6 +362,11 @@ def summarise(  # noqa: PLR0913
     window = [(row, at) for row, at in finished.items() if start_ms <= at <= end_ms - 1000]
     latencies = [probe["seen"][row] - at for row, at in window if row in probe["seen"]]
     messages = [at for at in probe["messages"] if start_ms <= at <= end_ms]
+    handling = [
+        took
+        for at, took in zip(probe["messages"], probe["handling"], strict=True)
+        if start_ms <= at <= end_ms
+    ]
     span_s = (end_ms - start_ms) / 1000
     buckets: dict[int, int] = {}
     for at in messages:
@@ -372,20 +387,24 @@ def summarise(  # noqa: PLR0913
         busiest_second=max(buckets.values(), default=0),
         frames_per_second=len(frame_window) / span_s,
         max_dom_rows=probe["maxRows"],
+        handling_p50_ms=statistics.median(handling) if handling else nan,
+        handling_p95_ms=percentile(handling, 0.95) if handling else nan,
     )
 
 
 def table(results: list[Result], *, note: str) -> str:
     lines = [
         "| mode | target rows/s | achieved rows/s | rows finished | rows shown | latency p50 "
-        "| p95 | max | messages/s (mean, busiest s) | most rows in DOM |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| p95 | max | messages/s (mean, busiest s) | most rows in DOM "
+        "| page's swap per push p50 / p95 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         lines.append(
             f"| {r.mode} | {r.rate} | {r.achieved_rate:.0f} | {r.rows_finished} "
             f"| {r.rows_measured} | {r.p50_ms:.0f} ms | {r.p95_ms:.0f} ms | {r.max_ms:.0f} ms "
-            f"| {r.messages_per_second:.2f} ({r.busiest_second}) | {r.max_dom_rows} |"
+            f"| {r.messages_per_second:.2f} ({r.busiest_second}) | {r.max_dom_rows} "
+            f"| {r.handling_p50_ms:.0f} / {r.handling_p95_ms:.0f} ms |"
         )
     return "\n".join(lines) + "\n\n" + note + "\n"
 
@@ -421,7 +440,8 @@ def bench_mode(mode: str, rates: list[int], seconds: float, env: dict[str, str])
             print(
                 f"{mode:>8} {rate:>4} rows/s (achieved {result.achieved_rate:.0f}): "
                 f"p50 {result.p50_ms:.0f} ms, p95 {result.p95_ms:.0f} ms, "
-                f"{result.messages_per_second:.2f} msg/s, DOM ≤ {result.max_dom_rows} rows",
+                f"{result.messages_per_second:.2f} msg/s, DOM ≤ {result.max_dom_rows} rows, "
+                f"swap p95 {result.handling_p95_ms:.0f} ms",
                 flush=True,
             )
     return results
