@@ -91,3 +91,25 @@
     }
   });
 })();
+
+// The live page's rows pushed out of its bounded list. A push names them on one element,
+// #run-rows-trim, instead of one htmx "delete" swap per row: htmx cleans up a removed element by
+// firing an event on every element inside it, about 30 per card, and a busy push removes ~40
+// cards: that was half of the page's time per push (docs/performance.md). The cards hold no
+// htmx state of their own (their buttons use the listener above), so they are simply removed,
+// before the push's new rows are prepended.
+(function () {
+  "use strict";
+
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "run-rows-trim") return;
+    event.detail.shouldSwap = false;
+    var incoming = event.detail.fragment.querySelector("#run-rows-trim");
+    var ids = ((incoming && incoming.dataset.remove) || "").split(" ");
+    for (var i = 0; i < ids.length; i++) {
+      var card = ids[i] && document.getElementById(ids[i]);
+      if (card) card.remove();
+    }
+  });
+})();

@@ -249,6 +249,36 @@ def test_two_browsers_watch_one_run_and_each_sees_every_row_exactly_once(
         second_context.close()
 
 
+def test_a_run_longer_than_the_list_keeps_the_page_bounded_and_ends_as_a_reload_shows_it(
+    browser: Browser, studio_server, llm_server, shot
+) -> None:
+    """Rows pushed out of the bounded list are taken out by the page (the push names them on
+    #run-rows-trim): the page never holds more than LIVE_ROWS_SHOWN cards, never one twice, and
+    ends with exactly the rows a plain reload shows, in the same order."""
+    base = studio_server.url
+    context = watching_context(browser)
+    try:
+        page = open_page(context)
+        set_up_schema(page, base, llm_server, user="live-gus", rpm=3000)  # ~50 rows a second
+        rows = 3 * LIVE_ROWS_SHOWN
+        start_run(page, rows)
+        wait_live(page)
+        wait_finished(page, rows)
+        page.wait_for_timeout(500)  # the last push
+        seen = probe(page)
+        assert not seen["twice"], "the row list held a row twice"
+        assert seen["most"] == LIVE_ROWS_SHOWN, f"the page held {seen['most']} rows"
+        assert set(seen["appeared"].values()) == {1}, "a row came back after it was taken out"
+        live_list = shown_ids(page)
+        assert len(live_list) == LIVE_ROWS_SHOWN
+        assert page.js_errors == []  # type: ignore[attr-defined]
+        shot(page, "bounded")
+        page.reload()
+        assert shown_ids(page) == live_list
+    finally:
+        context.close()
+
+
 def test_a_dropped_socket_reconnects_without_gaps_or_duplicates(
     browser: Browser, proxy: DroppingProxy, llm_server, shot
 ) -> None:

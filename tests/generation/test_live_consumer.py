@@ -77,7 +77,8 @@ def row_ids_in(html):
 
 class PageModel(HTMLParser):
     """The row list of a page as htmx would leave it after each pushed message: top-level
-    elements are swapped out of band by id (replace, prepend into #run-rows, delete)."""
+    elements are swapped out of band by id (replace, prepend into #run-rows); the rows named
+    by #run-rows-trim are taken out (static/js/studio.js)."""
 
     def __init__(self):
         super().__init__()
@@ -92,12 +93,13 @@ class PageModel(HTMLParser):
         self._ops = []
         self.feed(html)
         self.close()
-        for oob, top_id, ids in self._ops:
+        for oob, top_id, ids, removed in self._ops:
             if top_id == "run-rows":
                 self.rows = ids
-            elif oob == "delete":
-                assert top_id in self.rows, f"delete of a row the page does not show: {top_id}"
-                self.rows.remove(top_id)
+            elif top_id == "run-rows-trim":
+                for row_id in removed:
+                    assert row_id in self.rows, f"delete of a row the page does not show: {row_id}"
+                    self.rows.remove(row_id)
             elif oob == "afterbegin:#run-rows":
                 assert not set(ids) & set(self.rows), "a prepended row is already shown"
                 self.rows = ids + self.rows
@@ -113,7 +115,8 @@ class PageModel(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if self._depth == 0:
-            self._top = [attrs.get("hx-swap-oob"), attrs.get("id"), []]
+            removed = (attrs.get("data-remove") or "").split()
+            self._top = [attrs.get("hx-swap-oob"), attrs.get("id"), [], removed]
             self._ops.append(self._top)
         elif tag == "article" and "row-card" in (attrs.get("class") or ""):
             self._top[2].append(attrs["id"])
@@ -330,7 +333,7 @@ async def test_a_retried_row_that_finishes_again_moves_to_the_top(project, owner
     await live.publish_rows(run.pk, [failed])
     update = await communicator.receive_from(timeout=5)
     await communicator.disconnect()
-    assert f'<div id="row-{failed}" hx-swap-oob="delete">' in update
+    assert re.search(rf'id="run-rows-trim"[^>]* data-remove="row-{failed}"', update)
     page.apply(update)
     assert page.rows[0] == f"row-{failed}"
     assert len(page.rows) == 2
