@@ -201,7 +201,9 @@ async def test_late_joiner_gets_current_state_then_coalesced_updates_without_dup
     assert 1 <= len(messages) <= 3  # coalesced: not 50 pushes
     pushed = [row for html in messages for row in row_ids_in(html)]
     assert sorted(pushed) == sorted(str(pk) for pk in later)  # every row exactly once
-    assert "55 / 60 rows" in messages[-1]
+    # The counters are sent when they change: the last push that carries them shows the end.
+    counters = [html for html in messages if 'id="run-counters"' in html]
+    assert counters and "55 / 60 rows" in counters[-1]
     assert 'hx-swap-oob="afterbegin:#run-rows"' in messages[0]
 
 
@@ -226,9 +228,11 @@ async def test_a_steady_stream_is_pushed_at_most_five_times_a_second(project, ow
 
     times = [at for at, _ in received]
     gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
-    # Pushes begin an interval apart; a render quicker than the one before may bring a send
-    # forward a little.
-    assert min(gaps) >= live.PUSH_INTERVAL_SECONDS * 0.5, gaps
+    # Pushes begin an interval apart, so a send can follow the previous one closely only when
+    # that one's render was slow (a loaded machine): over any second, still at most one push
+    # per interval, plus one.
+    most_in_a_second = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert most_in_a_second <= 1 / live.PUSH_INTERVAL_SECONDS + 1, gaps
     span = times[-1] - times[0]
     assert len(received) <= span / live.PUSH_INTERVAL_SECONDS + 2
     assert len(received) >= 5  # 300 rows over about 1.5 s: a steady stream of pushes
