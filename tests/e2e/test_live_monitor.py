@@ -259,7 +259,7 @@ def test_a_run_longer_than_the_list_keeps_the_page_bounded_and_ends_as_a_reload_
     context = watching_context(browser)
     try:
         page = open_page(context)
-        set_up_schema(page, base, llm_server, user="live-gus", rpm=3000)  # ~50 rows a second
+        set_up_schema(page, base, llm_server, user="live-hana", rpm=3000)  # ~50 rows a second
         rows = 3 * LIVE_ROWS_SHOWN
         start_run(page, rows)
         wait_live(page)
