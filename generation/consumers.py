@@ -70,5 +70,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         if html:
             self.last_push = started
             await self.send(text_data=html)
+        if self.page.counters_stale:
+            self.dirty = True  # push again once the counters are recomputed (live_fragments)
         if self.dirty:
             self.flush_task = asyncio.create_task(self._flush_later())

@@ -7,6 +7,7 @@ errors panel are not replaced under the user's pointer four times a second."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from django.template.loader import render_to_string
@@ -15,6 +16,7 @@ from generation import live
 from generation.live_window import LiveWindow, RowState
 from generation.models import Row, Run
 from generation.selectors import (
+    RunCounters,
     row_list_recent,
     run_counters,
     run_error_summary,
@@ -31,6 +33,15 @@ FRAGMENTS = {
 }
 ERRORS_SHOWN = 8
 
+# The counters are aggregates over the run's rows and ledger: a millisecond or two for a small
+# run, ~40 ms on PostgreSQL for a 100 000-row run (docs/performance.md). A socket recomputes
+# them at most once per COUNTERS_COST_FACTOR times what they cost last time (at most a tenth of
+# the database's time per watching page, whatever the run's size), and never keeps them longer
+# than COUNTERS_MAX_AGE_SECONDS. A small run's counters are fresh in every push; a push that
+# reused them is followed by another (consumers.py), so the page ends exact.
+COUNTERS_COST_FACTOR = 10
+COUNTERS_MAX_AGE_SECONDS = 5.0
+
 
 @dataclass
 class LivePage:
@@ -43,11 +54,29 @@ class LivePage:
     # The error summary is a scan of the failed rows: redone only when this key changes.
     errors_key: tuple[int, str] | None = None
     error_summary: list[tuple[str, int]] = field(default_factory=list)
+    # The counters last computed, when (time.monotonic()) and what they cost (seconds).
+    counters: RunCounters | None = None
+    counters_at: float = 0.0
+    counters_cost: float = 0.0
+    # The last push reused counters that may be out of date.
+    counters_stale: bool = False
+
+    def counters_for(self, run: Run) -> RunCounters:
+        now = time.monotonic()
+        keep = min(COUNTERS_MAX_AGE_SECONDS, COUNTERS_COST_FACTOR * self.counters_cost)
+        if self.counters is not None and now - self.counters_at < keep:
+            self.counters_stale = True
+            return self.counters
+        self.counters = run_counters(run=run)
+        self.counters_at, self.counters_cost = now, time.monotonic() - now
+        self.counters_stale = False
+        return self.counters
 
 
-def run_page_context(*, run: Run, columns: list[str]) -> dict:
+def run_page_context(*, run: Run, columns: list[str], counters: RunCounters | None = None) -> dict:
     """What the run page's fragments need; the page view renders them with it too."""
-    counters = run_counters(run=run)
+    if counters is None:
+        counters = run_counters(run=run)
     return {
         "run": run,
         "counters": counters,
@@ -62,7 +91,9 @@ def _load_run(run_id: int) -> Run:
 
 
 def _fragments(run: Run, page: LivePage, *, only_changed: bool) -> list[str]:
-    context = run_page_context(run=run, columns=page.columns) | {"oob": True}
+    context = run_page_context(run=run, columns=page.columns, counters=page.counters_for(run)) | {
+        "oob": True
+    }
     errors_key = (context["counters"].failed, run.status)
     if errors_key != page.errors_key:
         page.errors_key = errors_key

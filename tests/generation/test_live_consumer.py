@@ -198,13 +198,65 @@ async def test_late_joiner_gets_current_state_then_coalesced_updates_without_dup
     messages = [html for _, html in await drain_messages(communicator)]
     await communicator.disconnect()
 
-    assert 1 <= len(messages) <= 3  # coalesced: not 50 pushes
+    # Coalesced: not 50 pushes (a push that reused the counters may be followed by one more).
+    assert 1 <= len(messages) <= 4
     pushed = [row for html in messages for row in row_ids_in(html)]
     assert sorted(pushed) == sorted(str(pk) for pk in later)  # every row exactly once
     # The counters are sent when they change: the last push that carries them shows the end.
     counters = [html for html in messages if 'id="run-counters"' in html]
     assert counters and "55 / 60 rows" in counters[-1]
     assert 'hx-swap-oob="afterbegin:#run-rows"' in messages[0]
+
+
+async def test_counters_of_a_big_run_are_recomputed_sparingly_and_the_page_ends_exact(
+    project, owner, monkeypatch
+):
+    """Counters that cost 60 ms (a run of a few hundred thousand rows) are recomputed at most
+    once per 10 × 60 ms while rows stream in; a push that reused them is followed by one that
+    shows the truth, with no new row needed."""
+    from generation import live_fragments, selectors
+
+    calls = []
+
+    def slow_counters(*, run):
+        calls.append(time.monotonic())
+        time.sleep(0.06)
+        return selectors.run_counters(run=run)
+
+    monkeypatch.setattr(live_fragments, "run_counters", slow_counters)
+    run = await database_sync_to_async(make_run)(project, owner, rows=100)
+    communicator, _ = await connect(owner, run)
+    await communicator.receive_from(timeout=5)  # counters computed now, kept for 0.6 s
+
+    # Three rows finish at once: their push comes within 0.6 s, with the counters kept...
+    for pk in await database_sync_to_async(finish)(run, range(3)):
+        await live.publish_rows(run.pk, [pk])
+    first = [html for _, html in await drain_messages(communicator, quiet=1.5)]
+    assert len(row_ids_in(first[0])) == 3
+    # ...and a later push, with no new row, shows them counted.
+    counters = [html for html in first if 'id="run-counters"' in html]
+    assert counters and "3 / 100 rows" in counters[-1]
+
+    async def produce():
+        for start in range(3, 43, 2):  # 40 more rows over about 2 s
+            for pk in await database_sync_to_async(finish)(run, range(start, start + 2)):
+                await live.publish_rows(run.pk, [pk])
+            await asyncio.sleep(0.1)
+
+    calls.clear()
+    producer = asyncio.create_task(produce())
+    received = await drain_messages(communicator, quiet=1.5)
+    await producer
+    await communicator.disconnect()
+
+    pushes = [html for _, html in received]
+    assert len(pushes) >= 6  # the rows stream: every push brings its rows
+    assert len([pk for html in pushes for pk in row_ids_in(html)]) == 40
+    gaps = [later - earlier for earlier, later in zip(calls, calls[1:], strict=False)]
+    assert min(gaps) >= 0.6 * 0.9, gaps  # never more often than 10 × their cost
+    assert len(calls) < len(pushes)
+    counters = [html for html in pushes if 'id="run-counters"' in html]
+    assert "43 / 100 rows" in counters[-1]
 
 
 async def test_a_steady_stream_is_pushed_at_most_five_times_a_second(project, owner):
