@@ -100,7 +100,12 @@ def record_calls(
     the caller's transaction."""
     using = using or LlmCall.objects.db
     # One entry per key: the first (the answers of one request are equivalent).
-    unique = list({record["key"]: record for record in reversed(records)}.values())[::-1]
+    unique: list[dict[str, Any]] = []
+    keys: set[str] = set()
+    for record in records:
+        if record["key"] not in keys:
+            keys.add(record["key"])
+            unique.append(record)
     # An entry whose credential was deleted meanwhile cannot be stored (PostgreSQL checks the
     # foreign key at commit, failing the whole flush): it is skipped, as it always was.
     credential_ids = {r["credential_id"] for r in unique if r.get("credential_id") is not None}
@@ -110,7 +115,9 @@ def record_calls(
             .filter(pk__in=credential_ids)
             .values_list("pk", flat=True)
         )
-        unique = [r for r in unique if r.get("credential_id") in alive | {None}]
+        unique = [
+            r for r in unique if r.get("credential_id") is None or r["credential_id"] in alive
+        ]
     inserted = _insert_calls(unique, using)
     # A key already there was recorded by another worker first: its answer is equivalent, and
     # its cost is already in the run's spend. Rounded as each entry is stored, so the run's
