@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from generation.models import BatchJob, BatchRequest, LlmCall, Row, Run
+from generation.models import BatchJob, BatchRequest, BudgetHold, LlmCall, Row, Run
 
 
 @admin.register(Run)
@@ -22,6 +22,12 @@ class LlmCallAdmin(admin.ModelAdmin):
     list_display = ["key", "provider", "model", "input_tokens", "output_tokens", "cost_usd"]
     list_filter = ["provider"]
     raw_id_fields = ["run", "credential"]
+
+
+@admin.register(BudgetHold)
+class BudgetHoldAdmin(admin.ModelAdmin):
+    list_display = ["id", "run", "amount_usd", "expires_at"]
+    raw_id_fields = ["run"]
 
 
 # --- batch mode ---

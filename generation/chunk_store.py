@@ -1,7 +1,7 @@
 """The database side of filling one chunk, grouped: a group commit for the rows in flight.
 
-Each row in flight needs, per LLM call, a ledger lookup, (with a budget) a look at the run's
-spend and a ledger record, and at its end a stored outcome and a live update. One ORM round trip
+Each row in flight needs, per LLM call, a ledger lookup, (with a budget) a hold on the run's
+budget (budget_holds) and a ledger record, and at its end a stored outcome and a live update. One ORM round trip
 each made five per row, each a hand-off to the DB thread and a commit: about 2 ms of CPU per row
 (docs/performance.md). Here rows queue what they need and one flusher hands the whole queue to
 the chunk's DB thread at once (``row_writes.chunk_writes_apply``): one SELECT for all lookups,
@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from generation import live
+from generation.budget_holds import HoldAnswer
 from generation.db_thread import DbThread
 from generation.engine import RowOutcome
 from generation.models import LlmCall
@@ -33,11 +34,6 @@ from generation.row_writes import ChunkWrites, RunState, chunk_writes_apply
 STATE_MAX_AGE_SECONDS = 0.1
 
 
-# Budget held by calls in flight, per (event loop, run): the chunks of a worker process share
-# one loop (worker_loop), so they see each other's reservations. Used from that loop only.
-_reserved: dict[tuple[int, int], Decimal] = {}
-
-
 class ChunkStore:
     def __init__(self, db: DbThread, run_id: int) -> None:
         self._db = db
@@ -45,6 +41,8 @@ class ChunkStore:
         self._lookups: dict[str, list[asyncio.Future[LlmCall | None]]] = {}
         self._records: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._outcomes: list[tuple[int, RowOutcome, asyncio.Future[bool]]] = []
+        self._holds: list[tuple[Decimal, asyncio.Future[HoldAnswer]]] = []
+        self._settled: list[int] = []
         self._state_waiters: list[asyncio.Future[RunState]] = []
         self._state: RunState | None = None
         self._state_at = float("-inf")
@@ -58,16 +56,38 @@ class ChunkStore:
         self._lookups.setdefault(key, []).append(future)
         return await future
 
-    def record(self, fields: dict[str, Any], on_done: Callable[[], None] | None = None) -> None:
+    def record(
+        self,
+        fields: dict[str, Any],
+        on_done: Callable[[], None] | None = None,
+        *,
+        hold_id: int | None = None,
+    ) -> None:
         """Queue a finished call's ledger entry; it is committed by the next flush, with the
         outcome of its row when that is ready by then (one commit for both). Not awaited: the
         flush starts as soon as the DB thread is free, as an awaited write would. If that flush
         fails, every later request of the chunk fails with the same error, so the row is never
-        stored without its calls. ``on_done`` runs once the entry is committed (or failed)."""
+        stored without its calls. ``on_done`` runs once the entry is committed (or failed).
+        The call's budget hold goes in the same transaction that adds its cost to the spend."""
         future = self._future()
         if on_done is not None:
             future.add_done_callback(lambda _: on_done())
         self._records.append((fields, future))
+        if hold_id is not None:
+            self._settled.append(hold_id)
+
+    async def hold(self, amount: Decimal) -> HoldAnswer:
+        """Hold ``amount`` of the run's budget for a call about to go out (budget_holds)."""
+        future = self._future()
+        self._holds.append((amount, future))
+        return await future
+
+    def settle(self, hold_id: int | None) -> None:
+        """Give back the hold of a call that was not paid for (not sent, or failed); written by
+        the next flush. Nothing is awaited."""
+        if hold_id is not None and self._failed is None:
+            self._settled.append(hold_id)
+            self._start_flush()
 
     async def store_row(self, row_id: int, outcome: RowOutcome) -> bool:
         """Store a row's outcome if it is still pending; its live update is published."""
@@ -84,24 +104,6 @@ class ChunkStore:
         self._state_waiters.append(future)
         return await future
 
-    def reserved(self) -> Decimal:
-        return _reserved.get(self._reservation_key(), Decimal(0))
-
-    def reserve(self, amount: Decimal) -> None:
-        key = self._reservation_key()
-        _reserved[key] = _reserved.get(key, Decimal(0)) + amount
-
-    def release(self, amount: Decimal) -> None:
-        key = self._reservation_key()
-        left = _reserved.get(key, Decimal(0)) - amount
-        if left > 0:
-            _reserved[key] = left
-        else:
-            _reserved.pop(key, None)
-
-    def _reservation_key(self) -> tuple[int, int]:
-        return (id(asyncio.get_running_loop()), self._run_id)
-
     async def aclose(self) -> None:
         """Wait for the last flush (a chunk ends only once its writes are committed)."""
         if self._flusher is not None:
@@ -113,14 +115,24 @@ class ChunkStore:
         if self._failed is not None:
             raise self._failed
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._start_flush()
+        return future
+
+    def _start_flush(self) -> None:
         if self._flusher is None or self._flusher.done():
             # Started now, it runs once the current step yields: everything asked in the
             # meantime goes into its first flush.
             self._flusher = asyncio.get_running_loop().create_task(self._flush_all())
-        return future
 
     def _pending(self) -> bool:
-        return bool(self._lookups or self._records or self._outcomes or self._state_waiters)
+        return bool(
+            self._lookups
+            or self._records
+            or self._outcomes
+            or self._state_waiters
+            or self._holds
+            or self._settled
+        )
 
     async def _flush_all(self) -> None:
         while self._pending():
@@ -128,14 +140,19 @@ class ChunkStore:
             records, self._records = self._records, []
             outcomes, self._outcomes = self._outcomes, []
             waiters, self._state_waiters = self._state_waiters, []
+            holds, self._holds = self._holds, []
+            settled, self._settled = self._settled, []
             writes = ChunkWrites(
                 lookups=list(lookups),
                 records=[fields for fields, _ in records],
                 outcomes=[(row_id, outcome) for row_id, outcome, _ in outcomes],
                 read_state=bool(waiters),
+                holds=[amount for amount, _ in holds],
+                settled=settled,
             )
             futures = [f for fs in lookups.values() for f in fs]
             futures += [f for _, f in records] + [f for _, _, f in outcomes] + waiters
+            futures += [f for _, f in holds]
             try:
                 done = await self._db.run(chunk_writes_apply, run_id=self._run_id, writes=writes)
             except BaseException as exc:
@@ -154,6 +171,8 @@ class ChunkStore:
             stored = set(done.stored)
             for row_id, _, future in outcomes:
                 _resolve(future, row_id in stored)
+            for (_, future), answer in zip(holds, done.held, strict=True):
+                _resolve(future, answer)
             if done.state is not None:
                 self._state, self._state_at = done.state, time.monotonic()
                 for future in waiters:

@@ -142,12 +142,14 @@ class CallContext:
             return await self.store.lookup(key)
         return await self.db.run(ledger_lookup, key)
 
-    async def _ledger_record(self, fields: dict[str, Any], release: Callable[[], None]) -> None:
-        """Record a finished call, then ``release`` its unrecorded place (``CallSlots``) and
-        what it reserved of the budget: once the entry is committed (part of the run's spend)."""
+    async def _ledger_record(
+        self, fields: dict[str, Any], release: Callable[[], None], hold_id: int | None
+    ) -> None:
+        """Record a finished call, then ``release`` its unrecorded place (``CallSlots``) once
+        the entry is committed. Its budget hold goes in that commit (the cost is spent now)."""
         if self.store is not None:
             try:
-                self.store.record(fields, on_done=release)
+                self.store.record(fields, on_done=release, hold_id=hold_id)
             except BaseException:  # the chunk's store failed before: nothing was queued
                 release()
                 raise
@@ -157,33 +159,31 @@ class CallContext:
             finally:
                 release()
 
-    async def _may_call(self, worst_cost: Callable[[], Decimal], reserved: Decimal) -> Decimal:
+    async def _may_call(self, worst_cost: Callable[[], Decimal], held: bool) -> int | None:
         """Raise when the run must not make this call: paused or cancelled meanwhile (seen
         through the chunk's store), or its budget would not cover the call's worst cost
-        (``worst_cost`` is priced only when the run has a budget). Returns what it reserved of
-        the budget (nothing when ``reserved`` is already held, on a retry)."""
+        (``worst_cost`` is priced only when the run has a budget). Returns the budget hold
+        taken for the call in a chunk (None: no budget, or ``held`` already, on a retry)."""
         if self.run_id is None:
-            return Decimal(0)
+            return None
         if self.store is not None and not (await self.store.state()).running:
             raise RunStopped()
-        if not self.check_budget or reserved:
-            return Decimal(0)
+        if not self.check_budget or held:
+            return None
         if self.store is None:
             if not await self.db.run(budget_allows, self.run_id, worst_cost()):
                 raise BudgetReached()
-            return Decimal(0)
+            return None
         if (await self.store.state()).budget_usd is None:
-            return Decimal(0)
-        state = await self.store.state(max_age=0)
-        if state.budget_usd is None:
-            return Decimal(0)
-        # Calls allowed but not recorded yet (by any chunk of this process) hold the worst
-        # they can cost, so concurrent rows cannot together pass the budget.
-        worst = worst_cost()
-        if state.spent_usd + self.store.reserved() + worst > state.budget_usd:
+            return None
+        # Every call in flight, of every worker, holds the worst it can cost in the database
+        # until its cost is spent: together they cannot pass the budget (budget_holds).
+        answer = await self.store.hold(worst_cost())
+        if not answer.running:
+            raise RunStopped()
+        if not answer.granted:
             raise BudgetReached()
-        self.store.reserve(worst)
-        return worst
+        return answer.hold_id
 
     async def __call__(self, ask: LlmAsk) -> LlmAnswer:
         column = ask.column
@@ -269,17 +269,16 @@ class CallContext:
 
         provider = self._provider(credential)
 
-        reserved = Decimal(0)
+        hold_id: int | None = None
+        held = False
         slots = self.call_slots
 
         def release() -> None:
             if slots is not None:
                 slots.recorded()
-            if reserved and self.store is not None:
-                self.store.release(reserved)
 
         async def attempt() -> Completion:
-            nonlocal reserved
+            nonlocal hold_id, held
             # A slot first (calls in flight are bounded, rows waiting for one are ready to
             # send), then the run's status and budget as they are now, then the limiter. The
             # slot goes to the next call once the answer is in; the call's unrecorded place is
@@ -287,7 +286,9 @@ class CallContext:
             if slots is not None:
                 await slots.acquire((self.slot_order, ask.row_index))
             try:
-                reserved += await self._may_call(worst, reserved)
+                # Every attempt looks at the run's status; the budget is held once per call.
+                taken = await self._may_call(worst, held)
+                held, hold_id = True, hold_id if taken is None else taken
                 return await limited_call(
                     self.limiter,
                     f"{credential.pk}:{request.model}",
@@ -304,8 +305,8 @@ class CallContext:
         try:
             completion = await call_with_retries(attempt, max_attempts=self.max_attempts)
         except BaseException as exc:
-            if reserved and self.store is not None:
-                self.store.release(reserved)  # no call made: nothing to hold
+            if self.store is not None:
+                self.store.settle(hold_id)  # nothing was paid: nothing to hold
             if isinstance(exc, ProviderError):
                 raise LlmFailure(str(exc), attempts=reask + 1) from exc
             raise
@@ -317,6 +318,8 @@ class CallContext:
             )
         except BaseException:
             release()
+            if self.store is not None:
+                self.store.settle(hold_id)
             raise
         await self._ledger_record(
             {
@@ -342,6 +345,7 @@ class CallContext:
                 "latency_ms": completion.latency_ms,
             },
             release,
+            hold_id,
         )
         return _Paid(completion, cost, False)
 

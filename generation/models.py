@@ -153,6 +153,24 @@ class LlmCall(models.Model):
         return f"{self.provider}/{self.model} {self.key[:10]}"
 
 
+class BudgetHold(models.Model):
+    """What one call in flight may cost at most, held against its run's budget until its ledger
+    entry adds the real cost to the run's spend (in the same transaction) or it fails. Kept in
+    the database, not in a worker's memory, so the worker processes of every machine see each
+    other's calls: ``spent + holds + next call`` never passes the budget. A hold whose worker
+    died is no longer counted once ``expires_at`` is past (generation/budget_holds.py)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="budget_holds")
+    amount_usd = models.DecimalField(max_digits=12, decimal_places=6)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "expires_at"], name="budgethold_run_idx")]
+
+    def __str__(self) -> str:
+        return f"${self.amount_usd} held for run {self.run_id}"
+
+
 # --- batch mode (generation/batch/) ---------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from django.db import connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from generation.budget_holds import HoldAnswer, holds_clear, holds_grant, holds_settle, lock_run
 from generation.engine import RowOutcome
 from generation.models import LlmCall, Row, Run
 from studio.models import ProviderCredential
@@ -62,6 +63,10 @@ class ChunkWrites:
     records: list[dict[str, Any]] = field(default_factory=list)
     outcomes: list[tuple[int, RowOutcome]] = field(default_factory=list)
     read_state: bool = False
+    # Budget holds wanted by calls about to go out (their worst cost), and those to remove:
+    # of calls recorded in this flush (same transaction as their cost) or failed.
+    holds: list[Decimal] = field(default_factory=list)
+    settled: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -69,28 +74,36 @@ class ChunkWritesDone:
     hits: dict[str, LlmCall]
     stored: list[int]
     state: RunState | None
+    held: list[HoldAnswer] = field(default_factory=list)
 
 
 def chunk_writes_apply(*, run_id: int, writes: ChunkWrites) -> ChunkWritesDone:
     """Answer a flush in as few statements as the database allows: one SELECT for every
     ledger lookup; one transaction for every finished call (a ledger entry each, the run's
     spend once) and every finished row (only those still pending, as ``row_store_outcome``);
-    then, when asked, the run's state as it is after those writes."""
+    then, when asked, the run's state as it is after those writes. Budget holds are settled
+    in that transaction and the new ones granted at its end, against the spend it leaves."""
     hits: dict[str, LlmCall] = {}
     if writes.lookups:
         hits = {call.key: call for call in LlmCall.objects.filter(key__in=writes.lookups)}
     stored: list[int] = []
-    if writes.records or writes.outcomes:
+    held: list[HoldAnswer] = []
+    if writes.records or writes.outcomes or writes.holds or writes.settled:
         with transaction.atomic():
+            if writes.holds:
+                lock_run(run_id)
             if writes.records:
                 record_calls(run_id, writes.records)
+            holds_settle(writes.settled)
             if writes.outcomes:
                 stored = _store_outcomes(writes.outcomes)
+            if writes.holds:
+                held = holds_grant(run_id, writes.holds)
     state = None
     if writes.read_state:
         found = Run.objects.filter(pk=run_id).values("status", "budget_usd", "spent_usd").first()
         state = RunState(**found) if found else RunState(Run.Status.CANCELLED, None, Decimal(0))
-    return ChunkWritesDone(hits, stored, state)
+    return ChunkWritesDone(hits, stored, state, held)
 
 
 def record_calls(
@@ -221,13 +234,16 @@ def run_finish_if_done(*, run_id: int) -> bool:
     if Row.objects.filter(run_id=run_id, status=Row.Status.PENDING).exists():
         return False
     failed = Row.objects.filter(run_id=run_id, status=Row.Status.FAILED).exists()
-    return (
+    closed = (
         Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(
             status=Run.Status.FAILED if failed else Run.Status.FINISHED,
             finished_at=timezone.now(),
         )
         == 1
     )
+    if closed:
+        holds_clear(run_id)  # no call is left to make: only a dead worker's could remain
+    return closed
 
 
 def run_stop_at_budget(run_id: int) -> bool:
