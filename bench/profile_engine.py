@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +51,20 @@ DB_PARTS = [
     (
         "DB: grouped flushes: ledger lookups, run state, commits",
         [("row_writes.py", "chunk_writes_apply")],
-        [("row_writes.py", "record_calls"), ("row_writes.py", "_store_outcomes")],
+        [
+            ("row_writes.py", "record_calls"),
+            ("row_writes.py", "_store_outcomes"),
+            ("budget_holds.py", "holds_grant"),
+            ("budget_holds.py", "holds_settle"),
+        ],
+    ),
+    (
+        "DB: budget holds (with --budget: grant, settle)",
+        [
+            ("budget_holds.py", "holds_grant"),
+            ("budget_holds.py", "holds_settle"),
+        ],
+        [],
     ),
     ("DB: grouped ledger records (INSERT, UPDATE run)", [("row_writes.py", "record_calls")], []),
     ("DB: grouped row outcomes (SELECT, UPDATE)", [("row_writes.py", "_store_outcomes")], []),
@@ -94,6 +108,11 @@ def main() -> None:
         default=0.0,
         help="fake provider latency in seconds (0: the overhead scenario; 0.2: latency-bound)",
     )
+    parser.add_argument(
+        "--budget",
+        action="store_true",
+        help="give the run a budget it never reaches: every call holds its worst cost",
+    )
     args = parser.parse_args()
 
     temp = tempfile.mkdtemp(prefix="studio-profile-")
@@ -113,13 +132,13 @@ def main() -> None:
     )
     try:
         fake_url = f"http://127.0.0.1:{int(fake.stdout.readline().split()[1])}"
-        _profile(fake_url, args.rows, args.top, args.latency)
+        _profile(fake_url, args.rows, args.top, args.latency, args.budget)
     finally:
         fake.terminate()
         fake.wait()
 
 
-def _profile(fake_url: str, rows: int, top: int, latency: float) -> None:
+def _profile(fake_url: str, rows: int, top: int, latency: float, budget: bool) -> None:
     import django
 
     django.setup()
@@ -129,6 +148,7 @@ def _profile(fake_url: str, rows: int, top: int, latency: float) -> None:
     from bench.driver import _http, _setup_project
     from generation import db_thread
     from generation.chunk_filler import fill_chunk
+    from generation.models import Run
     from generation.services import run_create
     from generation.worker_loop import bind_worker_loop
 
@@ -145,9 +165,18 @@ def _profile(fake_url: str, rows: int, top: int, latency: float) -> None:
         for start in range(0, rows, size):
             loop.run_until_complete(fill_chunk(run_id, start, start + size))
 
+    def new_run(num_rows: int) -> Run:
+        return run_create(
+            schema=schema,
+            user=user,
+            num_rows=num_rows,
+            fresh_samples=True,
+            budget_usd=Decimal(1_000_000) if budget else None,
+        )
+
     # Unprofiled first (the messages run_create sends stay on the stub broker: no worker).
-    fill(run_create(schema=schema, user=user, num_rows=50, fresh_samples=True).pk)  # warm-up
-    run = run_create(schema=schema, user=user, num_rows=rows, fresh_samples=True)
+    fill(new_run(50).pk)  # warm-up
+    run = new_run(rows)
     started, times = time.process_time(), os.times()
     fill(run.pk)
     cpu_ms = (time.process_time() - started) * 1000 / rows
@@ -171,7 +200,7 @@ def _profile(fake_url: str, rows: int, top: int, latency: float) -> None:
         self.close = profiled_close  # type: ignore[method-assign]
 
     db_thread.DbThread.__init__ = profiled_init  # type: ignore[method-assign]
-    run = run_create(schema=schema, user=user, num_rows=rows, fresh_samples=True)
+    run = new_run(rows)
     loop_profile = cProfile.Profile(time.thread_time)
     loop_profile.enable()
     fill(run.pk)
@@ -188,7 +217,7 @@ def _profile(fake_url: str, rows: int, top: int, latency: float) -> None:
     scale = cpu_ms / (total * 1000 / rows)
     print(
         f"\n{rows} rows, chunk {size}, row concurrency {settings.STUDIO_ROW_CONCURRENCY}, "
-        f"DEBUG={settings.DEBUG}: {cpu_ms:.2f} ms of CPU per row unprofiled "
+        f"DEBUG={settings.DEBUG}{', a budget' if budget else ''}: {cpu_ms:.2f} ms of CPU per row unprofiled "
         f"({kernel_ms:.2f} of it in the kernel) "
         f"(profiled: {total * 1000 / rows:.2f} ms, so × {scale:.2f} below; loop thread {loop_total / total:.0%}, DB thread {db_total / total:.0%})\n"
     )

@@ -11,7 +11,7 @@ from django.db import connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from generation.budget_holds import HoldAnswer, holds_clear, holds_grant, holds_settle, lock_run
+from generation.budget_holds import HoldAnswer, holds_clear, holds_grant, holds_settle
 from generation.engine import RowOutcome
 from generation.models import LlmCall, Row, Run
 from studio.models import ProviderCredential
@@ -90,8 +90,6 @@ def chunk_writes_apply(*, run_id: int, writes: ChunkWrites) -> ChunkWritesDone:
     held: list[HoldAnswer] = []
     if writes.records or writes.outcomes or writes.holds or writes.settled:
         with transaction.atomic():
-            if writes.holds:
-                lock_run(run_id)
             if writes.records:
                 record_calls(run_id, writes.records)
             holds_settle(writes.settled)
