@@ -16,6 +16,7 @@ from generation.connection_check import ConnectionCheckFailed, credential_check_
 from generation.preview import preview_rows
 from generation.selectors import (
     row_list,
+    run_budget_held,
     run_cost_by_column,
     run_counters,
     run_get_for_user,
@@ -62,6 +63,8 @@ class RunOut(Schema):
     num_rows: int
     budget_usd: Decimal | None
     spent_usd: Decimal
+    # What its calls in flight hold of the budget at most, until their real cost is known.
+    held_usd: Decimal
     fresh_samples: bool
     mode: str
     status: str
@@ -109,8 +112,10 @@ class PreviewRowOut(Schema):
 
 
 def _run_out(run: Any) -> dict[str, Any]:
-    data = {field: getattr(run, field) for field in RunOut.model_fields if field != "counters"}
+    computed = ("counters", "held_usd")
+    data = {field: getattr(run, field) for field in RunOut.model_fields if field not in computed}
     data["counters"] = run_counters(run=run).__dict__
+    data["held_usd"] = run_budget_held(run=run)
     return data
 
 

@@ -10,7 +10,7 @@ from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
 from django.http import Http404
 from django.utils import timezone
 
-from generation.models import LlmCall, Row, Run
+from generation.models import BudgetHold, LlmCall, Row, Run
 from studio.models import Project
 from studio.schema import SchemaSpec
 from studio.selectors import AnyUser, project_list_for_user
@@ -160,6 +160,10 @@ class RunOutlook:
     rows_per_minute: float | None
     eta_seconds: int | None
     budget_percent: int | None
+    # What the calls in flight hold of the budget at most (generation/budget_holds.py).
+    held_usd: Decimal = Decimal(0)
+
+    budget_left: Decimal | None = None
 
     @property
     def eta_display(self) -> str:
@@ -196,7 +200,22 @@ def run_outlook(*, run: Run, counters: RunCounters, now: datetime | None = None)
     budget_percent = None
     if run.budget_usd:
         budget_percent = min(100, int(100 * run.spent_usd / run.budget_usd))
-    return RunOutlook(rows_per_minute=rate, eta_seconds=eta, budget_percent=budget_percent)
+    return RunOutlook(
+        rows_per_minute=rate,
+        eta_seconds=eta,
+        budget_percent=budget_percent,
+        held_usd=run_budget_held(run=run, now=now),
+        budget_left=max(Decimal(0), run.budget_usd - run.spent_usd) if run.budget_usd else None,
+    )
+
+
+def run_budget_held(*, run: Run, now: datetime | None = None) -> Decimal:
+    """What the calls in flight of a going run with a budget hold of it at most (their worst
+    cost until their real cost is known; generation/budget_holds.py). 0 for any other run."""
+    if not (run.budget_usd and run.is_active):
+        return Decimal(0)
+    live_holds = BudgetHold.objects.filter(run=run, expires_at__gt=now or timezone.now())
+    return live_holds.aggregate(total=Sum("amount_usd"))["total"] or Decimal(0)
 
 
 def run_output_columns(*, run: Run) -> list[str]:

@@ -408,3 +408,36 @@ def test_api_docs_page_renders(owner_client: Client) -> None:
     response = owner_client.get("/api/docs")
     assert response.status_code == 200
     assert "openapi.json" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_run_shows_its_budget_spend_and_what_calls_in_flight_hold(api: Api, owner) -> None:  # noqa: ANN001
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from generation.models import BudgetHold
+
+    project_id = create_project(api)
+    run = Run.objects.create(
+        project_id=project_id,
+        schema_name="QA",
+        spec_snapshot={"columns": [{"name": "t", "kind": "category", "values": ["a"]}]},
+        seed=1,
+        num_rows=1,
+        status=Run.Status.RUNNING,
+        budget_usd=Decimal("1"),
+        spent_usd=Decimal("0.25"),
+    )
+    BudgetHold.objects.create(
+        run=run, amount_usd=Decimal("0.125"), expires_at=timezone.now() + timedelta(minutes=5)
+    )
+    body = api.get(f"/api/runs/{run.pk}").json()
+    assert (body["budget_usd"], body["spent_usd"], body["held_usd"]) == (
+        "1.0000",
+        "0.250000",
+        "0.125000",
+    )
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.PAUSED)  # nothing in flight now
+    assert api.get(f"/api/runs/{run.pk}").json()["held_usd"] == "0"

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from generation import live, services
-from generation.models import Row, Run
+from generation.models import BudgetHold, Row, Run
 from generation.selectors import run_counters, run_outlook
 from tests.fixtures import client_for
 
@@ -69,6 +69,26 @@ def test_run_page_shows_counters_rate_eta_and_budget(project, owner):
     assert "$0.5000" in html and "of $2.0000" in html
     assert 'aria-valuenow="25"' in html  # a quarter of the budget
     assert 'id="run-pause"' in html and 'id="run-cancel"' in html
+
+
+def test_run_page_shows_what_calls_in_flight_hold_and_why_a_budget_stopped_the_run(project, owner):
+    run = make_run(project, owner, budget_usd=Decimal("1"), spent_usd=Decimal("0.9"))
+    hold = BudgetHold.objects.create(
+        run=run, amount_usd=Decimal("0.06"), expires_at=timezone.now() + timedelta(minutes=5)
+    )
+    BudgetHold.objects.create(  # a dead worker's, expired: not counted
+        run=run, amount_usd=Decimal("0.5"), expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    client = client_for(owner)
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+    assert "+ $0.0600 of the budget held by calls in flight." in html
+    assert 'id="run-budget-note"' not in html
+
+    hold.delete()
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.BUDGET_REACHED)
+    html = client.get(f"/runs/{run.pk}/").content.decode()
+    assert 'id="run-held"' not in html
+    assert "could have cost more than the $0.1000 left of the budget." in html
 
 
 def test_outlook_after_the_run_is_its_average_rate_without_eta(project, owner):
