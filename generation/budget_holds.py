@@ -153,3 +153,8 @@ def holds_settle(hold_ids: list[int]) -> None:
 def holds_clear(run_id: int) -> None:
     """Remove every hold of a run that has no call left to make (finished), live or stale."""
     BudgetHold.objects.filter(run_id=run_id).delete()
+
+
+def holds_clear_all() -> None:
+    """Remove every hold: at the start of the only process that makes calls (embedded mode)."""
+    BudgetHold.objects.all().delete()

@@ -21,6 +21,7 @@ from generation.batch.services import (  # batch mode
     batch_resume_open_jobs,
     is_batch_run,
 )
+from generation.budget_holds import holds_clear_all
 from generation.models import Row, Run
 from generation.pending_rows import pending_rows_insert
 from generation.row_writes import run_finish_if_done
@@ -173,10 +174,16 @@ def run_cancel(*, run: Run) -> None:
         batch_cancel_run(run_id=run.pk)  # batch mode: cancel its provider batches
 
 
-def run_resume_unfinished() -> int:
+def run_resume_unfinished(*, only_worker: bool = False) -> int:
     """Re-enqueue the pending rows of every running run; called at start-up, because a worker
     that died mid-run may have taken its messages with it. Safe to call twice: rows are
-    written only while pending."""
+    written only while pending.
+
+    ``only_worker``: this process is the only one that generates (embedded mode), and it has
+    not started any call yet, so every budget hold was left by a process that is gone: they
+    are dropped instead of keeping their share of budgets until they expire."""
+    if only_worker:
+        holds_clear_all()
     count = 0
     running = set(Run.objects.filter(status=Run.Status.RUNNING).values_list("pk", flat=True))
     for run_id in sorted(running):

@@ -149,3 +149,14 @@ def test_a_call_that_fails_gives_its_hold_back(
     # What the failed calls held went back to the budget: it paid for as many answers as the
     # budget holds (each at most $0.000007, so at least 14), failures or not.
     assert run.rows.filter(status=Row.Status.GENERATED).count() >= 14
+
+
+def test_an_embedded_restart_drops_the_holds_its_dead_process_left(qa_schema, owner):
+    run = services.run_create(schema=qa_schema, user=owner, num_rows=1, budget_usd=Decimal("1"))
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.PAUSED)
+    _hold(run, "0.3", seconds=600)  # a call in flight when the process was killed
+
+    services.run_resume_unfinished()  # services mode: other workers may have calls in flight
+    assert BudgetHold.objects.count() == 1
+    services.run_resume_unfinished(only_worker=True)  # embedded mode: the only worker restarts
+    assert not BudgetHold.objects.exists()

@@ -44,7 +44,8 @@ class Command(BaseCommand):
             self.stdout.write("Embedded mode: SQLite, in-process worker, in-memory live updates")
         else:
             self.stdout.write("Services mode: start workers with `make worker`")
-        resumed = run_resume_unfinished()
+        # Embedded: nothing else makes calls, and this process has made none yet.
+        resumed = run_resume_unfinished(only_worker=settings.EMBEDDED)
         if resumed:
             self.stdout.write(f"Resumed {resumed} unfinished run(s)")
         self.stdout.write(self.style.SUCCESS(f"Dataset Studio is at http://{host}:{port}/"))
