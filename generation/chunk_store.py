@@ -1,9 +1,9 @@
 """The database side of filling one chunk, grouped: a group commit for the rows in flight.
 
 Each row in flight needs, per LLM call, a ledger lookup, (with a budget) a hold on the run's
-budget (budget_holds) and a ledger record, and at its end a stored outcome and a live update. One ORM round trip
-each made five per row, each a hand-off to the DB thread and a commit: about 2 ms of CPU per row
-(docs/performance.md). Here rows queue what they need and one flusher hands the whole queue to
+budget (budget_holds) and a ledger record, and at its end a stored outcome and a live update.
+One ORM round trip each made five per row, each a hand-off to the DB thread and a commit: about
+2 ms of CPU per row (docs/performance.md). Here rows queue what they need and one flusher hands the whole queue to
 the chunk's DB thread at once (``row_writes.chunk_writes_apply``): one SELECT for all lookups,
 one transaction for all records and outcomes, one read of the run's state after them, and one
 live publish for the rows stored.
