@@ -77,21 +77,37 @@ def _run_with_holds(run_id: int, now: datetime) -> dict[str, Any] | None:
     """The run's status, budget and spend, and the sum of its live holds; its row locked."""
     connection = connections[BudgetHold.objects.db]
     quote = connection.ops.quote_name
-    expires = BudgetHold._meta.get_field("expires_at").get_db_prep_value(now, connection)
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    # Two statements: the lock first. Under READ COMMITTED a statement that waited for the lock
+    # sees the run's row as the other worker committed it, but a subquery of that statement
+    # would still see the holds as they were before it waited (tested by test_budget_holds:
+    # two workers then overshot one time in four).
     with connection.cursor() as cursor:
-        # Two statements: the lock first. Under READ COMMITTED a statement that waited for the
-        # lock sees the run's row as the other worker committed it, but a subquery of that
-        # statement would still see the holds as they were before it waited (tested by
-        # test_budget_holds: two workers then overshot one time in four).
         cursor.execute(
             f"SELECT {quote('status')}, {quote('budget_usd')}, {quote('spent_usd')} "
             f"FROM {quote(Run._meta.db_table)} WHERE {quote('id')} = %s{lock}",
             [run_id],
         )
         found = cursor.fetchone()
-        if found is None:
-            return None
+    if found is None:
+        return None
+    status, budget, spent = found
+    return {
+        "status": status,
+        "budget_usd": None if budget is None else _money(budget),
+        "spent_usd": _money(spent),
+        "held": holds_live_total(run_id, now),
+    }
+
+
+def holds_live_total(run_id: int, now: datetime | None = None) -> Decimal:
+    """What the run's live holds (not expired at ``now``) add up to."""
+    connection = connections[BudgetHold.objects.db]
+    quote = connection.ops.quote_name
+    expires = BudgetHold._meta.get_field("expires_at").get_db_prep_value(
+        now or timezone.now(), connection
+    )
+    with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT COALESCE(SUM({quote('amount_usd')}), 0) "
             f"FROM {quote(BudgetHold._meta.db_table)} "
@@ -99,13 +115,7 @@ def _run_with_holds(run_id: int, now: datetime) -> dict[str, Any] | None:
             [run_id, expires],
         )
         (held,) = cursor.fetchone()
-    status, budget, spent = found
-    return {
-        "status": status,
-        "budget_usd": None if budget is None else _money(budget),
-        "spent_usd": _money(spent),
-        "held": _money(held),
-    }
+    return _money(held)
 
 
 def _money(value: Any) -> Decimal:

@@ -10,7 +10,8 @@ from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
 from django.http import Http404
 from django.utils import timezone
 
-from generation.models import BudgetHold, LlmCall, Row, Run
+from generation.budget_holds import holds_live_total
+from generation.models import LlmCall, Row, Run
 from studio.models import Project
 from studio.schema import SchemaSpec
 from studio.selectors import AnyUser, project_list_for_user
@@ -214,8 +215,7 @@ def run_budget_held(*, run: Run, now: datetime | None = None) -> Decimal:
     cost until their real cost is known; generation/budget_holds.py). 0 for any other run."""
     if not (run.budget_usd and run.is_active):
         return Decimal(0)
-    live_holds = BudgetHold.objects.filter(run=run, expires_at__gt=now or timezone.now())
-    return live_holds.aggregate(total=Sum("amount_usd"))["total"] or Decimal(0)
+    return holds_live_total(run.pk, now)
 
 
 def run_output_columns(*, run: Run) -> list[str]:
