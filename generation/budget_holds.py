@@ -7,11 +7,13 @@ holds kept in a process's memory let N processes together spend up to N times wh
 (tests/generation/test_budget_holds.py). The run's row is locked while holds are granted
 (PostgreSQL; SQLite's writers take turns), so two workers cannot both take the last of it.
 
-A worker killed with calls in flight leaves its holds behind: they stop counting at
-``expires_at``, ``settings.STUDIO_BUDGET_HOLD_SECONDS`` after they were taken (by default longer
-than a call can take with all its retries), and the run finishing removes them. Until then they
-keep that much of the budget from the run's other calls: never more spending, at worst an
-early "budget reached" that raising the budget or waiting undoes."""
+A hold is a lease: it counts until ``expires_at``, ``settings.STUDIO_BUDGET_HOLD_SECONDS`` (60)
+after it was taken, and the chunk that holds it renews its live holds every third of that
+(``holds_renew``, from ``ChunkStore``), however long the call, its rate-limiter wait and its
+retries take. A worker killed with calls in flight stops renewing: its holds stop counting within
+one lease, and the run finishing removes them. Until then they keep that much of the budget from
+the run's other calls: never more spending, at worst a "budget reached" a minute early that
+raising the budget or resuming undoes."""
 
 from __future__ import annotations
 
@@ -68,9 +70,30 @@ def holds_grant(run_id: int, amounts: list[Decimal]) -> list[HoldAnswer]:
         fits = amount <= left
         left -= amount if fits else 0
         wanted.append(amount if fits else None)
-    expires_at = now + timedelta(seconds=settings.STUDIO_BUDGET_HOLD_SECONDS)
-    ids = iter(_insert(run_id, [a for a in wanted if a is not None], expires_at))
+    ids = iter(_insert(run_id, [a for a in wanted if a is not None], lease_end(now)))
     return [HoldAnswer(True, True, next(ids)) if a is not None else REFUSED for a in wanted]
+
+
+def lease_end(now: datetime) -> datetime:
+    """When a hold taken or renewed at ``now`` stops counting unless renewed again."""
+    return now + timedelta(seconds=settings.STUDIO_BUDGET_HOLD_SECONDS)
+
+
+def holds_renew(hold_ids: list[int]) -> None:
+    """Extend the lease of holds whose calls are still out (their worker is alive)."""
+    if not hold_ids:
+        return
+    connection = connections[BudgetHold.objects.db]
+    quote = connection.ops.quote_name
+    until = BudgetHold._meta.get_field("expires_at").get_db_prep_save(
+        lease_end(timezone.now()), connection
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(BudgetHold._meta.db_table)} SET {quote('expires_at')} = %s "
+            f"WHERE {quote('id')} IN ({', '.join(['%s'] * len(hold_ids))})",
+            [until, *hold_ids],
+        )
 
 
 def _run_with_holds(run_id: int, now: datetime) -> dict[str, Any] | None:

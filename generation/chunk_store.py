@@ -22,6 +22,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+
 from generation import live
 from generation.budget_holds import HoldAnswer
 from generation.db_thread import DbThread
@@ -43,6 +45,12 @@ class ChunkStore:
         self._outcomes: list[tuple[int, RowOutcome, asyncio.Future[bool]]] = []
         self._holds: list[tuple[Decimal, asyncio.Future[HoldAnswer]]] = []
         self._settled: list[int] = []
+        # Holds granted to this chunk's calls and not yet settled: their leases are renewed
+        # every third of a lease while the chunk lives (budget_holds).
+        self._live_holds: set[int] = set()
+        self._renew_due = False
+        self._renew_timer: asyncio.TimerHandle | None = None
+        self._closed = False
         self._state_waiters: list[asyncio.Future[RunState]] = []
         self._state: RunState | None = None
         self._state_at = float("-inf")
@@ -74,6 +82,7 @@ class ChunkStore:
             future.add_done_callback(lambda _: on_done())
         self._records.append((fields, future))
         if hold_id is not None:
+            self._live_holds.discard(hold_id)
             self._settled.append(hold_id)
 
     async def hold(self, amount: Decimal) -> HoldAnswer:
@@ -86,6 +95,7 @@ class ChunkStore:
         """Give back the hold of a call that was not paid for (not sent, or failed); written by
         the next flush. Nothing is awaited."""
         if hold_id is not None and self._failed is None:
+            self._live_holds.discard(hold_id)
             self._settled.append(hold_id)
             self._start_flush()
 
@@ -105,9 +115,14 @@ class ChunkStore:
         return await future
 
     async def aclose(self) -> None:
-        """Wait for the last flush (a chunk ends only once its writes are committed)."""
+        """Wait for the last flush (a chunk ends only once its writes are committed). Holds
+        still live after it (a chunk stopped with calls out) are no longer renewed."""
         if self._flusher is not None:
             await asyncio.shield(self._flusher)
+        self._closed = True
+        if self._renew_timer is not None:
+            self._renew_timer.cancel()
+            self._renew_timer = None
 
     # --- the flusher -----------------------------------------------------------------------
 
@@ -132,7 +147,20 @@ class ChunkStore:
             or self._state_waiters
             or self._holds
             or self._settled
+            or self._renew_due
         )
+
+    def _renew_later(self) -> None:
+        if self._live_holds and self._renew_timer is None and not self._closed:
+            self._renew_timer = asyncio.get_running_loop().call_later(
+                settings.STUDIO_BUDGET_HOLD_SECONDS / 3, self._renew_now
+            )
+
+    def _renew_now(self) -> None:
+        self._renew_timer = None
+        if self._live_holds and not self._closed and self._failed is None:
+            self._renew_due = True
+            self._start_flush()
 
     async def _flush_all(self) -> None:
         while self._pending():
@@ -142,6 +170,8 @@ class ChunkStore:
             waiters, self._state_waiters = self._state_waiters, []
             holds, self._holds = self._holds, []
             settled, self._settled = self._settled, []
+            renewed = sorted(self._live_holds) if self._renew_due else []
+            self._renew_due = False
             writes = ChunkWrites(
                 lookups=list(lookups),
                 records=[fields for fields, _ in records],
@@ -149,6 +179,7 @@ class ChunkStore:
                 read_state=bool(waiters),
                 holds=[amount for amount, _ in holds],
                 settled=settled,
+                renewed=renewed,
             )
             futures = [f for fs in lookups.values() for f in fs]
             futures += [f for _, f in records] + [f for _, _, f in outcomes] + waiters
@@ -172,7 +203,10 @@ class ChunkStore:
             for row_id, _, future in outcomes:
                 _resolve(future, row_id in stored)
             for (_, future), answer in zip(holds, done.held, strict=True):
+                if answer.hold_id is not None:
+                    self._live_holds.add(answer.hold_id)
                 _resolve(future, answer)
+            self._renew_later()
             if done.state is not None:
                 self._state, self._state_at = done.state, time.monotonic()
                 for future in waiters:

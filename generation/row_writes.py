@@ -11,7 +11,13 @@ from django.db import connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from generation.budget_holds import HoldAnswer, holds_clear, holds_grant, holds_settle
+from generation.budget_holds import (
+    HoldAnswer,
+    holds_clear,
+    holds_grant,
+    holds_renew,
+    holds_settle,
+)
 from generation.engine import RowOutcome
 from generation.models import LlmCall, Row, Run
 from studio.models import ProviderCredential
@@ -67,6 +73,8 @@ class ChunkWrites:
     # of calls recorded in this flush (same transaction as their cost) or failed.
     holds: list[Decimal] = field(default_factory=list)
     settled: list[int] = field(default_factory=list)
+    # Holds of calls still out, whose lease is due for renewal (budget_holds.holds_renew).
+    renewed: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -88,11 +96,12 @@ def chunk_writes_apply(*, run_id: int, writes: ChunkWrites) -> ChunkWritesDone:
         hits = {call.key: call for call in LlmCall.objects.filter(key__in=writes.lookups)}
     stored: list[int] = []
     held: list[HoldAnswer] = []
-    if writes.records or writes.outcomes or writes.holds or writes.settled:
+    if writes.records or writes.outcomes or writes.holds or writes.settled or writes.renewed:
         with transaction.atomic():
             if writes.records:
                 record_calls(run_id, writes.records)
             holds_settle(writes.settled)
+            holds_renew(writes.renewed)
             if writes.outcomes:
                 stored = _store_outcomes(writes.outcomes)
             if writes.holds:

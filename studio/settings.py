@@ -256,12 +256,10 @@ STUDIO_CHUNK_SIZE = env_int("STUDIO_CHUNK_SIZE", 100)
 STUDIO_ROW_CONCURRENCY = env_int("STUDIO_ROW_CONCURRENCY", 25)
 STUDIO_PROVIDER_TIMEOUT = env_int("STUDIO_PROVIDER_TIMEOUT", 60)
 STUDIO_PROVIDER_MAX_ATTEMPTS = env_int("STUDIO_PROVIDER_MAX_ATTEMPTS", 4)
-# How long a call in flight holds its worst cost against its run's budget, when its worker
-# dies before settling it (generation/budget_holds.py): longer than a call with every retry.
-STUDIO_BUDGET_HOLD_SECONDS = env_int(
-    "STUDIO_BUDGET_HOLD_SECONDS",
-    STUDIO_PROVIDER_MAX_ATTEMPTS * (STUDIO_PROVIDER_TIMEOUT + 30) + 300,
-)
+# A call in flight holds its worst cost against its run's budget as a lease of this many
+# seconds, renewed every third of it by the chunk making the call (generation/budget_holds.py):
+# a killed worker's holds stop counting within one lease.
+STUDIO_BUDGET_HOLD_SECONDS = env_int("STUDIO_BUDGET_HOLD_SECONDS", 60)
 STUDIO_MAX_ROWS_PER_RUN = env_int("STUDIO_MAX_ROWS_PER_RUN", 100_000)
 STUDIO_REDIS_URL = REDIS_URL
 # Batch mode (generation/batch/): how often open provider batches are polled, and the most

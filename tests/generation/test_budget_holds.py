@@ -10,7 +10,10 @@ import pytest
 from django.utils import timezone
 
 from generation import services
+from generation.budget_holds import holds_live_total
 from generation.chunk_filler import fill_chunk
+from generation.chunk_store import ChunkStore
+from generation.db_thread import DbThread
 from generation.models import BudgetHold, LlmCall, Row, Run
 from generation.row_writes import ChunkWrites, chunk_writes_apply, run_finish_if_done
 from studio.services import schema_create
@@ -160,3 +163,60 @@ def test_an_embedded_restart_drops_the_holds_its_dead_process_left(qa_schema, ow
     assert BudgetHold.objects.count() == 1
     services.run_resume_unfinished(only_worker=True)  # embedded mode: the only worker restarts
     assert not BudgetHold.objects.exists()
+
+
+def test_a_slow_call_keeps_its_hold_past_one_lease_and_a_stopped_chunk_lets_its_holds_lapse(
+    project, owner, openai_credential, llm_server, settings
+):
+    settings.STUDIO_BUDGET_HOLD_SECONDS = 0.6  # renewed every 0.2 s
+    llm_server.latency = 1.5  # the call is out for more than two leases
+    schema = schema_create(
+        project=project, user=owner, name="QA", data=qa_spec(openai_credential.pk)
+    )
+    run = services.run_create(
+        schema=schema, user=owner, num_rows=1, budget_usd=Decimal("1"), fresh_samples=True
+    )
+    worker = threading.Thread(target=_fill_in_threads, args=(run, [(0, 1)]))
+    worker.start()
+    try:
+        deadline = timezone.now() + timedelta(seconds=5)
+        while not BudgetHold.objects.filter(run=run).exists() and timezone.now() < deadline:
+            threading.Event().wait(0.02)
+        taken = BudgetHold.objects.get(run=run)
+        threading.Event().wait(1.1)  # the first lease ran out 0.5 s ago; the call is still out
+        assert worker.is_alive()
+        assert holds_live_total(run.pk) == taken.amount_usd
+        assert BudgetHold.objects.get(pk=taken.pk).expires_at > taken.expires_at
+    finally:
+        worker.join(30)
+    run.refresh_from_db()
+    assert run.status == Run.Status.FINISHED
+    assert not BudgetHold.objects.exists()
+
+    # A chunk that stops with a call out (cancelled, or its process dying) renews nothing more.
+    other = services.run_create(
+        schema=schema, user=owner, num_rows=1, budget_usd=Decimal("1"), fresh_samples=True
+    )
+
+    async def hold_then_stop():
+        # On a worker the loop and the chunk's database connections outlive the chunk.
+        db = DbThread()
+        store = ChunkStore(db, other.pk)
+
+        def expiry(hold_id):
+            return BudgetHold.objects.get(pk=hold_id).expires_at
+
+        try:
+            answer = await store.hold(Decimal("0.01"))
+            await asyncio.sleep(0.45)  # renewed twice
+            renewed = await db.run(expiry, answer.hold_id)
+            await store.aclose()
+            await asyncio.sleep(0.45)
+            return await db.run(expiry, answer.hold_id), renewed, answer.hold_id
+        finally:
+            db.close()
+
+    after, renewed, hold_id = asyncio.run(hold_then_stop())
+    assert after == renewed
+    threading.Event().wait(0.3)  # a lease after the last renewal
+    assert holds_live_total(other.pk) == 0
