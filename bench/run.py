@@ -401,7 +401,8 @@ def _evaluate(result: dict) -> list[Line]:
                 measured / ideal >= TARGET_LATENCY,
                 f"ideal = {min(threads, chunks)} threads × min(row concurrency "
                 f"{settings['row_concurrency']}, chunk {settings['chunk_size']}) / "
-                f"{LATENCY * 1000:.0f} ms; {done} in {wall:.1f} s; {cpu_ceiling(result)}",
+                f"{LATENCY * 1000:.0f} ms; {done} in {wall:.1f} s; "
+                f"{where_lost(result, concurrency)}; {cpu_ceiling(result)}",
             )
         ]
     if result["name"] == "overhead":
@@ -424,6 +425,40 @@ def _evaluate(result: dict) -> list[Line]:
             )
         ]
     return []
+
+
+def where_lost(result: dict, concurrency: int) -> str:
+    """Where the run fell short of ``concurrency`` calls in flight, from the fake's log, in
+    seconds of the whole concurrency: before its first request, while the calls in flight
+    first filled up, from then until the last request went out, and while the last ones came
+    back (the drain: their starts spread over a latency, so their ends are too)."""
+    started, ended = result["started"], result["ended"]
+    calls = [(r[0], r[1]) for r in result["requests"] if started <= r[0] <= ended]
+    if not calls or concurrency <= 0:
+        return "no requests"
+    events = sorted([(a, 1) for a, _ in calls] + [(min(b, ended), -1) for _, b in calls])
+    first, last = min(a for a, _ in calls), max(a for a, _ in calls)
+    lost = {"before": 0.0, "filling": 0.0, "running": 0.0, "draining": 0.0}
+    phase, in_flight, now = "before", 0, started
+
+    def add(until: float) -> None:
+        lost[phase] += max(0, concurrency - in_flight) * max(0.0, until - now) / concurrency
+
+    for moment, step in events:
+        add(moment)
+        now, in_flight = moment, in_flight + step
+        if phase == "before" and now >= first:
+            phase = "filling"
+        if phase == "filling" and in_flight >= concurrency:
+            phase = "running"
+        if phase in ("filling", "running") and now >= last:
+            phase = "draining"
+    add(ended)
+    return (
+        f"time short of {concurrency} calls in flight: {lost['before']:.2f} s before the first "
+        f"request, {lost['filling']:.2f} s filling up, {lost['running']:.2f} s running, "
+        f"{lost['draining']:.2f} s draining after the last request went out"
+    )
 
 
 def cpu_ceiling(result: dict) -> str:
