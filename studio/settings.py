@@ -30,14 +30,17 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from exc
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
+    return value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -219,16 +222,16 @@ else:
             "url": REDIS_URL,
             "namespace": os.environ.get("STUDIO_QUEUE_NAMESPACE", "dataset-studio"),
             # Redeliver a killed worker's messages within seconds, not minutes (stack-notes).
-            "heartbeat_timeout": env_int("STUDIO_WORKER_HEARTBEAT_MS", 15_000),
+            "heartbeat_timeout": env_int("STUDIO_WORKER_HEARTBEAT_MS", 15_000, minimum=1),
             "maintenance_chance": 100_000,
         },
         "MIDDLEWARE": DRAMATIQ_MIDDLEWARE,
     }
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 # Longest an idle worker waits before it looks at its queue again (generation/worker_loop.py).
-STUDIO_WORKER_POLL_MS = env_int("STUDIO_WORKER_POLL_MS", 100)
+STUDIO_WORKER_POLL_MS = env_int("STUDIO_WORKER_POLL_MS", 100, minimum=1)
 # Threads of the in-process worker in embedded mode.
-STUDIO_EMBEDDED_WORKER_THREADS = env_int("STUDIO_EMBEDDED_WORKER_THREADS", 2)
+STUDIO_EMBEDDED_WORKER_THREADS = env_int("STUDIO_EMBEDDED_WORKER_THREADS", 2, minimum=1)
 
 # --- Live updates: Channels ----------------------------------------------------------------
 if EMBEDDED:
@@ -252,26 +255,27 @@ else:
 # spread ±50 %, 50-row chunks left slots idle (0.84 of the ideal against 0.90, and 5-15 %
 # more CPU per row; docs/performance.md). Fewer, larger chunks also mean a small run is spread
 # over fewer worker processes.
-STUDIO_CHUNK_SIZE = env_int("STUDIO_CHUNK_SIZE", 100)
-STUDIO_ROW_CONCURRENCY = env_int("STUDIO_ROW_CONCURRENCY", 25)
-STUDIO_PROVIDER_TIMEOUT = env_int("STUDIO_PROVIDER_TIMEOUT", 60)
-STUDIO_PROVIDER_MAX_ATTEMPTS = env_int("STUDIO_PROVIDER_MAX_ATTEMPTS", 4)
+STUDIO_CHUNK_SIZE = env_int("STUDIO_CHUNK_SIZE", 100, minimum=1)
+STUDIO_ROW_CONCURRENCY = env_int("STUDIO_ROW_CONCURRENCY", 25, minimum=1)
+STUDIO_PROVIDER_TIMEOUT = env_int("STUDIO_PROVIDER_TIMEOUT", 60, minimum=1)
+STUDIO_PROVIDER_MAX_ATTEMPTS = env_int("STUDIO_PROVIDER_MAX_ATTEMPTS", 4, minimum=1)
 # A call in flight holds its worst cost against its run's budget as a lease of this many
 # seconds, renewed every third of it by the chunk making the call (generation/budget_holds.py):
-# a killed worker's holds stop counting within one lease.
-STUDIO_BUDGET_HOLD_SECONDS = env_int("STUDIO_BUDGET_HOLD_SECONDS", 60)
-STUDIO_MAX_ROWS_PER_RUN = env_int("STUDIO_MAX_ROWS_PER_RUN", 100_000)
+# a killed worker's holds stop counting within one lease. At least 10 s, so a slow flush or a
+# paused process does not let a live call's hold lapse.
+STUDIO_BUDGET_HOLD_SECONDS = env_int("STUDIO_BUDGET_HOLD_SECONDS", 60, minimum=10)
+STUDIO_MAX_ROWS_PER_RUN = env_int("STUDIO_MAX_ROWS_PER_RUN", 100_000, minimum=1)
 STUDIO_REDIS_URL = REDIS_URL
 # Batch mode (generation/batch/): how often open provider batches are polled, and the most
 # requests one provider batch may hold.
 STUDIO_BATCH_POLL_SECONDS = float(os.environ.get("STUDIO_BATCH_POLL_SECONDS") or 30)
-STUDIO_BATCH_MAX_REQUESTS = env_int("STUDIO_BATCH_MAX_REQUESTS", 50_000)
+STUDIO_BATCH_MAX_REQUESTS = env_int("STUDIO_BATCH_MAX_REQUESTS", 50_000, minimum=1)
 
 # --- Seed files ---------------------------------------------------------------------------
 # The largest upload accepted as a seed table or document, and the widest table.
-STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
-STUDIO_MAX_SEED_COLUMNS = env_int("STUDIO_MAX_SEED_COLUMNS", 200)
-STUDIO_MAX_SEED_ROWS = env_int("STUDIO_MAX_SEED_ROWS", 1_000_000)
+STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1)
+STUDIO_MAX_SEED_COLUMNS = env_int("STUDIO_MAX_SEED_COLUMNS", 200, minimum=1)
+STUDIO_MAX_SEED_ROWS = env_int("STUDIO_MAX_SEED_ROWS", 1_000_000, minimum=1)
 # Django would refuse large uploads before our own, clearer check; let it through to us.
 DATA_UPLOAD_MAX_MEMORY_SIZE = STUDIO_MAX_UPLOAD_BYTES + 1024 * 1024
 
