@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import dramatiq
@@ -15,7 +16,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from generation.models import LlmCall, Row, Run
+from generation.models import BudgetHold, LlmCall, Row, Run
 from generation.services import run_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -129,3 +130,29 @@ def test_a_worker_killed_mid_run_loses_nothing_and_no_finished_call_is_paid_twic
     # their commit, at most twice the process's calls in flight (generation/call_slots.py).
     calls_in_flight = WORKER_THREADS * ROW_CONCURRENCY
     assert 60 <= len(llm_server.generation_requests()) <= 60 + 2 * calls_in_flight
+
+
+def test_a_budgeted_run_whose_worker_is_killed_finishes_within_its_budget(
+    start_worker, qa_schema, owner, llm_server, monkeypatch
+):
+    # The killed worker's budget holds lapse after one lease (the shortest allowed here) while
+    # the next worker holds and settles its own.
+    monkeypatch.setenv("STUDIO_BUDGET_HOLD_SECONDS", "10")
+    llm_server.latency = 0.15
+    budget = Decimal("0.05")  # far more than 60 answers cost: only the holds could stop it
+    first = start_worker()
+    run = run_create(schema=qa_schema, user=owner, num_rows=60, budget_usd=budget)
+    _wait_for(lambda: run.rows.filter(status=Row.Status.GENERATED).count() >= 10, 60, first)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    assert BudgetHold.objects.filter(run=run).exists(), "the kill left no call in flight"
+
+    second = start_worker()
+    _wait_for(lambda: Run.objects.get(pk=run.pk).status == Run.Status.FINISHED, 120, second)
+
+    run.refresh_from_db()
+    assert run.rows.filter(status=Row.Status.GENERATED).count() == 60
+    calls = LlmCall.objects.filter(run=run)
+    assert calls.count() == 60
+    assert 0 < run.spent_usd == sum(call.cost_usd for call in calls) <= budget
+    assert not BudgetHold.objects.filter(run=run).exists()
