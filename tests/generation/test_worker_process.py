@@ -42,8 +42,13 @@ def _worker_env() -> dict[str, str]:
 
 
 def _stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    # To Dramatiq's main process only, as `docker compose stop` does: it passes one SIGTERM to
+    # its worker processes. Sent to the whole group, a worker gets a second one from its main
+    # process while it still waits to begin its graceful stop, and exits its main thread
+    # without stopping its own threads (Dramatiq's "Killing worker process..."), so it hangs
+    # until killed.
     if process.poll() is None:
-        os.killpg(process.pid, sig)
+        os.kill(process.pid, sig)
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
