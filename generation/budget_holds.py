@@ -17,6 +17,7 @@ raising the budget or resuming undoes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
@@ -82,24 +83,18 @@ def lease_end(now: datetime) -> datetime:
 def holds_renew(hold_ids: list[int]) -> None:
     """Extend the lease of holds whose calls are still out (their worker is alive)."""
     if not hold_ids:
-        return
-    connection = connections[BudgetHold.objects.db]
-    quote = connection.ops.quote_name
+        return  # the common case: every flush asks
+    connection, quote = _connection()
     until = BudgetHold._meta.get_field("expires_at").get_db_prep_save(
         lease_end(timezone.now()), connection
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {quote(BudgetHold._meta.db_table)} SET {quote('expires_at')} = %s "
-            f"WHERE {quote('id')} IN ({', '.join(['%s'] * len(hold_ids))})",
-            [until, *hold_ids],
-        )
+    table = quote(BudgetHold._meta.db_table)
+    _execute_for_ids(f"UPDATE {table} SET {quote('expires_at')} = %s", [until], hold_ids)
 
 
 def _run_with_holds(run_id: int, now: datetime) -> dict[str, Any] | None:
     """The run's status, budget and spend, and the sum of its live holds; its row locked."""
-    connection = connections[BudgetHold.objects.db]
-    quote = connection.ops.quote_name
+    connection, quote = _connection()
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     # Two statements: the lock first. Under READ COMMITTED a statement that waited for the lock
     # sees the run's row as the other worker committed it, but a subquery of that statement
@@ -125,8 +120,7 @@ def _run_with_holds(run_id: int, now: datetime) -> dict[str, Any] | None:
 
 def holds_live_total(run_id: int, now: datetime | None = None) -> Decimal:
     """What the run's live holds (not expired at ``now``) add up to."""
-    connection = connections[BudgetHold.objects.db]
-    quote = connection.ops.quote_name
+    connection, quote = _connection()
     expires = BudgetHold._meta.get_field("expires_at").get_db_prep_value(
         now or timezone.now(), connection
     )
@@ -150,8 +144,7 @@ def _money(value: Any) -> Decimal:
 def _insert(run_id: int, amounts: list[Decimal], expires_at: datetime) -> list[int]:
     if not amounts:
         return []
-    connection = connections[BudgetHold.objects.db]
-    quote = connection.ops.quote_name
+    connection, quote = _connection()
     fields = [BudgetHold._meta.get_field(name) for name in ("run", "amount_usd", "expires_at")]
     params: list[Any] = []
     for amount in amounts:
@@ -172,15 +165,25 @@ def _insert(run_id: int, amounts: list[Decimal], expires_at: datetime) -> list[i
 def holds_settle(hold_ids: list[int]) -> None:
     """Remove holds whose calls are recorded (their cost is in the spend now) or failed."""
     if not hold_ids:
+        return  # the common case: every flush asks
+    _, quote = _connection()
+    _execute_for_ids(f"DELETE FROM {quote(BudgetHold._meta.db_table)}", [], hold_ids)
+
+
+def _execute_for_ids(statement: str, params: list[Any], hold_ids: list[int]) -> None:
+    """``statement`` (an UPDATE or DELETE of the holds' table) for the holds ``hold_ids``."""
+    if not hold_ids:
         return
-    connection = connections[BudgetHold.objects.db]
-    quote = connection.ops.quote_name
+    connection, quote = _connection()
+    placeholders = ", ".join(["%s"] * len(hold_ids))
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {quote(BudgetHold._meta.db_table)} "
-            f"WHERE {quote('id')} IN ({', '.join(['%s'] * len(hold_ids))})",
-            hold_ids,
-        )
+        cursor.execute(f"{statement} WHERE {quote('id')} IN ({placeholders})", [*params, *hold_ids])
+
+
+def _connection() -> tuple[Any, Callable[[str], str]]:
+    """The holds' database connection and its way of quoting names."""
+    connection = connections[BudgetHold.objects.db]
+    return connection, connection.ops.quote_name
 
 
 def holds_clear(run_id: int) -> None:

@@ -163,7 +163,6 @@ class RunOutlook:
     budget_percent: int | None
     # What the calls in flight hold of the budget at most (generation/budget_holds.py).
     held_usd: Decimal = Decimal(0)
-
     budget_left: Decimal | None = None
 
     @property
