@@ -3,7 +3,9 @@
 Each key is one Redis hash (``<prefix>:<key>``: fields ``r`` and ``t``, the request and token
 theoretical arrival times, and ``p``, the end of a pause). Each operation is one Lua script, so
 check-and-charge is atomic across clients, and one round trip (EVALSHA; redis-py loads the
-script again on NOSCRIPT). Times come from Redis's own ``TIME``, never from the clients, so
+script again on NOSCRIPT). The asks for one key that an event loop makes while its round trip
+for that key is out go together in the next one (coalesce.py): the script charges them one after
+the other, as separate round trips would have. Times come from Redis's own ``TIME``, never from the clients, so
 machines with skewed clocks share one timeline; a client only receives a relative wait. The
 hash expires once it no longer matters (its state is then the same as a fresh key's).
 
@@ -18,12 +20,13 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
 
+from generation.ratelimit.coalesce import Coalescer
 from generation.ratelimit.core import (
     DEFAULT_PREFIX,
     LimiterConfig,
@@ -47,65 +50,82 @@ local function keep_until(key, now, horizon)
 end
 """
 
-# KEYS[1] the key's hash; ARGV rpm, tpm, tokens, window, margin, burst_fraction.
-# Returns {granted (0: paused), wait seconds as a string (Lua numbers would be truncated)}.
-# Mirrors core.reserve.
+# KEYS[1] the key's hash; ARGV rpm, tpm, window, margin, burst_fraction, then one token estimate
+# per call asking. The calls are charged one after the other, as if each had its own round trip.
+# Returns {granted (0: paused, nothing charged), then one wait in seconds per call, as strings
+# (Lua numbers would be truncated); paused: a single wait, the pause's}. Mirrors core.reserve.
 ACQUIRE_LUA = (
     _COMMON_LUA
     + """
 local key = KEYS[1]
-local rpm, tpm, tokens = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local window, margin, burst = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local rpm, tpm = tonumber(ARGV[1]), tonumber(ARGV[2])
+local window, margin, burst = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now = now_s()
 local state = redis.call('HMGET', key, 'r', 't', 'p')
 local paused = tonumber(state[3]) or 0
 if paused > now then return {0, fmt(paused - now)} end
 local rtat = tonumber(state[1]) or now
 local ttat = tonumber(state[2]) or now
-local start = now
 local ri, rc, ti, tc
-local cost = 0
-if rpm > 0 then
-  ri, rc = budget(rpm, window, margin, burst)
-  start = math.max(start, rtat - (rc - 1) * ri)
+if rpm > 0 then ri, rc = budget(rpm, window, margin, burst) end
+if tpm > 0 then ti, tc = budget(tpm, window, margin, burst) end
+local answer = {1}
+local horizon = now
+local requests, tokens_charged = false, false
+for i = 6, #ARGV do
+  local tokens = tonumber(ARGV[i])
+  local start = now
+  local cost = 0
+  if rpm > 0 then start = math.max(start, rtat - (rc - 1) * ri) end
+  if tpm > 0 and tokens > 0 then
+    cost = math.min(tokens, tpm)
+    start = math.max(start, ttat - (tc - math.min(cost, tc)) * ti)
+  end
+  horizon = math.max(horizon, start)
+  if rpm > 0 then
+    rtat = math.max(rtat, start) + ri
+    horizon = math.max(horizon, rtat)
+    requests = true
+  end
+  if cost > 0 then
+    ttat = math.max(ttat, start) + cost * ti
+    horizon = math.max(horizon, ttat)
+    tokens_charged = true
+  end
+  answer[#answer + 1] = fmt(start - now)
 end
-if tpm > 0 and tokens > 0 then
-  cost = math.min(tokens, tpm)
-  ti, tc = budget(tpm, window, margin, burst)
-  start = math.max(start, ttat - (tc - math.min(cost, tc)) * ti)
-end
-local horizon = start
-if rpm > 0 then
-  rtat = math.max(rtat, start) + ri
-  redis.call('HSET', key, 'r', fmt(rtat))
-  horizon = math.max(horizon, rtat)
-end
-if cost > 0 then
-  ttat = math.max(ttat, start) + cost * ti
-  redis.call('HSET', key, 't', fmt(ttat))
-  horizon = math.max(horizon, ttat)
-end
-if rpm > 0 or cost > 0 then keep_until(key, now, horizon + window) end
-return {1, fmt(start - now)}
+if requests then redis.call('HSET', key, 'r', fmt(rtat)) end
+if tokens_charged then redis.call('HSET', key, 't', fmt(ttat)) end
+if requests or tokens_charged then keep_until(key, now, horizon + window) end
+return answer
 """
 )
 
-# KEYS[1]; ARGV estimated, actual, tpm, window, margin, burst_fraction. Mirrors core.correct_usage.
+# KEYS[1]; ARGV tpm, window, margin, burst_fraction, then (estimated, actual) per call, applied
+# one after the other. Mirrors core.correct_usage.
 USAGE_LUA = (
     _COMMON_LUA
     + """
 local key = KEYS[1]
-local estimated, actual, tpm = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local window, margin, burst = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local tpm = tonumber(ARGV[1])
+local window, margin, burst = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 if tpm <= 0 then return 0 end
-local delta = math.min(math.max(actual, 0), tpm) - math.min(math.max(estimated, 0), tpm)
-if delta == 0 then return 0 end
 local now = now_s()
 local ti = budget(tpm, window, margin, burst)
-local ttat = tonumber(redis.call('HGET', key, 't')) or now
-local new = math.max(now, math.max(ttat, now) + delta * ti)
-redis.call('HSET', key, 't', fmt(new))
-keep_until(key, now, new + window)
+local stored = tonumber(redis.call('HGET', key, 't'))
+local ttat = stored or now
+local changed = false
+for i = 5, #ARGV - 1, 2 do
+  local estimated, actual = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  local delta = math.min(math.max(actual, 0), tpm) - math.min(math.max(estimated, 0), tpm)
+  if delta ~= 0 then
+    ttat = math.max(now, math.max(ttat, now) + delta * ti)
+    changed = true
+  end
+end
+if not changed then return 0 end
+redis.call('HSET', key, 't', fmt(ttat))
+keep_until(key, now, ttat + window)
 return 1
 """
 )
@@ -137,6 +157,32 @@ class _LoopClient:
     acquire: Any
     usage: Any
     pause: Any
+    # The loop's asks for one key while a round trip for it is out go together (coalesce.py).
+    acquires: Coalescer[int, tuple[bool, float]] = field(init=False)
+    usages: Coalescer[tuple[int, int], None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.acquires = Coalescer(self._send_acquires)
+        self.usages = Coalescer(self._send_usages)
+
+    async def _send_acquires(
+        self, group: Hashable, tokens: Sequence[int]
+    ) -> list[tuple[bool, float]]:
+        redis_key, rpm, tpm, budget_args = group  # type: ignore[misc]
+        granted, *waits = await self.acquire(
+            keys=[redis_key], args=[rpm, tpm, *budget_args, *tokens]
+        )
+        if not int(granted):  # paused: nothing was charged, every ask waits for the pause
+            return [(False, float(waits[0]))] * len(tokens)
+        return [(True, float(wait)) for wait in waits]
+
+    async def _send_usages(self, group: Hashable, pairs: Sequence[tuple[int, int]]) -> list[None]:
+        redis_key, tpm, budget_args = group  # type: ignore[misc]
+        await self.usage(
+            keys=[redis_key],
+            args=[tpm, *budget_args, *(number for pair in pairs for number in pair)],
+        )
+        return [None] * len(pairs)
 
 
 class RedisRateLimiter:
@@ -181,18 +227,15 @@ class RedisRateLimiter:
                 self._clients[id(loop)] = entry
             return entry
 
-    def _budget_args(self) -> list[float]:
+    def _budget_args(self) -> tuple[float, float, float]:
         c = self.config
-        return [c.window_seconds, c.margin, c.burst_fraction]
+        return (c.window_seconds, c.margin, c.burst_fraction)
 
     async def try_acquire(self, key: str, *, rpm: int, tpm: int, tokens: int) -> tuple[bool, float]:
-        """One check-and-charge round trip: ``(granted, wait)``."""
-        scripts = self._client()
-        granted, wait = await scripts.acquire(
-            keys=[self._redis_key(key)],
-            args=[max(0, rpm), max(0, tpm), max(0, tokens), *self._budget_args()],
-        )
-        return bool(int(granted)), float(wait)
+        """Check and charge, in one round trip shared with this loop's other asks for the same
+        key made meanwhile: ``(granted, wait)``."""
+        group = (self._redis_key(key), max(0, rpm), max(0, tpm), self._budget_args())
+        return await self._client().acquires.ask(group, max(0, tokens))
 
     async def acquire(self, key: str, *, rpm: int, tpm: int, tokens: int) -> None:
         while True:
@@ -205,9 +248,8 @@ class RedisRateLimiter:
     async def record_usage(self, key: str, *, estimated: int, actual: int, tpm: int) -> None:
         if tpm <= 0 or estimated == actual:
             return  # nothing to correct: spare the round trip
-        await self._client().usage(
-            keys=[self._redis_key(key)], args=[estimated, actual, tpm, *self._budget_args()]
-        )
+        group = (self._redis_key(key), tpm, self._budget_args())
+        await self._client().usages.ask(group, (estimated, actual))
 
     async def _pause(self, key: str, seconds: float) -> None:
         await self._client().pause(

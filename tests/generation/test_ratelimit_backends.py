@@ -22,7 +22,7 @@ from generation.ratelimit import (
     build_rate_limiter,
     limiter,
 )
-from generation.ratelimit.core import budget
+from generation.ratelimit.core import KeyState, budget, reserve
 from tests.generation.test_ratelimit_core import max_in_window
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -294,3 +294,70 @@ def test_build_rate_limiter_chooses_the_backend():
 async def test_the_old_acquire_signature_still_works():
     lim = InMemoryRateLimiter()
     await lim.acquire("k", per_minute=6000)
+
+
+@pytest.fixture
+async def redis_limiter():
+    prefix = new_prefix()
+    flush_redis(prefix)
+    lim = RedisRateLimiter(REDIS_URL, prefix=prefix, config=LimiterConfig(window_seconds=WINDOW))
+    yield lim
+    await lim.aclose()
+    flush_redis(prefix)
+
+
+def count_round_trips(lim: RedisRateLimiter, script: str) -> list[list]:
+    """Record the arguments of each round trip this loop's client makes with ``script``."""
+    entry = lim._client()
+    original = getattr(entry, script)
+    sent: list[list] = []
+
+    async def counting(**kwargs):
+        sent.append(list(kwargs["args"]))
+        return await original(**kwargs)
+
+    setattr(entry, script, counting)
+    return sent
+
+
+async def test_redis_asks_made_together_share_one_round_trip_paced_as_if_one_by_one(
+    redis_limiter,
+):
+    sent = count_round_trips(redis_limiter, "acquire")
+    tokens = [100, 300, 50, 700, 10, 400, 200, 90]
+    grants = await asyncio.gather(
+        *(redis_limiter.try_acquire("k", rpm=LIMIT, tpm=1000, tokens=t) for t in tokens)
+    )
+    assert len(sent) == 1  # eight calls, one round trip
+    state, config = KeyState(), redis_limiter.config
+    expected = [reserve(state, 0.0, rpm=LIMIT, tpm=1000, tokens=t, config=config) for t in tokens]
+    # The same waits, in the same order, as eight separate check-and-charges (core.reserve).
+    assert [granted for granted, _ in grants] == [True] * len(tokens)
+    assert [wait for _, wait in grants] == pytest.approx([g.wait for g in expected], abs=1e-5)
+    assert max(wait for _, wait in grants) > 1.0  # the group really was paced, not waved through
+
+
+async def test_redis_asks_grouped_while_the_key_is_paused_all_wait_and_nothing_is_charged(
+    redis_limiter,
+):
+    await redis_limiter.penalize("k", 0.5)
+    grants = await asyncio.gather(
+        *(redis_limiter.try_acquire("k", rpm=LIMIT, tpm=0, tokens=0) for _ in range(5))
+    )
+    assert all(not granted and 0.4 < wait <= 0.5 for granted, wait in grants)
+    await asyncio.sleep(0.55)
+    # Nothing was charged during the pause: the burst capacity (1) is there at once.
+    assert await redis_limiter.try_acquire("k", rpm=LIMIT, tpm=0, tokens=0) == (True, 0.0)
+
+
+async def test_redis_usage_reports_made_together_share_one_round_trip(redis_limiter):
+    await redis_limiter.acquire("k", rpm=0, tpm=1000, tokens=500)
+    await redis_limiter.acquire("k", rpm=0, tpm=1000, tokens=500)  # about half a window
+    sent = count_round_trips(redis_limiter, "usage")
+    await asyncio.gather(
+        *(redis_limiter.record_usage("k", estimated=500, actual=40, tpm=1000) for _ in range(2))
+    )
+    assert len(sent) == 1
+    started = time.monotonic()
+    await redis_limiter.acquire("k", rpm=0, tpm=1000, tokens=500)
+    assert time.monotonic() - started < 0.1  # both refunds were booked
