@@ -45,6 +45,8 @@ from pathlib import Path
 import psycopg
 import redis
 
+from bench import machine
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "test-artifacts" / "bench"
 QUEUE_NAMESPACE = "studio-bench-run"
@@ -511,6 +513,9 @@ def main() -> int:
     results_seen: list[dict] = []
     started = time.monotonic()
     load_at_start = os.getloadavg()[0]
+    # Before anything else starts: how fast this machine is, to read the ratios by.
+    speed = machine.describe(machine.calibrate())
+    print(speed[0].upper() + speed[1:], flush=True)
     try:
         modes = parse_modes()
         if any(mode.label == "services" for mode in modes):
@@ -536,7 +541,7 @@ def main() -> int:
     text = table(lines)
     text += (
         f"\n{'Quick run' if QUICK else 'Run'} of {time.monotonic() - started:.0f} s on "
-        f"{os.cpu_count()} CPUs (load average {load_at_start:.2f} at the start): "
+        f"{os.cpu_count()} CPUs (load average {load_at_start:.2f} at the start; {speed}): "
         + configuration(results_seen)
         + "\n"
     )
