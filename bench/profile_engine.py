@@ -1,7 +1,7 @@
 """Where the engine's CPU goes per row: cProfile on the chunk's event loop and on its DB thread,
 in embedded mode against the benchmark's fake provider (no latency, no limit).
 
-    .venv/bin/python -m bench.profile_engine [--rows 1000] [--top 25]
+    .venv/bin/python -m bench.profile_engine [--rows 1000] [--top 25] [--sort tottime]
 
 Chunks are filled one after the other on this thread (no Dramatiq: the same ``fill_chunk`` the
 actor runs), so the two profiles hold all the engine's work. cProfile roughly doubles the cost of
@@ -103,6 +103,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument(
+        "--sort",
+        choices=("cumulative", "tottime"),
+        default="cumulative",
+        help="order of the top functions: with what they call, or their own time only",
+    )
+    parser.add_argument(
         "--latency",
         type=float,
         default=0.0,
@@ -132,13 +138,13 @@ def main() -> None:
     )
     try:
         fake_url = f"http://127.0.0.1:{int(fake.stdout.readline().split()[1])}"
-        _profile(fake_url, args.rows, args.top, args.latency, args.budget)
+        _profile(fake_url, args.rows, args.top, args.latency, args.budget, args.sort)
     finally:
         fake.terminate()
         fake.wait()
 
 
-def _profile(fake_url: str, rows: int, top: int, latency: float, budget: bool) -> None:
+def _profile(fake_url: str, rows: int, top: int, latency: float, budget: bool, sort: str) -> None:
     import django
 
     django.setup()
@@ -236,9 +242,10 @@ def _profile(fake_url: str, rows: int, top: int, latency: float, budget: bool) -
         f"| the rest (asyncio scheduling, fill_chunk, DB connections) | {rest / total:.1%} "
         f"| {rest * 1000 / rows * scale:.2f} |"
     )
-    print(f"\nTop {top} functions by cumulative CPU: the chunks' loop thread, then the DB threads")
-    loop_stats.sort_stats("cumulative").print_stats(top)
-    db_stats.sort_stats("cumulative").print_stats(top)
+    order = "cumulative" if sort == "cumulative" else "own"
+    print(f"\nTop {top} functions by {order} CPU: the chunks' loop thread, then the DB threads")
+    loop_stats.sort_stats(sort).print_stats(top)
+    db_stats.sort_stats(sort).print_stats(top)
 
 
 if __name__ == "__main__":
