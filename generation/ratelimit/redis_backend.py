@@ -5,9 +5,10 @@ theoretical arrival times, and ``p``, the end of a pause). Each operation is one
 check-and-charge is atomic across clients, and one round trip (EVALSHA; redis-py loads the
 script again on NOSCRIPT). The asks for one key that an event loop makes while its round trip
 for that key is out go together in the next one (coalesce.py): the script charges them one after
-the other, as separate round trips would have. Times come from Redis's own ``TIME``, never from the clients, so
-machines with skewed clocks share one timeline; a client only receives a relative wait. The
-hash expires once it no longer matters (its state is then the same as a fresh key's).
+the other, as separate round trips would have. Times come from Redis's own ``TIME``, never
+from the clients, so machines with skewed clocks share one timeline; a client only receives a
+relative wait. The hash expires once it no longer matters (its state is then the same as a
+fresh key's).
 
 ``redis.asyncio`` connections belong to the event loop that opened them, and a process runs
 several loops (one per worker thread; ``asyncio.run`` per Dramatiq message), so the limiter keeps
