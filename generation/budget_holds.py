@@ -171,9 +171,8 @@ def holds_settle(hold_ids: list[int]) -> None:
 
 
 def _execute_for_ids(statement: str, params: list[Any], hold_ids: list[int]) -> None:
-    """``statement`` (an UPDATE or DELETE of the holds' table) for the holds ``hold_ids``."""
-    if not hold_ids:
-        return
+    """``statement`` (an UPDATE or DELETE of the holds' table) for the holds ``hold_ids``
+    (never empty: its callers return first)."""
     connection, quote = _connection()
     placeholders = ", ".join(["%s"] * len(hold_ids))
     with connection.cursor() as cursor:
