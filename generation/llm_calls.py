@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from generation.call_slots import CallSlots
+from generation.call_slots import CallLease, CallSlots
 from generation.db_thread import DbThread
 from generation.engine import LlmAnswer, LlmAsk, LlmFailure
 from generation.models import LlmCall, Run
@@ -25,6 +25,7 @@ from generation.providers import (
     ProviderConfig,
     ProviderError,
     build_provider,
+    on_answer,
 )
 from generation.ratelimit import RateLimiter, build_rate_limiter, limited_call
 from generation.retry import call_with_retries
@@ -272,34 +273,38 @@ class CallContext:
         hold_id: int | None = None
         held = False
         slots = self.call_slots
+        lease: CallLease | None = None
 
         def release() -> None:
-            if slots is not None:
-                slots.recorded()
+            if lease is not None:
+                lease.recorded()
 
         async def attempt() -> Completion:
-            nonlocal hold_id, held
+            nonlocal hold_id, held, lease
             # A slot first (calls in flight are bounded, rows waiting for one are ready to
             # send), then the run's status and budget as they are now, then the limiter. The
-            # slot goes to the next call once the answer is in; the call's unrecorded place is
-            # held until its ledger entry is committed (released by _ledger_record).
+            # slot goes to the next call as soon as the answer arrives (the provider's response
+            # hook); the call's unrecorded place is held until its ledger entry is committed
+            # (released by _ledger_record).
+            lease = None
             if slots is not None:
-                await slots.acquire((self.slot_order, ask.row_index))
+                lease = await slots.lease((self.slot_order, ask.row_index))
             try:
                 # Every attempt looks at the run's status; the budget is held once per call.
                 taken = await self._may_call(worst, held)
                 held, hold_id = True, hold_id if taken is None else taken
-                return await limited_call(
-                    self.limiter,
-                    f"{credential.pk}:{request.model}",
-                    lambda: provider.complete(request),
-                    rpm=credential.requests_per_minute,
-                    tpm=credential.tokens_per_minute,
-                    tokens=tokens,
-                )
+                with on_answer(lease.answered if lease is not None else None):
+                    return await limited_call(
+                        self.limiter,
+                        f"{credential.pk}:{request.model}",
+                        lambda: provider.complete(request),
+                        rpm=credential.requests_per_minute,
+                        tpm=credential.tokens_per_minute,
+                        tokens=tokens,
+                    )
             except BaseException:
-                if slots is not None:
-                    slots.release()
+                if lease is not None:
+                    lease.release()
                 raise
 
         try:
@@ -310,8 +315,8 @@ class CallContext:
             if isinstance(exc, ProviderError):
                 raise LlmFailure(str(exc), attempts=reask + 1) from exc
             raise
-        if slots is not None:
-            slots.answered()
+        if lease is not None:
+            lease.answered()  # given back on arrival already, unless the provider has no hook
         try:
             cost = call_cost(
                 request.model, completion.input_tokens, completion.output_tokens, **price

@@ -17,6 +17,7 @@ from generation.providers.base import (
     Provider,
     ProviderConfig,
     ProviderError,
+    on_answer,
 )
 from generation.providers.simulator import SIMULATED_PREFIX, SimulatedProvider
 
@@ -36,6 +37,7 @@ __all__ = [
     "ProviderError",
     "SimulatedProvider",
     "build_provider",
+    "on_answer",
 ]
 
 

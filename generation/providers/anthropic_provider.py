@@ -19,6 +19,7 @@ from generation.providers.base import (
     CompletionRequest,
     ProviderConfig,
     ProviderError,
+    answer_hooks,
     field_path,
     invalid_answer,
     post_json,
@@ -118,7 +119,9 @@ class AnthropicProvider:
             timeout=config.timeout,
             max_retries=0,
             # aiohttp transport, as in openai_provider (half the CPU per call of httpx's).
-            http_client=anthropic.DefaultAioHttpClient(verify=shared_ssl_context()),
+            http_client=anthropic.DefaultAioHttpClient(
+                verify=shared_ssl_context(), event_hooks=answer_hooks()
+            ),
         )
 
     async def complete(self, request: CompletionRequest) -> Completion:

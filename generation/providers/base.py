@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import functools
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
@@ -292,6 +295,43 @@ async def post_json(client: Any, path: str, body: dict[str, Any]) -> tuple[dict[
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     return data, response.headers
+
+
+# Who is told when a call's answer arrives: its status and headers are in, the SDK has yet to
+# read and parse the body. Per task (a client serves many concurrent calls): the caller sets it
+# around its call with ``on_answer``; the providers' HTTP clients run ``answer_hooks``.
+_on_answer: ContextVar[Callable[[], bool] | None] = ContextVar("on_answer", default=None)
+
+# Turns of the event loop an answer gives way for when its callback woke another call (True):
+# the woken call builds and sends its request before this answer is read, parsed and stored.
+# When a round of answers arrives at once (a constant latency keeps calls in step), answers
+# processed first-come-first-served kept every next request waiting for the whole round's
+# processing (docs/performance.md, eighth round); three turns cover the woken call's way to
+# the wire (its slot, the run's status, an in-memory limiter, the SDK's request).
+ANSWER_GIVES_WAY = 3
+
+
+@contextmanager
+def on_answer(callback: Callable[[], bool] | None) -> Iterator[None]:
+    """Within the block, this task's provider answers call ``callback`` on arrival (at most
+    once per answer; it may be called again for a retry's answer)."""
+    token = _on_answer.set(callback)
+    try:
+        yield
+    finally:
+        _on_answer.reset(token)
+
+
+async def _answer_arrived(response: Any) -> None:
+    callback = _on_answer.get()
+    if callback is not None and callback():
+        for _ in range(ANSWER_GIVES_WAY):
+            await asyncio.sleep(0)
+
+
+def answer_hooks() -> dict[str, list[Callable[[Any], Awaitable[None]]]]:
+    """The ``event_hooks`` of a provider's HTTP client: ``on_answer`` callbacks on arrival."""
+    return {"response": [_answer_arrived]}
 
 
 def field_path(data: Any, *path: str | int) -> Any:

@@ -95,3 +95,37 @@ async def test_unreachable_server_is_a_retryable_connection_error():
         await provider.complete(REQUEST)
     await provider.aclose()
     assert caught.value.retryable
+
+
+@pytest.mark.parametrize("make", [openai_provider, anthropic_provider])
+async def test_on_answer_is_told_when_an_answer_arrives_before_the_sdk_reads_it(llm_server, make):
+    from generation.providers import on_answer
+
+    told = []
+    provider = make(llm_server)
+    with on_answer(lambda: told.append("arrived") or False):
+        await provider.complete(REQUEST)
+        assert told == ["arrived"]
+        llm_server.fail_next(1, status=503)  # an error answer has arrived too
+        with pytest.raises(ProviderError):
+            await provider.complete(REQUEST)
+        assert told == ["arrived"] * 2
+        # Told before the body is read: a body that cannot be parsed was still an answer.
+        llm_server.broken_json_next(1)
+        with pytest.raises(ProviderError):
+            await provider.complete(REQUEST)
+        assert told == ["arrived"] * 3
+    await provider.complete(REQUEST)  # outside the block: nobody is told
+    await provider.aclose()
+    assert told == ["arrived"] * 3
+
+
+async def test_on_answer_is_not_told_when_no_answer_came(llm_server):
+    from generation.providers import on_answer
+
+    told = []
+    provider = build_provider(ProviderConfig("openai_compatible", "k", "http://127.0.0.1:9/v1", 2))
+    with on_answer(lambda: told.append(1) or False), pytest.raises(ProviderError):
+        await provider.complete(REQUEST)
+    await provider.aclose()
+    assert told == []  # the caller gives its slot back itself (llm_calls)

@@ -209,6 +209,29 @@ def test_fresh_samples_ask_again_where_a_rerun_would_reuse_answers(
     assert first.rows.filter(status=Row.Status.GENERATED).count() == 4
 
 
+def test_every_call_slot_of_a_worker_comes_back_after_retried_and_failed_calls(
+    worker, qa_schema, owner, llm_server, settings
+):
+    from generation import worker_loop
+
+    settings.STUDIO_ROW_CONCURRENCY = 2  # × 2 worker threads: 4 calls in flight per process
+    settings.STUDIO_CHUNK_SIZE = 5
+    # A slot is given back when its answer arrives and again (as a no-op) when the call ends,
+    # fails or is retried: answers that are errors, unreadable or refused each take that path.
+    llm_server.fail_next(3, status=503, headers={"retry-after": "0"})
+    llm_server.broken_json_next(2)
+    llm_server.fail_next(1, status=400, message="Bad request: this row fails")
+    run = start(qa_schema, owner, 12)
+    drain(worker)
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED  # ended, with one failed row to retry
+    assert run.rows.filter(status=Row.Status.GENERATED).count() == 11
+    assert run.rows.filter(status=Row.Status.FAILED).count() == 1
+    # Every place is free again, none twice: a slot given back twice would let more calls out.
+    assert worker_loop._shared.slots.available() == (4, 8)
+    assert llm_server.max_in_flight <= 4
+
+
 def test_the_chunks_of_a_worker_share_its_calls_in_flight_and_its_clients(
     worker, qa_schema, owner, llm_server, settings
 ):
