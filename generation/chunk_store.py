@@ -31,9 +31,14 @@ from generation.engine import RowOutcome
 from generation.models import LlmCall
 from generation.row_writes import ChunkWrites, RunState, chunk_writes_apply
 
-# How old the run's state may be when a row starts (pause and cancel are seen within this, plus
-# the calls already in flight). A budget check always waits for a state read after it asked.
+# How old the run's state may be when a row starts or a call goes out: pause and cancel are seen
+# within this, plus one flush (and the calls already in flight). Older than that, the state is
+# read again in the next flush while calls go on with the one known, unless it is older than
+# STATE_STALE_LIMIT_SECONDS (a database that slow stops the calls until it answers). Waiting for
+# every read instead held each round of calls 10-25 ms behind the chunk's flush
+# (docs/performance.md, eighth round).
 STATE_MAX_AGE_SECONDS = 0.1
+STATE_STALE_LIMIT_SECONDS = 1.0
 
 
 class ChunkStore:
@@ -54,6 +59,10 @@ class ChunkStore:
         self._state_waiters: list[asyncio.Future[RunState]] = []
         self._state: RunState | None = None
         self._state_at = float("-inf")
+        # A read of the state asked by nobody waiting (``state`` went on with the known one),
+        # and one under way in a flush: one read at a time is enough.
+        self._state_wanted = False
+        self._state_reading = False
         self._flusher: asyncio.Task[None] | None = None
         self._failed: BaseException | None = None
 
@@ -107,9 +116,18 @@ class ChunkStore:
 
     async def state(self, *, max_age: float = STATE_MAX_AGE_SECONDS) -> RunState:
         """The run's status and spend, read at most ``max_age`` seconds ago (0: read after
-        this call, so it includes every record this chunk made before)."""
-        if self._state is not None and time.monotonic() - self._state_at <= max_age:
-            return self._state
+        this call, so it includes every record this chunk made before). When the known state is
+        older but still within ``STATE_STALE_LIMIT_SECONDS``, it is returned and read again in
+        the next flush (one read at a time), for the calls after this one."""
+        if self._state is not None:
+            age = time.monotonic() - self._state_at
+            if age <= max_age:
+                return self._state
+            if max_age > 0 and age <= STATE_STALE_LIMIT_SECONDS:
+                if not (self._state_wanted or self._state_reading or self._failed):
+                    self._state_wanted = True
+                    self._start_flush()
+                return self._state
         future = self._future()
         self._state_waiters.append(future)
         return await future
@@ -145,6 +163,7 @@ class ChunkStore:
             or self._records
             or self._outcomes
             or self._state_waiters
+            or self._state_wanted
             or self._holds
             or self._settled
             or self._renew_due
@@ -172,11 +191,14 @@ class ChunkStore:
             settled, self._settled = self._settled, []
             renewed = sorted(self._live_holds) if self._renew_due else []
             self._renew_due = False
+            read_state = bool(waiters) or self._state_wanted
+            self._state_wanted = False
+            self._state_reading = read_state
             writes = ChunkWrites(
                 lookups=list(lookups),
                 records=[fields for fields, _ in records],
                 outcomes=[(row_id, outcome) for row_id, outcome, _ in outcomes],
-                read_state=bool(waiters),
+                read_state=read_state,
                 holds=[amount for amount, _ in holds],
                 settled=settled,
                 renewed=renewed,
@@ -188,6 +210,7 @@ class ChunkStore:
                 done = await self._db.run(chunk_writes_apply, run_id=self._run_id, writes=writes)
             except BaseException as exc:
                 self._failed = exc
+                self._state_reading = False
                 for future in futures:
                     if not future.done():
                         future.set_exception(exc)
@@ -207,6 +230,7 @@ class ChunkStore:
                     self._live_holds.add(answer.hold_id)
                 _resolve(future, answer)
             self._renew_later()
+            self._state_reading = False
             if done.state is not None:
                 self._state, self._state_at = done.state, time.monotonic()
                 for future in waiters:
