@@ -87,6 +87,10 @@ class LimiterConfig:
     max_pause: float = 300.0
     # Pause for a 429 or an exhausted budget that says nothing about when to come back.
     default_pause: float = 1.0
+    # A key with no limit has nothing to charge, only pauses to honour: the Redis backend reads
+    # its pause at most this often per event loop (a pause set by another worker is seen that
+    # much later; this worker's own 429s and headers at once) instead of once per call.
+    pause_recheck: float = 0.1
 
 
 def budget(limit: int, config: LimiterConfig) -> tuple[float, int]:

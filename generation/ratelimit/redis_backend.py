@@ -10,6 +10,11 @@ from the clients, so machines with skewed clocks share one timeline; a client on
 relative wait. The hash expires once it no longer matters (its state is then the same as a
 fresh key's).
 
+A key with no limit (rpm and tpm ≤ 0, a self-hosted server) has nothing to charge and only its
+pause to honour: each loop reads that at most every ``LimiterConfig.pause_recheck`` seconds and
+otherwise answers from what it read (and from its own pauses, known at once), which spares such
+calls a round trip each (docs/performance.md, eighth round).
+
 ``redis.asyncio`` connections belong to the event loop that opened them, and a process runs
 several loops (one per worker thread; ``asyncio.run`` per Dramatiq message), so the limiter keeps
 one client per running loop, drops those of closed loops, and ``aclose()`` closes the current
@@ -161,6 +166,9 @@ class _LoopClient:
     # The loop's asks for one key while a round trip for it is out go together (coalesce.py).
     acquires: Coalescer[int, tuple[bool, float]] = field(init=False)
     usages: Coalescer[tuple[int, int], None] = field(init=False)
+    # Unlimited keys: Redis key -> (end of its pause, when that was read), on the monotonic
+    # clock of this process.
+    pauses: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.acquires = Coalescer(self._send_acquires)
@@ -235,8 +243,19 @@ class RedisRateLimiter:
     async def try_acquire(self, key: str, *, rpm: int, tpm: int, tokens: int) -> tuple[bool, float]:
         """Check and charge, in one round trip shared with this loop's other asks for the same
         key made meanwhile: ``(granted, wait)``."""
-        group = (self._redis_key(key), max(0, rpm), max(0, tpm), self._budget_args())
-        return await self._client().acquires.ask(group, max(0, tokens))
+        redis_key, client = self._redis_key(key), self._client()
+        unlimited = rpm <= 0 and tpm <= 0
+        if unlimited and (known := client.pauses.get(redis_key)) is not None:
+            paused_until, read_at = known
+            now = time.monotonic()
+            if now - read_at <= self.config.pause_recheck:
+                return (True, 0.0) if paused_until <= now else (False, paused_until - now)
+        group = (redis_key, max(0, rpm), max(0, tpm), self._budget_args())
+        granted, wait = await client.acquires.ask(group, max(0, tokens))
+        if unlimited:
+            now = time.monotonic()
+            client.pauses[redis_key] = (now if granted else now + wait, now)
+        return granted, wait
 
     async def acquire(self, key: str, *, rpm: int, tpm: int, tokens: int) -> None:
         while True:
@@ -253,9 +272,12 @@ class RedisRateLimiter:
         await self._client().usages.ask(group, (estimated, actual))
 
     async def _pause(self, key: str, seconds: float) -> None:
-        await self._client().pause(
-            keys=[self._redis_key(key)], args=[seconds, self.config.window_seconds]
+        redis_key, client = self._redis_key(key), self._client()
+        remaining = float(
+            await client.pause(keys=[redis_key], args=[seconds, self.config.window_seconds])
         )
+        now = time.monotonic()
+        client.pauses[redis_key] = (now + remaining, now)  # this loop knows at once
 
     async def observe_headers(self, key: str, headers: Mapping[str, str]) -> None:
         seconds = pause_from_headers(headers, wall_now=time.time(), config=self.config)

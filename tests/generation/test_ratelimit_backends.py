@@ -361,3 +361,39 @@ async def test_redis_usage_reports_made_together_share_one_round_trip(redis_limi
     started = time.monotonic()
     await redis_limiter.acquire("k", rpm=0, tpm=1000, tokens=500)
     assert time.monotonic() - started < 0.1  # both refunds were booked
+
+
+async def test_redis_unlimited_key_reads_its_pause_once_per_recheck_not_once_per_call():
+    prefix = new_prefix()
+    config = LimiterConfig(window_seconds=WINDOW, pause_recheck=0.3)
+    mine = RedisRateLimiter(REDIS_URL, prefix=prefix, config=config)
+    other_worker = RedisRateLimiter(REDIS_URL, prefix=prefix, config=config)
+    try:
+        sent = count_round_trips(mine, "acquire")
+        for _ in range(20):  # a self-hosted server: no RPM, no TPM
+            assert await mine.try_acquire("k", rpm=0, tpm=0, tokens=500) == (True, 0.0)
+        assert len(sent) == 1
+        # Another worker is told to back off (a 429): this one sees it at its next read.
+        await other_worker.penalize("k", 1.0)
+        assert await mine.try_acquire("k", rpm=0, tpm=0, tokens=500) == (True, 0.0)
+        await asyncio.sleep(0.35)
+        granted, wait = await mine.try_acquire("k", rpm=0, tpm=0, tokens=500)
+        assert not granted and 0.5 < wait <= 0.7
+        assert len(sent) == 2
+        # Limited keys are charged by Redis on every call, as before.
+        for _ in range(3):
+            await mine.try_acquire("limited", rpm=LIMIT, tpm=0, tokens=0)
+        assert len(sent) == 5
+    finally:
+        await mine.aclose()
+        await other_worker.aclose()
+        flush_redis(prefix)
+
+
+async def test_redis_unlimited_key_knows_its_own_pause_at_once(redis_limiter):
+    assert await redis_limiter.try_acquire("k", rpm=0, tpm=0, tokens=0) == (True, 0.0)
+    sent = count_round_trips(redis_limiter, "acquire")
+    await redis_limiter.penalize("k", 0.5)  # this worker's own 429
+    granted, wait = await redis_limiter.try_acquire("k", rpm=0, tpm=0, tokens=0)
+    assert not granted and 0.4 < wait <= 0.5
+    assert sent == []  # known without asking Redis again
