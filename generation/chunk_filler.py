@@ -2,7 +2,8 @@
 
 Rows are filled concurrently (bounded), each row's columns by the engine; their reads and writes
 are grouped by the chunk's ``ChunkStore``. Before each row the run's status is looked at (read at
-most ``STATE_MAX_AGE_SECONDS`` before), so pause and cancel take effect between rows. A row is
+most ``STATE_MAX_AGE_SECONDS`` before, or being read again: ``ChunkStore.state``), so pause and
+cancel take effect between rows. A row is
 written only while it is still pending, so a redelivered message or a second worker changes
 nothing."""
 

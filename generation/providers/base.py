@@ -313,8 +313,9 @@ ANSWER_GIVES_WAY = 3
 
 @contextmanager
 def on_answer(callback: Callable[[], bool] | None) -> Iterator[None]:
-    """Within the block, this task's provider answers call ``callback`` on arrival (at most
-    once per answer; it may be called again for a retry's answer)."""
+    """Within the block, ``callback`` is called as each of this task's provider answers
+    arrives (a redirect's too, so it must be idempotent, as ``CallLease.answered`` is); it
+    returns whether it woke another call, which this answer then gives way to."""
     token = _on_answer.set(callback)
     try:
         yield
