@@ -11,9 +11,10 @@ relative wait. The hash expires once it no longer matters (its state is then the
 fresh key's).
 
 A key with no limit (rpm and tpm ≤ 0, a self-hosted server) has nothing to charge and only its
-pause to honour: each loop reads that at most every ``LimiterConfig.pause_recheck`` seconds and
-otherwise answers from what it read (and from its own pauses, known at once), which spares such
-calls a round trip each (docs/performance.md, eighth round).
+pause to honour: each loop answers from the pause it read last (and from its own pauses, known
+at once), reading it again in the background once that is ``LimiterConfig.pause_recheck``
+seconds old; only a read older than ``PAUSE_STALE_LIMIT`` recheck periods (Redis slow or gone)
+is waited for. That spares such calls a round trip each (docs/performance.md, eighth round).
 
 ``redis.asyncio`` connections belong to the event loop that opened them, and a process runs
 several loops (one per worker thread; ``asyncio.run`` per Dramatiq message), so the limiter keeps
@@ -155,6 +156,17 @@ return fmt(target - now)
 # Redis connections per event loop (a loop fills one chunk); commands wait for a free one.
 LOOP_CONNECTIONS = 4
 
+# An unlimited key's pause read more than this many recheck periods ago is not answered from:
+# the ask waits for a new read (and sees Redis's error if it is down).
+PAUSE_STALE_LIMIT = 10
+
+
+def _forget_read(client: _LoopClient, redis_key: str, task: asyncio.Task[Any]) -> None:
+    if client.pause_reads.get(redis_key) is task:
+        del client.pause_reads[redis_key]
+    if not task.cancelled():
+        task.exception()  # a failed background read is retried by a later ask; not an error here
+
 
 @dataclass
 class _LoopClient:
@@ -169,6 +181,8 @@ class _LoopClient:
     # Unlimited keys: Redis key -> (end of its pause, when that was read), on the monotonic
     # clock of this process.
     pauses: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # Reads of those pauses under way in the background, by Redis key.
+    pause_reads: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.acquires = Coalescer(self._send_acquires)
@@ -244,17 +258,27 @@ class RedisRateLimiter:
         """Check and charge, in one round trip shared with this loop's other asks for the same
         key made meanwhile: ``(granted, wait)``."""
         redis_key, client = self._redis_key(key), self._client()
-        unlimited = rpm <= 0 and tpm <= 0
-        if unlimited and (known := client.pauses.get(redis_key)) is not None:
-            paused_until, read_at = known
-            now = time.monotonic()
-            if now - read_at <= self.config.pause_recheck:
-                return (True, 0.0) if paused_until <= now else (False, paused_until - now)
         group = (redis_key, max(0, rpm), max(0, tpm), self._budget_args())
-        granted, wait = await client.acquires.ask(group, max(0, tokens))
-        if unlimited:
-            now = time.monotonic()
-            client.pauses[redis_key] = (now if granted else now + wait, now)
+        if rpm > 0 or tpm > 0:
+            return await client.acquires.ask(group, max(0, tokens))
+        known = client.pauses.get(redis_key)
+        now = time.monotonic()
+        recheck = self.config.pause_recheck
+        if known is None or now - known[1] > PAUSE_STALE_LIMIT * recheck:
+            return await self._read_pause(client, group)
+        paused_until, read_at = known
+        if now - read_at > recheck and redis_key not in client.pause_reads:
+            read = asyncio.get_running_loop().create_task(self._read_pause(client, group))
+            client.pause_reads[redis_key] = read
+            read.add_done_callback(lambda task: _forget_read(client, redis_key, task))
+        return (True, 0.0) if paused_until <= now else (False, paused_until - now)
+
+    @staticmethod
+    async def _read_pause(client: _LoopClient, group: tuple) -> tuple[bool, float]:
+        """An unlimited key's pause, read (an acquire that charges nothing) and remembered."""
+        granted, wait = await client.acquires.ask(group, 0)
+        now = time.monotonic()
+        client.pauses[group[0]] = (now if granted else now + wait, now)
         return granted, wait
 
     async def acquire(self, key: str, *, rpm: int, tpm: int, tokens: int) -> None:
@@ -294,4 +318,8 @@ class RedisRateLimiter:
         with self._lock:
             entry = self._clients.pop(id(loop), None)
         if entry is not None and entry.loop is loop:
+            reads = list(entry.pause_reads.values())
+            for read in reads:
+                read.cancel()
+            await asyncio.gather(*reads, return_exceptions=True)
             await entry.client.aclose()

@@ -23,6 +23,7 @@ from generation.ratelimit import (
     limiter,
 )
 from generation.ratelimit.core import KeyState, budget, reserve
+from generation.ratelimit.redis_backend import PAUSE_STALE_LIMIT
 from tests.generation.test_ratelimit_core import max_in_window
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -377,8 +378,12 @@ async def test_redis_unlimited_key_reads_its_pause_once_per_recheck_not_once_per
         await other_worker.penalize("k", 1.0)
         assert await mine.try_acquire("k", rpm=0, tpm=0, tokens=500) == (True, 0.0)
         await asyncio.sleep(0.35)
+        # Its read is older than the recheck period: this ask goes on with it (no wait) and a
+        # new read goes out in the background; the asks after it see the pause.
+        assert await mine.try_acquire("k", rpm=0, tpm=0, tokens=500) == (True, 0.0)
+        await asyncio.sleep(0.05)
         granted, wait = await mine.try_acquire("k", rpm=0, tpm=0, tokens=500)
-        assert not granted and 0.5 < wait <= 0.7
+        assert not granted and 0.5 < wait <= 0.65
         assert len(sent) == 2
         # Limited keys are charged by Redis on every call, as before.
         for _ in range(3):
@@ -397,3 +402,20 @@ async def test_redis_unlimited_key_knows_its_own_pause_at_once(redis_limiter):
     granted, wait = await redis_limiter.try_acquire("k", rpm=0, tpm=0, tokens=0)
     assert not granted and 0.4 < wait <= 0.5
     assert sent == []  # known without asking Redis again
+
+
+async def test_redis_unlimited_key_waits_for_a_new_read_when_the_last_is_too_old():
+    prefix = new_prefix()
+    config = LimiterConfig(window_seconds=WINDOW, pause_recheck=0.02)
+    mine = RedisRateLimiter(REDIS_URL, prefix=prefix, config=config)
+    other_worker = RedisRateLimiter(REDIS_URL, prefix=prefix, config=config)
+    try:
+        assert await mine.try_acquire("k", rpm=0, tpm=0, tokens=0) == (True, 0.0)
+        await other_worker.penalize("k", 1.0)
+        await asyncio.sleep(0.02 * PAUSE_STALE_LIMIT + 0.05)  # idle: the last read is too old
+        granted, wait = await mine.try_acquire("k", rpm=0, tpm=0, tokens=0)
+        assert not granted and 0.6 < wait <= 0.8  # read before answering: the pause is seen
+    finally:
+        await mine.aclose()
+        await other_worker.aclose()
+        flush_redis(prefix)
