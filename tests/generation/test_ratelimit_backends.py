@@ -7,6 +7,7 @@ whose keys are deleted before and after it: a FLUSHDB would pull the floor from 
 run of this suite on the same server (CI jobs, a colleague's checkout)."""
 
 import asyncio
+import contextlib
 import multiprocessing
 import threading
 import time
@@ -364,12 +365,22 @@ async def test_redis_usage_reports_made_together_share_one_round_trip(redis_limi
     assert time.monotonic() - started < 0.1  # both refunds were booked
 
 
-async def test_redis_unlimited_key_reads_its_pause_once_per_recheck_not_once_per_call():
+@contextlib.asynccontextmanager
+async def two_redis_workers(**config):
+    """Two Redis limiters sharing a fresh namespace, as two worker processes would."""
     prefix = new_prefix()
-    config = LimiterConfig(window_seconds=WINDOW, pause_recheck=0.3)
-    mine = RedisRateLimiter(REDIS_URL, prefix=prefix, config=config)
-    other_worker = RedisRateLimiter(REDIS_URL, prefix=prefix, config=config)
+    config = LimiterConfig(window_seconds=WINDOW, **config)
+    pair = [RedisRateLimiter(REDIS_URL, prefix=prefix, config=config) for _ in range(2)]
     try:
+        yield pair
+    finally:
+        for lim in pair:
+            await lim.aclose()
+        flush_redis(prefix)
+
+
+async def test_redis_unlimited_key_reads_its_pause_once_per_recheck_not_once_per_call():
+    async with two_redis_workers(pause_recheck=0.3) as (mine, other_worker):
         sent = count_round_trips(mine, "acquire")
         for _ in range(20):  # a self-hosted server: no RPM, no TPM
             assert await mine.try_acquire("k", rpm=0, tpm=0, tokens=500) == (True, 0.0)
@@ -389,10 +400,6 @@ async def test_redis_unlimited_key_reads_its_pause_once_per_recheck_not_once_per
         for _ in range(3):
             await mine.try_acquire("limited", rpm=LIMIT, tpm=0, tokens=0)
         assert len(sent) == 5
-    finally:
-        await mine.aclose()
-        await other_worker.aclose()
-        flush_redis(prefix)
 
 
 async def test_redis_unlimited_key_knows_its_own_pause_at_once(redis_limiter):
@@ -405,17 +412,9 @@ async def test_redis_unlimited_key_knows_its_own_pause_at_once(redis_limiter):
 
 
 async def test_redis_unlimited_key_waits_for_a_new_read_when_the_last_is_too_old():
-    prefix = new_prefix()
-    config = LimiterConfig(window_seconds=WINDOW, pause_recheck=0.02)
-    mine = RedisRateLimiter(REDIS_URL, prefix=prefix, config=config)
-    other_worker = RedisRateLimiter(REDIS_URL, prefix=prefix, config=config)
-    try:
+    async with two_redis_workers(pause_recheck=0.02) as (mine, other_worker):
         assert await mine.try_acquire("k", rpm=0, tpm=0, tokens=0) == (True, 0.0)
         await other_worker.penalize("k", 1.0)
         await asyncio.sleep(0.02 * PAUSE_STALE_LIMIT + 0.05)  # idle: the last read is too old
         granted, wait = await mine.try_acquire("k", rpm=0, tpm=0, tokens=0)
         assert not granted and 0.6 < wait <= 0.8  # read before answering: the pause is seen
-    finally:
-        await mine.aclose()
-        await other_worker.aclose()
-        flush_redis(prefix)
