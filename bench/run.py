@@ -404,7 +404,8 @@ def _evaluate(result: dict) -> list[Line]:
                 f"ideal = {min(threads, chunks)} threads × min(row concurrency "
                 f"{settings['row_concurrency']}, chunk {settings['chunk_size']}) / "
                 f"{LATENCY * 1000:.0f} ms; {done} in {wall:.1f} s; "
-                f"{where_lost(result, concurrency)}; {cpu_ceiling(result)}",
+                f"{where_lost(result, concurrency)}; {start_and_drain_cap(result, rows / ideal)}; "
+                f"{cpu_ceiling(result)}",
             )
         ]
     if result["name"] == "overhead":
@@ -460,6 +461,22 @@ def where_lost(result: dict, concurrency: int) -> str:
         f"time short of {concurrency} calls in flight: {lost['before']:.2f} s before the first "
         f"request, {lost['filling']:.2f} s filling up, {lost['running']:.2f} s running, "
         f"{lost['draining']:.2f} s draining after the last request went out"
+    )
+
+
+def start_and_drain_cap(result: dict, ideal_wall: float) -> str:
+    """The most this run's ratio could be with no loss between its first request and its end but
+    the drain: the calls of a run in full flow are spread over the latency, so its last ones end
+    spread over a latency too (on average half a latency lost)."""
+    started, ended = result["started"], result["ended"]
+    arrivals = [r[0] for r in result["requests"] if started <= r[0] <= ended]
+    if not arrivals or ideal_wall <= 0:
+        return "no requests"
+    first = min(arrivals) - started
+    cap = ideal_wall / (ideal_wall + first + LATENCY / 2)
+    return (
+        f"with its first request after {first:.2f} s and a drain of half a latency, at most "
+        f"{cap:.3f} of the ideal"
     )
 
 
