@@ -156,7 +156,7 @@ def _profile(fake_url: str, rows: int, top: int, latency: float, budget: bool, s
     from generation.chunk_filler import fill_chunk
     from generation.models import Run
     from generation.services import run_create
-    from generation.worker_loop import bind_worker_loop
+    from generation.worker_loop import bind_worker_loop, unbind_and_close
 
     call_command("migrate", interactive=False, verbosity=0)
     _http(fake_url + "/bench/configure", {"latency": latency} if latency else {})
@@ -212,6 +212,8 @@ def _profile(fake_url: str, rows: int, top: int, latency: float, budget: bool, s
     fill(run.pk)
     loop_profile.disable()
     db_thread.DbThread.__init__ = original_init  # type: ignore[method-assign]
+    loop.run_until_complete(unbind_and_close())
+    loop.close()
 
     loop_stats = pstats.Stats(loop_profile)
     db_stats = pstats.Stats(profiles[0])

@@ -109,6 +109,16 @@ async def _close(shared: _Shared) -> None:
         pass
 
 
+async def unbind_and_close() -> None:
+    """Unbind the loop this runs on and close what its chunks kept (provider clients, the
+    limiter's connections): for tools that bound a loop of their own (bench/profile_engine.py)."""
+    global _shared
+    shared = _on_loop()
+    if shared is not None:
+        _shared = None
+        await _close(shared)
+
+
 class WorkerLoopMiddleware(dramatiq.Middleware):
     """Binds the shared state to the actor loop when a worker boots (after Dramatiq's
     ``AsyncIO`` middleware started it) and closes the pooled clients before it stops.
