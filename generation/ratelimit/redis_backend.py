@@ -261,12 +261,11 @@ class RedisRateLimiter:
         group = (redis_key, max(0, rpm), max(0, tpm), self._budget_args())
         if rpm > 0 or tpm > 0:
             return await client.acquires.ask(group, max(0, tokens))
-        known = client.pauses.get(redis_key)
+        paused_until, read_at = client.pauses.get(redis_key, (0.0, float("-inf")))
         now = time.monotonic()
         recheck = self.config.pause_recheck
-        if known is None or now - known[1] > PAUSE_STALE_LIMIT * recheck:
+        if now - read_at > PAUSE_STALE_LIMIT * recheck:  # never read, or Redis slow or gone
             return await self._read_pause(client, group)
-        paused_until, read_at = known
         if now - read_at > recheck and redis_key not in client.pause_reads:
             read = asyncio.get_running_loop().create_task(self._read_pause(client, group))
             client.pause_reads[redis_key] = read

@@ -418,3 +418,26 @@ async def test_redis_unlimited_key_waits_for_a_new_read_when_the_last_is_too_old
         await asyncio.sleep(0.02 * PAUSE_STALE_LIMIT + 0.05)  # idle: the last read is too old
         granted, wait = await mine.try_acquire("k", rpm=0, tpm=0, tokens=0)
         assert not granted and 0.6 < wait <= 0.8  # read before answering: the pause is seen
+
+
+async def test_redis_unlimited_key_with_redis_gone_goes_on_briefly_then_fails_with_its_error(
+    redis_limiter,
+):
+    redis_limiter.config = LimiterConfig(window_seconds=WINDOW, pause_recheck=0.02)
+    assert await redis_limiter.try_acquire("k", rpm=0, tpm=0, tokens=0) == (True, 0.0)
+    entry = redis_limiter._client()
+    script = entry.acquire
+
+    async def redis_gone(**kwargs):
+        raise redis.ConnectionError("Connection refused (Redis is down)")
+
+    entry.acquire = redis_gone
+    await asyncio.sleep(0.03)
+    # The read is stale: the ask goes on with it and the failed background read is no error.
+    assert await redis_limiter.try_acquire("k", rpm=0, tpm=0, tokens=0) == (True, 0.0)
+    await asyncio.sleep(0.02 * PAUSE_STALE_LIMIT)
+    # Too old to answer from: the ask waits for a read and gets Redis's own error.
+    with pytest.raises(redis.ConnectionError, match="Redis is down"):
+        await redis_limiter.try_acquire("k", rpm=0, tpm=0, tokens=0)
+    entry.acquire = script  # Redis is back: the next ask reads again and goes on
+    assert await redis_limiter.try_acquire("k", rpm=0, tpm=0, tokens=0) == (True, 0.0)
