@@ -241,11 +241,12 @@ def produce(run_id: int, rate: float, seconds: float) -> None:
     from generation import live
     from generation.db_thread import DbThread
     from generation.engine import RowOutcome
-    from generation.models import Row
+    from generation.models import Row, Run
     from generation.row_writes import ChunkWrites, chunk_writes_apply
 
     async def run() -> None:
         db = DbThread()
+        project_id = await db.run(lambda: Run.objects.get(pk=run_id).project_id)
         pending = await db.run(
             lambda: list(
                 Row.objects.filter(run_id=run_id, status=Row.Status.PENDING)
@@ -267,7 +268,9 @@ def produce(run_id: int, rate: float, seconds: float) -> None:
                 latency_ms=50,
             )
             writes = ChunkWrites(outcomes=[(row_id, outcome)])
-            done = await db.run(chunk_writes_apply, run_id=run_id, writes=writes)
+            done = await db.run(
+                chunk_writes_apply, run_id=run_id, project_id=project_id, writes=writes
+            )
             if done.stored:
                 await live.publish_rows(run_id, done.stored)
         db.close()

@@ -63,7 +63,7 @@ def _load_chunk(run_id: int, start: int, end: int) -> _Chunk | None:
 
 async def fill_chunk(run_id: int, start: int, end: int) -> None:
     db = DbThread()
-    store = ChunkStore(db, run_id)
+    store: ChunkStore | None = None
     context: CallContext | None = None
     try:
         chunk = await db.run(_load_chunk, run_id, start, end)
@@ -71,6 +71,8 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
             if chunk is not None and await db.run(run_finish_if_done, run_id=run_id):
                 await live.publish_rows(run_id, [])
             return
+        # The run's project's ledger: its answers are shared with no other project.
+        store = chunk_store = ChunkStore(db, run_id, project_id=chunk.run.project_id)
         context = CallContext(
             credentials=chunk.credentials,
             db=db,
@@ -78,6 +80,7 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
             sample_prefix=(
                 f"run:{run_id}" if chunk.run.fresh_samples else f"run-seed:{chunk.run.seed}"
             ),
+            project_id=chunk.run.project_id,
             run_id=run_id,
             store=store,
             # Calls in flight are bounded, rows are not: every row of the chunk renders its
@@ -91,7 +94,7 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
         )
 
         async def fill_one(row: Row) -> None:
-            if not (await store.state()).running:
+            if not (await chunk_store.state()).running:
                 return
             try:
                 outcome = await fill_row(
@@ -107,14 +110,15 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
                 if await db.run(run_stop_at_budget, run_id):
                     await live.publish_rows(run_id, [])
                 return
-            await store.store_row(row.pk, outcome)
+            await chunk_store.store_row(row.pk, outcome)
 
         await asyncio.gather(*(fill_one(row) for row in chunk.rows))
-        await store.aclose()
+        await chunk_store.aclose()
         if await db.run(run_finish_if_done, run_id=run_id):
             await live.publish_rows(run_id, [])
     finally:
-        await store.aclose()
+        if store is not None:
+            await store.aclose()
         if context is not None:
             await context.aclose()
         db.close()

@@ -42,9 +42,11 @@ STATE_STALE_LIMIT_SECONDS = 1.0
 
 
 class ChunkStore:
-    def __init__(self, db: DbThread, run_id: int) -> None:
+    def __init__(self, db: DbThread, run_id: int, *, project_id: int) -> None:
         self._db = db
         self._run_id = run_id
+        # Whose ledger the lookups read and the records go to: the run's project's.
+        self.project_id = project_id
         self._lookups: dict[str, list[asyncio.Future[LlmCall | None]]] = {}
         self._records: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._outcomes: list[tuple[int, RowOutcome, asyncio.Future[bool]]] = []
@@ -207,7 +209,12 @@ class ChunkStore:
             futures += [f for _, f in records] + [f for _, _, f in outcomes] + waiters
             futures += [f for _, f in holds]
             try:
-                done = await self._db.run(chunk_writes_apply, run_id=self._run_id, writes=writes)
+                done = await self._db.run(
+                    chunk_writes_apply,
+                    run_id=self._run_id,
+                    project_id=self.project_id,
+                    writes=writes,
+                )
             except BaseException as exc:
                 self._failed = exc
                 self._state_reading = False

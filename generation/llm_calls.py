@@ -54,8 +54,9 @@ class BudgetReached(Exception):
     pending and the run can go on once the budget is raised."""
 
 
-def ledger_lookup(key: str) -> LlmCall | None:
-    return LlmCall.objects.filter(key=key).first()
+def ledger_lookup(project_id: int, key: str) -> LlmCall | None:
+    """The answer recorded for ``key`` in this project's ledger (never another project's)."""
+    return LlmCall.objects.filter(project_id=project_id, key=key).first()
 
 
 def ledger_record(**fields: Any) -> None:
@@ -96,12 +97,15 @@ class _Paid:
 class CallContext:
     """Everything a batch of rows needs to call providers; used by one event loop.
 
-    With a ``store`` (a run's chunk) the ledger and the budget go through its grouped flushes;
-    without one (previews, batch passes) each is its own round trip on ``db``."""
+    ``project_id`` is whose ledger answers and records the calls (the run's or the preview's
+    project; the store's, when there is one). With a ``store`` (a run's chunk) the ledger and
+    the budget go through its grouped flushes; without one (previews, batch passes) each is
+    its own round trip on ``db``."""
 
     credentials: dict[int, ProviderCredential]
     db: DbThread
     sample_prefix: str
+    project_id: int
     run_id: int | None = None
     check_budget: bool = True
     store: ChunkStore | None = None
@@ -117,6 +121,10 @@ class CallContext:
     _providers: dict[int, Provider] = field(default_factory=dict)
     # Providers built here (not pooled by a worker thread's kept loop), closed by aclose.
     _owned: list[Provider] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.store is not None and self.store.project_id != self.project_id:
+            raise ValueError("a chunk's calls use its run's project's ledger")
 
     def _provider(self, credential: ProviderCredential) -> Provider:
         provider = self._providers.get(credential.pk)
@@ -141,7 +149,7 @@ class CallContext:
     async def _ledger_lookup(self, key: str) -> LlmCall | None:
         if self.store is not None:
             return await self.store.lookup(key)
-        return await self.db.run(ledger_lookup, key)
+        return await self.db.run(ledger_lookup, self.project_id, key)
 
     async def _ledger_record(
         self, fields: dict[str, Any], release: Callable[[], None], hold_id: int | None
@@ -189,7 +197,7 @@ class CallContext:
     async def __call__(self, ask: LlmAsk) -> LlmAnswer:
         column = ask.column
         credential = self.credentials.get(column.credential_id)
-        if credential is None:
+        if credential is None or credential.project_id != self.project_id:
             raise LlmFailure(MSG_CREDENTIAL_GONE.replace("{column}", column.name))
         schema = column.response_schema()
         request = CompletionRequest(
@@ -242,6 +250,7 @@ class CallContext:
         """One call: answered by the ledger when it was made before, else budget check,
         rate limiter, retries, the SDK, and the ledger again before the answer is used."""
         key = request.ledger_key(
+            project_id=self.project_id,
             provider=credential.provider,
             base_url=credential.base_url,
             sample=f"{self.sample_prefix}:{ask.row_index}",
@@ -328,6 +337,7 @@ class CallContext:
             raise
         await self._ledger_record(
             {
+                "project_id": self.project_id,
                 "key": key,
                 "run_id": self.run_id,
                 "credential_id": credential.pk,

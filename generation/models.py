@@ -124,9 +124,13 @@ class Row(models.Model):
 
 
 class LlmCall(models.Model):
-    """One finished provider call. ``key`` hashes what was asked, so asking again is free."""
+    """One finished provider call. ``key`` hashes what was asked and the project it was asked
+    in, so asking again in that project is free. The ledger is the project's: every lookup
+    filters by ``project`` too, and no entry is ever shared with another project (other
+    people's money and data; docs/architecture.md, "Calls")."""
 
-    key = models.CharField(max_length=64, unique=True)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="llm_calls")
+    key = models.CharField(max_length=64)
     run = models.ForeignKey(Run, null=True, on_delete=models.SET_NULL, related_name="calls")
     credential = models.ForeignKey(
         ProviderCredential, null=True, on_delete=models.SET_NULL, related_name="calls"
@@ -147,6 +151,10 @@ class LlmCall(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # Also the index of the grouped lookup (project = … AND key IN (…)).
+            models.UniqueConstraint(fields=["project", "key"], name="llmcall_unique_in_project")
+        ]
         indexes = [models.Index(fields=["run", "created_at"], name="llmcall_run_idx")]
 
     def __str__(self) -> str:
@@ -234,6 +242,10 @@ class BatchRequest(models.Model):
 
     job = models.ForeignKey(BatchJob, on_delete=models.CASCADE, related_name="requests")
     key = models.CharField(max_length=64)
+    # What the provider knows the request by when it is not ``key``: the unscoped key of a
+    # request made before ledger keys were scoped to projects (migration 0006), which a batch
+    # sent then answers under. Empty: the key.
+    custom_id = models.CharField(max_length=64, blank=True, default="")
     open = models.BooleanField(default=True)
     column = models.CharField(max_length=64, blank=True)
     row_index = models.PositiveIntegerField(null=True, blank=True)
@@ -257,3 +269,8 @@ class BatchRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key[:10]} in {self.job_id}"
+
+    @property
+    def provider_id(self) -> str:
+        """The request's custom_id at the provider."""
+        return self.custom_id or self.key

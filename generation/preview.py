@@ -31,14 +31,16 @@ def preview_rows(*, project: Project, spec: SchemaSpec, count: int) -> list[Prev
     seeds = load_seed_data(
         project_id=project.pk, spec=spec, seed=seed, row_indices=list(range(count))
     )
-    return asyncio.run(_preview(spec, credentials, seeds, seed, count))
+    return asyncio.run(_preview(project.pk, spec, credentials, seeds, seed, count))
 
 
 async def _preview(
-    spec: SchemaSpec, credentials: dict, seeds: SeedData, seed: int, count: int
+    project_id: int, spec: SchemaSpec, credentials: dict, seeds: SeedData, seed: int, count: int
 ) -> list[PreviewRow]:
     db = DbThread()
-    context = CallContext(credentials=credentials, db=db, sample_prefix=f"preview:{seed}")
+    context = CallContext(
+        credentials=credentials, db=db, sample_prefix=f"preview:{seed}", project_id=project_id
+    )
     try:
         outcomes = await asyncio.gather(
             *(

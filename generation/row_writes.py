@@ -85,15 +85,19 @@ class ChunkWritesDone:
     held: list[HoldAnswer] = field(default_factory=list)
 
 
-def chunk_writes_apply(*, run_id: int, writes: ChunkWrites) -> ChunkWritesDone:
+def chunk_writes_apply(*, run_id: int, project_id: int, writes: ChunkWrites) -> ChunkWritesDone:
     """Answer a flush in as few statements as the database allows: one SELECT for every
-    ledger lookup; one transaction for every finished call (a ledger entry each, the run's
+    ledger lookup (in the run's project's ledger, ``project_id``, on its (project, key)
+    index); one transaction for every finished call (a ledger entry each, the run's
     spend once) and every finished row (only those still pending, as ``row_store_outcome``);
     then, when asked, the run's state as it is after those writes. Budget holds are settled
     in that transaction and the new ones granted at its end, against the spend it leaves."""
     hits: dict[str, LlmCall] = {}
     if writes.lookups:
-        hits = {call.key: call for call in LlmCall.objects.filter(key__in=writes.lookups)}
+        hits = {
+            call.key: call
+            for call in LlmCall.objects.filter(project_id=project_id, key__in=writes.lookups)
+        }
     stored: list[int] = []
     held: list[HoldAnswer] = []
     if writes.records or writes.outcomes or writes.holds or writes.settled or writes.renewed:
@@ -117,14 +121,16 @@ def record_calls(
     run_id: int | None, records: list[dict[str, Any]], *, using: str | None = None
 ) -> None:
     """Ledger entries for finished calls, and their cost added to ``run_id``'s spend; inside
-    the caller's transaction."""
+    the caller's transaction. Each record names its ``project_id`` (whose ledger it goes in:
+    a column that cannot be null, so none can be written unscoped)."""
     using = using or LlmCall.objects.db
-    # One entry per key: the first (the answers of one request are equivalent).
+    # One entry per key in a project: the first (the answers of one request are equivalent).
     unique: list[dict[str, Any]] = []
-    keys: set[str] = set()
+    keys: set[tuple[int, str]] = set()
     for record in records:
-        if record["key"] not in keys:
-            keys.add(record["key"])
+        scoped = (record["project_id"], record["key"])
+        if scoped not in keys:
+            keys.add(scoped)
             unique.append(record)
     # An entry whose credential was deleted meanwhile cannot be stored (PostgreSQL checks the
     # foreign key at commit, failing the whole flush): it is skipped, as it always was.
@@ -147,7 +153,9 @@ def record_calls(
         (
             Decimal(r["cost_usd"]).quantize(places)
             for r in unique
-            if r["key"] in inserted and r.get("run_id") == run_id and r.get("cost_usd")
+            if (r["project_id"], r["key"]) in inserted
+            and r.get("run_id") == run_id
+            and r.get("cost_usd")
         ),
         Decimal(0),
     )
@@ -155,14 +163,16 @@ def record_calls(
         Run.objects.using(using).filter(pk=run_id).update(spent_usd=F("spent_usd") + spent)
 
 
-# Ledger entries per INSERT statement (SQLite allows 32 766 parameters; an entry has 16).
+# Ledger entries per INSERT statement (SQLite allows 32 766 parameters; an entry has 17).
 INSERT_BATCH = 200
 
 
-def _insert_calls(records: list[dict[str, Any]], using: str) -> set[str]:
-    """Insert the ledger entries whose key is not there yet; the keys inserted.
+def _insert_calls(records: list[dict[str, Any]], using: str) -> set[tuple[int, str]]:
+    """Insert the ledger entries whose key is not in their project's ledger yet; the
+    (project id, key) pairs inserted.
 
-    One prepared ``INSERT … ON CONFLICT (key) DO NOTHING RETURNING key`` per batch (PostgreSQL
+    One prepared ``INSERT … ON CONFLICT (project_id, key) DO NOTHING RETURNING project_id,
+    key`` per batch (PostgreSQL
     and SQLite ≥ 3.35 alike), values prepared by the model's own fields as the ORM would.
     ``bulk_create`` compiled every value through the query compiler and needed a SELECT first
     to learn which keys were new: together about 0.3 ms of CPU per call, the largest part of
@@ -174,8 +184,9 @@ def _insert_calls(records: list[dict[str, Any]], using: str) -> set[str]:
     fields = [f for f in LlmCall._meta.concrete_fields if not f.primary_key]
     now = timezone.now()
     columns = ", ".join(quote(f.column) for f in fields)
+    scope = f"{quote('project_id')}, {quote('key')}"  # the unique (project, key) constraint
     row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    inserted: set[str] = set()
+    inserted: set[tuple[int, str]] = set()
     with connection.cursor() as cursor:
         for start in range(0, len(records), INSERT_BATCH):
             batch = records[start : start + INSERT_BATCH]
@@ -194,10 +205,10 @@ def _insert_calls(records: list[dict[str, Any]], using: str) -> set[str]:
             cursor.execute(
                 f"INSERT INTO {quote(LlmCall._meta.db_table)} ({columns}) "
                 f"VALUES {', '.join([row_sql] * len(batch))} "
-                f"ON CONFLICT ({quote('key')}) DO NOTHING RETURNING {quote('key')}",
+                f"ON CONFLICT ({scope}) DO NOTHING RETURNING {scope}",
                 params,
             )
-            inserted.update(key for (key,) in cursor.fetchall())
+            inserted.update((project_id, key) for project_id, key in cursor.fetchall())
     return inserted
 
 

@@ -111,11 +111,12 @@ class BatchCallContext(CallContext):
             return await super()._paid_call(credential, ask, request, reask=reask)
         # The same key as CallContext._paid_call: batch and online answers are interchangeable.
         key = request.ledger_key(
+            project_id=self.project_id,
             provider=credential.provider,
             base_url=credential.base_url,
             sample=f"{self.sample_prefix}:{ask.row_index}",
         )
-        cached = await self.db.run(ledger_lookup, key)
+        cached = await self.db.run(ledger_lookup, self.project_id, key)
         if cached is not None:
             completion = Completion(
                 text=cached.response_text,

@@ -6,7 +6,9 @@ run twice, or on two workers at once:
   the lease (a worker that died while sending) is taken over, after asking the provider whether
   the batch was created after all (OpenAI: by the job id in the batch's metadata);
 - a ledger key has at most one *open* ``BatchRequest`` (a partial unique index), so two passes
-  racing never put the same call in two batches;
+  racing never put the same call in two batches; keys are scoped to the run's project
+  (``CompletionRequest.ledger_key``), so a request of one project is never answered by, nor
+  waits for, another project's batch;
 - collecting locks the job row and writes only while it is still ``in_progress``; ledger rows
   are inserted once (unique key), and the run's spend grows by exactly what was inserted.
 """
@@ -94,12 +96,16 @@ class CreateResult:
     open_here: int = 0
 
 
-def _open_keys(keys: list[str]) -> dict[str, int]:
-    """key → run id, for the keys that are in an open batch request."""
+def _open_keys(project_id: int, keys: list[str]) -> dict[str, int]:
+    """key → run id, for the keys that are in an open batch request of the project."""
     found: dict[str, int] = {}
     for start in range(0, len(keys), IN_CLAUSE):
         found.update(
-            BatchRequest.objects.filter(key__in=keys[start : start + IN_CLAUSE], open=True)
+            BatchRequest.objects.filter(
+                key__in=keys[start : start + IN_CLAUSE],
+                open=True,
+                job__run__project_id=project_id,
+            )
             .values_list("key", "job__run_id")
             .iterator()
         )
@@ -129,7 +135,7 @@ def jobs_create(*, run_id: int, deferred: Iterable[DeferredCall]) -> CreateResul
     result = CreateResult()
     run = Run.objects.select_for_update().get(pk=run_id)
     calls = sorted(deferred, key=lambda c: (c.row_index, c.column, c.reask))
-    open_keys = _open_keys([c.key for c in calls])
+    open_keys = _open_keys(run.project_id, [c.key for c in calls])
     fresh = []
     for call in calls:
         owner = open_keys.get(call.key)
@@ -140,7 +146,10 @@ def jobs_create(*, run_id: int, deferred: Iterable[DeferredCall]) -> CreateResul
         else:
             result.open_elsewhere += 1
     credentials = {
-        c.pk: c for c in ProviderCredential.objects.filter(pk__in={c.credential_id for c in fresh})
+        c.pk: c
+        for c in ProviderCredential.objects.filter(
+            pk__in={c.credential_id for c in fresh}, project_id=run.project_id
+        )
     }
     # A credential deleted since the pass: its rows fail with that message in the next pass.
     fresh = [c for c in fresh if c.credential_id in credentials]
@@ -269,8 +278,8 @@ def job_submit(job_id: int) -> bool:
         found = client.find_submitted(marker) if job.submit_attempts > 1 else None
         if found is None:
             items = [
-                BatchItem(r.key, request_from_record(r.request))
-                for r in job.requests.order_by("pk").only("key", "request")
+                BatchItem(r.provider_id, request_from_record(r.request))
+                for r in job.requests.order_by("pk").only("key", "custom_id", "request")
             ]
             found = client.submit(
                 items, metadata={"studio_run": str(job.run_id), "studio_job": marker}
@@ -350,15 +359,18 @@ def job_poll(job_id: int) -> bool:
 
 
 def _collect(job: BatchJob, client: BatchClient, state: BatchState) -> bool:
-    by_key = {
-        r.key: r
+    project_id = job.run.project_id
+    # By the id the provider answers under (the ledger key, except for a batch sent before
+    # keys were scoped to projects: BatchRequest.custom_id).
+    by_id = {
+        r.provider_id: r
         for r in job.requests.filter(open=True).only(
-            "pk", "key", "request", "column", "row_index", "reask"
+            "pk", "key", "custom_id", "request", "column", "row_index", "reask"
         )
     }
     try:
         results = client.results(
-            job.external_id, {key: request_from_record(r.request) for key, r in by_key.items()}
+            job.external_id, {pid: request_from_record(r.request) for pid, r in by_id.items()}
         )
     except ProviderError as exc:
         BatchJob.objects.filter(pk=job.pk).update(
@@ -373,26 +385,31 @@ def _collect(job: BatchJob, client: BatchClient, state: BatchState) -> bool:
         )
         if locked is None:
             return True  # another worker collected it
-        answered = [r for r in results if r.completion is not None]
+        answered = [
+            (record, r)
+            for r in results
+            if r.completion is not None and (record := by_id.get(r.custom_id)) is not None
+        ]
         existing: set[str] = set()
-        keys = [r.custom_id for r in answered]
+        keys = [record.key for record, _ in answered]
         for start in range(0, len(keys), IN_CLAUSE):
             existing.update(
-                LlmCall.objects.filter(key__in=keys[start : start + IN_CLAUSE]).values_list(
-                    "key", flat=True
-                )
+                LlmCall.objects.filter(
+                    project_id=project_id, key__in=keys[start : start + IN_CLAUSE]
+                ).values_list("key", flat=True)
             )
         calls = []
-        for result in answered:
-            if result.custom_id in existing or result.custom_id not in by_key:
+        for record, result in answered:
+            if record.key in existing:
                 continue
-            record = by_key[result.custom_id]
+            existing.add(record.key)
             stored = record.request
             completion = result.completion
             assert completion is not None
             calls.append(
                 LlmCall(
-                    key=result.custom_id,
+                    project_id=project_id,
+                    key=record.key,
                     run_id=job.run_id,
                     credential_id=job.credential_id,
                     provider=job.provider,
@@ -427,7 +444,7 @@ def _collect(job: BatchJob, client: BatchClient, state: BatchState) -> bool:
             Run.objects.filter(pk=job.run_id).update(spent_usd=F("spent_usd") + spent)
         failed = []
         for result in results:
-            record = by_key.get(result.custom_id)
+            record = by_id.get(result.custom_id)
             if result.completion is None and record is not None:
                 record.error = result.error or "The request failed without a message"
                 failed.append(record)

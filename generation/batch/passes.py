@@ -84,6 +84,7 @@ async def fill_pass(run_id: int) -> PassOutcome:
             db=db,
             # As chunk_filler: equal seeds share answers unless the run asked for fresh samples.
             sample_prefix=(f"run:{run_id}" if run.fresh_samples else f"run-seed:{run.seed}"),
+            project_id=run.project_id,
             run_id=run_id,
             errors=loaded.errors,
         )

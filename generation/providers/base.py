@@ -100,10 +100,21 @@ class CompletionRequest:
     def messages(self) -> list[dict[str, str]]:
         return [m.as_dict() for m in self.conversation]
 
-    def ledger_key(self, *, provider: str, base_url: str | None, sample: str) -> str:
-        """A stable hash of what is asked. ``sample`` tells apart rows that ask the same
-        question (by default the run seed and row index), so a retried or resumed row hits its
-        own earlier answer while two rows with equal prompts still get two samples."""
+    def ledger_key(
+        self, *, project_id: int, provider: str, base_url: str | None, sample: str
+    ) -> str:
+        """The call's key in the ledger of project ``project_id``: answers are shared only
+        inside one project (docs/architecture.md, "Calls"). Required, so no key can be made
+        that another project's run would find."""
+        return project_ledger_key(
+            project_id, self.request_key(provider=provider, base_url=base_url, sample=sample)
+        )
+
+    def request_key(self, *, provider: str, base_url: str | None, sample: str) -> str:
+        """A stable hash of what is asked, in no project. ``sample`` tells apart rows that ask
+        the same question (by default the run seed and row index), so a retried or resumed row
+        hits its own earlier answer while two rows with equal prompts still get two samples.
+        Not a ledger key by itself: ``ledger_key`` scopes it to a project."""
         payload: dict[str, Any] = {
             "provider": provider,
             "base_url": base_url or "",
@@ -121,6 +132,17 @@ class CompletionRequest:
             payload["schema_name"] = self.schema_name
         encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(encoded).hexdigest()
+
+
+def project_ledger_key(project_id: int, request_key: str) -> str:
+    """``request_key`` scoped to one project: the same question asked in two projects has two
+    keys, so no lookup by key (the ledger's, a batch request's, a provider's custom_id) can
+    answer one project with another's paid answer. A hash of the unscoped key, so the entries
+    recorded before keys were scoped could be moved to their project's key (migration
+    generation 0006, which keeps its own copy of this formula)."""
+    if not isinstance(project_id, int) or isinstance(project_id, bool):
+        raise TypeError("a ledger key needs the project's id")
+    return hashlib.sha256(f"project:{project_id}:{request_key}".encode()).hexdigest()
 
 
 @dataclass

@@ -83,7 +83,9 @@ def test_holds_are_granted_in_order_while_spend_and_every_workers_holds_fit(qa_s
 
     def ask(amounts, **writes):
         done = chunk_writes_apply(
-            run_id=run.pk, writes=ChunkWrites(holds=[Decimal(a) for a in amounts], **writes)
+            run_id=run.pk,
+            project_id=run.project_id,
+            writes=ChunkWrites(holds=[Decimal(a) for a in amounts], **writes),
         )
         return done.held
 
@@ -95,6 +97,7 @@ def test_holds_are_granted_in_order_while_spend_and_every_workers_holds_fit(qa_s
     # so 0.2 is left for the next (0.25 + 0.3 still held).
     (row,) = run.rows.all()
     record = {
+        "project_id": run.project_id,
         "key": "k" * 64,
         "run_id": run.pk,
         "provider": "openai_compatible",
@@ -122,7 +125,9 @@ def test_a_run_without_a_budget_holds_nothing_and_a_finished_run_drops_stale_hol
 ):
     run = services.run_create(schema=qa_schema, user=owner, num_rows=1)
     Run.objects.filter(pk=run.pk).update(status=Run.Status.RUNNING)
-    (answer,) = chunk_writes_apply(run_id=run.pk, writes=ChunkWrites(holds=[Decimal("5")])).held
+    (answer,) = chunk_writes_apply(
+        run_id=run.pk, project_id=run.project_id, writes=ChunkWrites(holds=[Decimal("5")])
+    ).held
     assert answer.granted and answer.hold_id is None
     assert not BudgetHold.objects.exists()
 
@@ -201,7 +206,7 @@ def test_a_slow_call_keeps_its_hold_past_one_lease_and_a_stopped_chunk_lets_its_
     async def hold_then_stop():
         # On a worker the loop and the chunk's database connections outlive the chunk.
         db = DbThread()
-        store = ChunkStore(db, other.pk)
+        store = ChunkStore(db, other.pk, project_id=other.project_id)
 
         def expiry(hold_id):
             return BudgetHold.objects.get(pk=hold_id).expires_at

@@ -35,7 +35,7 @@ def _on_a_store(schema, owner, scenario):
 
     async def main():
         db = DbThread()
-        store = ChunkStore(db, run.pk)
+        store = ChunkStore(db, run.pk, project_id=run.project_id)
         try:
             await scenario(store, db, run.pk)
         finally:

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def _call(run, row, key, credential_id):
     return {
+        "project_id": run.project_id,
         "key": key,
         "run_id": run.pk,
         "credential_id": credential_id,
@@ -45,7 +46,7 @@ def test_a_call_whose_credential_is_gone_is_skipped_and_the_rest_is_stored(
         outcomes=[(row.pk, RowOutcome(values={"question": "q"})) for row in (first, second)],
         read_state=True,
     )
-    done = chunk_writes_apply(run_id=run.pk, writes=writes)
+    done = chunk_writes_apply(run_id=run.pk, project_id=run.project_id, writes=writes)
 
     assert sorted(done.stored) == sorted([first.pk, second.pk])
     assert run.rows.filter(status=Row.Status.GENERATED).count() == 2
@@ -58,10 +59,12 @@ def test_rows_already_written_by_another_worker_are_left_alone(qa_schema, owner)
     (row,) = run.rows.all()
     outcome = RowOutcome(values={"question": "first"})
     assert chunk_writes_apply(
-        run_id=run.pk, writes=ChunkWrites(outcomes=[(row.pk, outcome)])
+        run_id=run.pk, project_id=run.project_id, writes=ChunkWrites(outcomes=[(row.pk, outcome)])
     ).stored
     again = RowOutcome(values={"question": "second"})
-    done = chunk_writes_apply(run_id=run.pk, writes=ChunkWrites(outcomes=[(row.pk, again)]))
+    done = chunk_writes_apply(
+        run_id=run.pk, project_id=run.project_id, writes=ChunkWrites(outcomes=[(row.pk, again)])
+    )
     assert done.stored == []
     row.refresh_from_db()
     assert row.values == {"question": "first"}

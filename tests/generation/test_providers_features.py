@@ -1,6 +1,7 @@
 """Conversations, structured output, embeddings and connection checks through the real SDKs
 against the local fake server; the request type's compatibility and ledger key."""
 
+import hashlib
 import json
 
 import pytest
@@ -12,6 +13,7 @@ from generation.providers import (
     ProviderError,
     build_provider,
 )
+from generation.providers.base import project_ledger_key
 from generation.providers.simulator import CONNECTION_MESSAGE, SIMULATED_PREFIX
 
 SCHEMA = {
@@ -45,18 +47,33 @@ def test_prompt_keyword_still_makes_a_single_user_message():
     )
     assert old.messages() == new.messages() == [{"role": "user", "content": "Hi"}]
     assert old.prompt == new.prompt == "Hi"
-    assert old.ledger_key(provider="openai", base_url=None, sample="1") == new.ledger_key(
-        provider="openai", base_url=None, sample="1"
-    )
+    assert old.ledger_key(
+        project_id=1, provider="openai", base_url=None, sample="1"
+    ) == new.ledger_key(project_id=1, provider="openai", base_url=None, sample="1")
 
 
-def test_the_ledger_key_of_a_plain_request_did_not_change():
+def test_the_ledger_key_of_a_plain_request_is_its_old_key_scoped_to_the_project():
     # The hash that existing ledger entries were recorded under (before conversations and
-    # schemas existed): a resumed run must still find them.
+    # schemas existed), then scoped to their project by migration generation 0006 with the
+    # same formula: a resumed run must still find them.
     request = CompletionRequest(model="gpt-4o-mini", prompt="Write a question about space")
-    assert request.ledger_key(provider="openai", base_url=None, sample="run-seed:1:0") == (
-        "ae87a7ff5a76636b5c30a86056a5c9e05fed1a881acd204359eb500c338147e1"
-    )
+    old = "ae87a7ff5a76636b5c30a86056a5c9e05fed1a881acd204359eb500c338147e1"
+    assert request.request_key(provider="openai", base_url=None, sample="run-seed:1:0") == old
+    assert request.ledger_key(
+        project_id=7, provider="openai", base_url=None, sample="run-seed:1:0"
+    ) == project_ledger_key(7, old)
+    assert project_ledger_key(7, old) == hashlib.sha256(f"project:7:{old}".encode()).hexdigest()
+
+
+def test_the_same_question_has_another_key_in_another_project():
+    request = CompletionRequest(model="m", prompt="Hi")
+    keys = {
+        request.ledger_key(project_id=p, provider="openai", base_url=None, sample="s")
+        for p in (1, 2, 12)
+    }
+    assert len(keys) == 3
+    with pytest.raises(TypeError):
+        request.ledger_key(project_id=None, provider="openai", base_url=None, sample="s")
 
 
 def test_the_ledger_key_covers_the_conversation_and_the_schema():
@@ -67,7 +84,7 @@ def test_the_ledger_key_covers_the_conversation_and_the_schema():
         model="m", prompt="Now a moon of it.", json_schema=SCHEMA, schema_name="other"
     )
     keys = {
-        r.ledger_key(provider="openai", base_url=None, sample="s")
+        r.ledger_key(project_id=1, provider="openai", base_url=None, sample="s")
         for r in (base, multi, structured, renamed)
     }
     assert len(keys) == 4
