@@ -19,9 +19,17 @@ class RowAdmin(admin.ModelAdmin):
 
 @admin.register(LlmCall)
 class LlmCallAdmin(admin.ModelAdmin):
-    list_display = ["key", "provider", "model", "input_tokens", "output_tokens", "cost_usd"]
+    list_display = [
+        "key",
+        "project",
+        "provider",
+        "model",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+    ]
     list_filter = ["provider"]
-    raw_id_fields = ["run", "credential"]
+    raw_id_fields = ["project", "run", "credential"]
 
 
 @admin.register(BudgetHold)

@@ -129,7 +129,11 @@ class LlmCall(models.Model):
     filters by ``project`` too, and no entry is ever shared with another project (other
     people's money and data; docs/architecture.md, "Calls")."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="llm_calls")
+    # No index of its own: the unique (project, key) index leads with it. With a second index
+    # on project alone, PostgreSQL read a whole project's entries for the grouped lookup.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="llm_calls", db_index=False
+    )
     key = models.CharField(max_length=64)
     run = models.ForeignKey(Run, null=True, on_delete=models.SET_NULL, related_name="calls")
     credential = models.ForeignKey(

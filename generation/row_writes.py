@@ -96,7 +96,10 @@ def chunk_writes_apply(*, run_id: int, project_id: int, writes: ChunkWrites) -> 
     if writes.lookups:
         hits = {
             call.key: call
-            for call in LlmCall.objects.filter(project_id=project_id, key__in=writes.lookups)
+            # No ORDER BY: a hit per key, read on the unique (project, key) index.
+            for call in LlmCall.objects.filter(
+                project_id=project_id, key__in=writes.lookups
+            ).order_by()
         }
     stored: list[int] = []
     held: list[HoldAnswer] = []

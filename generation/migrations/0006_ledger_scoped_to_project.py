@@ -70,6 +70,7 @@ class Migration(migrations.Migration):
             name="project",
             field=models.ForeignKey(
                 null=True,
+                db_index=False,
                 on_delete=django.db.models.deletion.CASCADE,
                 related_name="llm_calls",
                 to="studio.project",

@@ -17,6 +17,7 @@ class Migration(migrations.Migration):
             model_name="llmcall",
             name="project",
             field=models.ForeignKey(
+                db_index=False,
                 on_delete=django.db.models.deletion.CASCADE,
                 related_name="llm_calls",
                 to="studio.project",

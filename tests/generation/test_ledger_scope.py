@@ -9,9 +9,12 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import transaction
 
 from generation import services
+from generation.llm_calls import ledger_lookup
 from generation.models import BatchJob, LlmCall, Row, Run
+from generation.row_writes import ChunkWrites, chunk_writes_apply, record_calls
 from studio.models import ProviderCredential
 from studio.services import credential_create, project_create, schema_create
 from tests.fixtures import PASSWORD, drain, qa_spec
@@ -146,3 +149,34 @@ def test_another_projects_batch_run_with_the_same_seed_sends_its_own_batch(
     drain(worker)
     assert _finished(again).spent_usd == Decimal(0)
     assert len(llm_server.batch_creations(batch_provider)) == 2
+
+
+def test_the_grouped_lookup_reads_only_the_runs_projects_ledger_in_one_query(
+    django_assert_num_queries, llm_server
+):
+    """Even an entry under the very same key (which scoped keys make impossible) in another
+    project is not an answer: the chunk's one ``key IN (…)`` query filters by project."""
+    alice, alice_schema = _tenant("alice", KEY_A, llm_server, "openai_compatible")
+    bob, bob_schema = _tenant("bob", KEY_B, llm_server, "openai_compatible")
+    alices = _run(alice_schema, alice, 1)
+    bobs = _run(bob_schema, bob, 1)
+    record = {
+        "project_id": alices.project_id,
+        "key": "k" * 64,
+        "run_id": alices.pk,
+        "provider": "openai_compatible",
+        "model": "gpt-4o-mini",
+        "request": {},
+        "response_text": "Alice's paid answer",
+        "cost_usd": Decimal("0.01"),
+    }
+    with transaction.atomic():
+        record_calls(alices.pk, [record])
+    lookups = ChunkWrites(lookups=["k" * 64, "x" * 64])
+    with django_assert_num_queries(1):
+        done = chunk_writes_apply(run_id=bobs.pk, project_id=bobs.project_id, writes=lookups)
+    assert done.hits == {}
+    done = chunk_writes_apply(run_id=alices.pk, project_id=alices.project_id, writes=lookups)
+    assert done.hits["k" * 64].response_text == "Alice's paid answer"
+    assert ledger_lookup(bobs.project_id, "k" * 64) is None
+    assert ledger_lookup(alices.project_id, "k" * 64) is not None
