@@ -9,7 +9,9 @@ a resumed run finds its answers again and no other project ever does.
 
 Reverse: the project column goes (0007's reverse, then this one's schema step); the keys stay
 scoped, which the old code never computes: it finds none of these answers (it pays again) and
-still shares none across projects. Nothing is made up, so the data step's reverse is a no-op."""
+still shares none across projects. Nothing is made up, so the data step's reverse is a no-op;
+migrating forward again scopes those keys a second time (still found by no one, shared with no
+one). Entries are re-keyed in batches of 1 000, one UPDATE each."""
 
 import hashlib
 
