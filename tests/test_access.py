@@ -682,6 +682,7 @@ def test_schema_page_shows_the_controls_of_the_role(identity: str, world: World)
     html = _page(world, identity, f"/schemas/{world.schema.pk}/")
     designer = identity in ("owner", "editor")
     assert ("Save schema" in html) is designer
+    assert ('id="add-column"' in html) is designer
     assert (f"/schemas/{world.schema.pk}/runs/" in html) is designer
     assert (f"/schemas/{world.schema.pk}/versions/1/restore/" in html) is designer
 
