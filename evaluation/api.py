@@ -14,6 +14,7 @@ from evaluation.formats import jsonl_lines
 from evaluation.streaming import streaming_lines
 from generation.api import RowOut
 from generation.selectors import row_get_for_user, run_get_for_user
+from studio.permissions import Action
 
 router = Router(tags=["review and export"])
 
@@ -44,7 +45,7 @@ class HubExportOut(Schema):
 
 @router.post("/rows/{row_id}/review", response=RowOut)
 def review_row(request: HttpRequest, row_id: int, payload: ReviewIn) -> Any:
-    row = row_get_for_user(user=request.user, row_id=row_id)
+    row = row_get_for_user(user=request.user, row_id=row_id, action=Action.REVIEW_ROWS)
     return services.row_review(row=row, user=request.user, decision=payload.decision)
 
 
@@ -52,7 +53,7 @@ def review_row(request: HttpRequest, row_id: int, payload: ReviewIn) -> Any:
 def export_jsonl(
     request: HttpRequest, run_id: int, rows: Literal["accepted", "all"] = "accepted"
 ) -> StreamingHttpResponse:
-    run = run_get_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.VIEW)
     review = None if rows == "all" else "accepted"
     return streaming_lines(
         request,
@@ -63,10 +64,12 @@ def export_jsonl(
 
 @router.post("/runs/{run_id}/hub-pushes", response={202: HubExportOut})
 def push_to_hub(request: HttpRequest, run_id: int, payload: HubPushIn) -> Any:
-    run = run_get_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.PUSH_TO_HUB)
     return Status(202, services.hub_export_create(run=run, user=request.user, **payload.dict()))
 
 
 @router.get("/hub-pushes/{export_id}", response=HubExportOut)
 def get_hub_push(request: HttpRequest, export_id: int) -> Any:
-    return selectors.hub_export_get_for_user(user=request.user, export_id=export_id)
+    return selectors.hub_export_get_for_user(
+        user=request.user, export_id=export_id, action=Action.VIEW
+    )

@@ -9,7 +9,8 @@ from django.http import Http404
 
 from evaluation.models import HubExport
 from generation.models import Row, Run
-from studio.selectors import AnyUser, project_list_for_user
+from studio.permissions import Action
+from studio.selectors import AnyUser, authorize
 
 
 def output_columns(*, run: Run) -> list[str]:
@@ -39,12 +40,9 @@ def hub_export_list(*, run: Run) -> QuerySet[HubExport]:
     return run.hub_exports.order_by("-created_at")
 
 
-def hub_export_get_for_user(*, user: AnyUser, export_id: int) -> HubExport:
-    export = (
-        HubExport.objects.filter(pk=export_id, run__project__in=project_list_for_user(user=user))
-        .select_related("run")
-        .first()
-    )
+def hub_export_get_for_user(*, user: AnyUser, export_id: int, action: Action) -> HubExport:
+    export = HubExport.objects.filter(pk=export_id).select_related("run", "run__project").first()
     if export is None:
         raise Http404("No such export")
+    authorize(user=user, project=export.run.project, action=action, missing="No such export")
     return export

@@ -13,12 +13,13 @@ from evaluation.formats import jsonl_lines
 from evaluation.forms import HubPushForm, ReviewForm
 from evaluation.streaming import streaming_lines
 from generation.selectors import row_get_for_user, run_counters, run_get_for_user
+from studio.permissions import Action
 
 
 @login_required
 @require_POST
 def row_review(request: HttpRequest, row_id: int) -> HttpResponse:
-    row = row_get_for_user(user=request.user, row_id=row_id)
+    row = row_get_for_user(user=request.user, row_id=row_id, action=Action.REVIEW_ROWS)
     form = ReviewForm(request.POST)
     if not form.is_valid():
         return HttpResponse("Unknown review decision", status=400)
@@ -27,7 +28,11 @@ def row_review(request: HttpRequest, row_id: int) -> HttpResponse:
     except services.ReviewError as exc:
         return HttpResponse(str(exc), status=400)
     if request.htmx:
-        context = {"row": row, "columns": selectors.output_columns(run=row.run)}
+        context = {
+            "row": row,
+            "columns": selectors.output_columns(run=row.run),
+            "project": row.run.project,  # its role decides the review buttons
+        }
         return render(request, "generation/partials/row.html", context)
     return redirect("run-detail", row.run_id)
 
@@ -35,7 +40,11 @@ def row_review(request: HttpRequest, row_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def run_export(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = run_get_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(
+        user=request.user,
+        run_id=run_id,
+        action=Action.PUSH_TO_HUB if request.method == "POST" else Action.VIEW,
+    )
     form = HubPushForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -57,14 +66,14 @@ def run_export(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @login_required
 def hub_exports_partial(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = run_get_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.VIEW)
     context = {"run": run, "exports": selectors.hub_export_list(run=run)}
     return render(request, "evaluation/partials/hub_exports.html", context)
 
 
 @login_required
 def export_jsonl(request: HttpRequest, run_id: int) -> StreamingHttpResponse:
-    run = run_get_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.VIEW)
     which = request.GET.get("rows", "accepted")
     review = None if which == "all" else "accepted"
     response = streaming_lines(

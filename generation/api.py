@@ -22,6 +22,7 @@ from generation.selectors import (
     run_get_for_user,
     run_list,
 )
+from studio.permissions import Action
 from studio.selectors import credential_get_for_user, project_get_for_user, schema_get_for_user
 from studio.services import schema_validate
 
@@ -121,20 +122,20 @@ def _run_out(run: Any) -> dict[str, Any]:
 
 @router.post("/schemas/{schema_id}/runs", response={201: RunOut})
 def start_run(request: HttpRequest, schema_id: int, payload: RunIn) -> Any:
-    schema = schema_get_for_user(user=request.user, schema_id=schema_id)
+    schema = schema_get_for_user(user=request.user, schema_id=schema_id, action=Action.OPERATE_RUNS)
     run = services.run_create(schema=schema, user=request.user, **payload.dict())
     return Status(201, _run_out(run))
 
 
 @router.get("/projects/{project_id}/runs", response=list[RunOut])
 def list_runs(request: HttpRequest, project_id: int) -> Any:
-    project = project_get_for_user(user=request.user, project_id=project_id)
+    project = project_get_for_user(user=request.user, project_id=project_id, action=Action.VIEW)
     return [_run_out(run) for run in run_list(project=project)[:100]]
 
 
 @router.get("/runs/{run_id}", response=RunOut)
 def get_run(request: HttpRequest, run_id: int) -> Any:
-    return _run_out(run_get_for_user(user=request.user, run_id=run_id))
+    return _run_out(run_get_for_user(user=request.user, run_id=run_id, action=Action.VIEW))
 
 
 RUN_ACTIONS = {
@@ -146,7 +147,7 @@ RUN_ACTIONS = {
 
 
 def _control_run(request: HttpRequest, run_id: int, action: str) -> Any:
-    run = run_get_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.OPERATE_RUNS)
     RUN_ACTIONS[action](run=run)
     live.publish_rows_sync(run.pk, [])  # every open page shows the new state at once
     run.refresh_from_db()
@@ -178,7 +179,7 @@ def retry_failed_rows(request: HttpRequest, run_id: int) -> Any:
 @router.put("/runs/{run_id}/budget", response=RunOut)
 def set_budget(request: HttpRequest, run_id: int, payload: BudgetIn) -> Any:
     """Change a run's budget; raising it on a run stopped by its budget sets it going again."""
-    run = run_get_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.CHANGE_BUDGET)
     services.run_set_budget(run=run, budget_usd=payload.budget_usd)
     live.publish_rows_sync(run.pk, [])
     return _run_out(run)
@@ -186,7 +187,7 @@ def set_budget(request: HttpRequest, run_id: int, payload: BudgetIn) -> Any:
 
 @router.get("/runs/{run_id}/rows", response=RowPage)
 def list_rows(request: HttpRequest, run_id: int, filters: Query[RowFilter]) -> Any:
-    run = run_get_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.VIEW)
     paginator = Paginator(
         row_list(run=run, status=filters.status, review=filters.review), filters.page_size
     )
@@ -201,7 +202,7 @@ def list_rows(request: HttpRequest, run_id: int, filters: Query[RowFilter]) -> A
 
 @router.post("/projects/{project_id}/preview", response=list[PreviewRowOut])
 def preview(request: HttpRequest, project_id: int, payload: PreviewIn) -> Any:
-    project = project_get_for_user(user=request.user, project_id=project_id)
+    project = project_get_for_user(user=request.user, project_id=project_id, action=Action.DESIGN)
     spec = schema_validate(project=project, data=payload.spec)
     return [
         row.outcome.__dict__
@@ -217,7 +218,9 @@ class ConnectionOut(Schema):
 @router.post("/credentials/{credential_id}/test", response=ConnectionOut)
 def test_credential(request: HttpRequest, credential_id: int) -> Any:
     """One cheap call (listing models); a failure carries the provider's own message."""
-    credential = credential_get_for_user(user=request.user, credential_id=credential_id)
+    credential = credential_get_for_user(
+        user=request.user, credential_id=credential_id, action=Action.MANAGE_CREDENTIALS
+    )
     try:
         return {"ok": True, "message": credential_check_connection(credential=credential)}
     except ConnectionCheckFailed as exc:
@@ -235,5 +238,5 @@ class ColumnCostOut(Schema):
 @router.get("/runs/{run_id}/costs", response=list[ColumnCostOut])
 def run_costs(request: HttpRequest, run_id: int) -> Any:
     """Calls, tokens and cost per LLM column (re-asks included), from the call ledger."""
-    run = run_get_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.VIEW)
     return [cost.__dict__ for cost in run_cost_by_column(run=run)]

@@ -1,7 +1,8 @@
 """The run page's websocket. It checks access, joins the run's group and sends coalesced HTML
 fragments: at most one push begun per PUSH_INTERVAL_SECONDS, rendered from the database.
 
-Order on connect: access check (a stranger is closed before joining), join the group, then
+Order on connect: access check (a stranger is closed before joining; the member's role decides
+which controls the fragments show), join the group, then
 render the current state. Group messages wait until ``connect`` returns, so a row committed
 after the state was read is announced after it, and a row in both is swapped in place (the
 page's ``LiveWindow`` knows it): no gap, no duplicate."""
@@ -13,22 +14,27 @@ import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from generation import live
 from generation.live_fragments import LivePage, render_initial_state, render_update
 from generation.selectors import run_get_for_user
+from studio.permissions import Action
 
 
 class RunConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.run_id: int = self.scope["url_route"]["kwargs"]["run_id"]
         try:
-            await database_sync_to_async(run_get_for_user)(
-                user=self.scope["user"], run_id=self.run_id
+            run = await database_sync_to_async(run_get_for_user)(
+                user=self.scope["user"], run_id=self.run_id, action=Action.VIEW
             )
         except Http404:
             await self.close(code=4404)
+            return
+        except PermissionDenied:
+            await self.close(code=4403)
             return
         self.group = live.run_group(self.run_id)
         self.pending_row_ids: set[int] = set()
@@ -38,7 +44,9 @@ class RunConsumer(AsyncWebsocketConsumer):
         await self.accept()
         # The current state first, then the stream: rows finished before we joined are in it.
         self.page: LivePage
-        html, self.page = await database_sync_to_async(render_initial_state)(run_id=self.run_id)
+        html, self.page = await database_sync_to_async(render_initial_state)(
+            run_id=self.run_id, role=run.project.member_role
+        )
         self.last_push = time.monotonic()
         await self.send(text_data=html)
 

@@ -50,6 +50,8 @@ class LivePage:
     run_id: int
     columns: list[str]
     window: LiveWindow
+    # The watching member's role: the fragments show only the controls it may use.
+    role: str | None = None
     sent: dict[str, str] = field(default_factory=dict)
     # The error summary is a scan of the failed rows: redone only when this key changes.
     errors_key: tuple[int, str] | None = None
@@ -86,8 +88,10 @@ def run_page_context(*, run: Run, columns: list[str], counters: RunCounters | No
     }
 
 
-def _load_run(run_id: int) -> Run:
-    return Run.objects.select_related("project").get(pk=run_id)
+def _load_run(run_id: int, role: str | None) -> Run:
+    run = Run.objects.select_related("project").get(pk=run_id)
+    run.project.member_role = role  # what the `may` template filter reads (studio/selectors.py)
+    return run
 
 
 def _fragments(run: Run, page: LivePage, *, only_changed: bool) -> list[str]:
@@ -109,21 +113,22 @@ def _fragments(run: Run, page: LivePage, *, only_changed: bool) -> list[str]:
     return parts
 
 
-def render_initial_state(*, run_id: int) -> tuple[str, LivePage]:
+def render_initial_state(*, run_id: int, role: str | None) -> tuple[str, LivePage]:
     """Everything the page shows, from the database; the rows container is replaced whole, so
     a reconnecting page ends up with exactly these rows."""
-    run = _load_run(run_id)
+    run = _load_run(run_id, role)
     rows = row_list_recent(run=run, limit=live.LIVE_ROWS_SHOWN)
     window = LiveWindow(
         size=live.LIVE_ROWS_SHOWN,
         horizon=live.NEW_ROW_HORIZON,
         shown=[RowState(row.pk, row.finished_at) for row in rows],
     )
-    page = LivePage(run_id=run_id, columns=run_output_columns(run=run), window=window)
+    page = LivePage(run_id=run_id, columns=run_output_columns(run=run), window=window, role=role)
     parts = _fragments(run, page, only_changed=False)
     parts.append(
         render_to_string(
-            "generation/partials/run_live_state.html", {"rows": rows, "columns": page.columns}
+            "generation/partials/run_live_state.html",
+            {"rows": rows, "columns": page.columns, "project": run.project},
         )
     )
     return "".join(parts), page
@@ -131,7 +136,7 @@ def render_initial_state(*, run_id: int) -> tuple[str, LivePage]:
 
 def render_update(*, page: LivePage, row_ids: list[int]) -> str:
     """What changed since the last push: changed fragments, then the rows ("" if nothing)."""
-    run = _load_run(page.run_id)
+    run = _load_run(page.run_id, page.role)
     rows = list(Row.objects.filter(run=run, pk__in=row_ids).defer("prompts", "calls"))
     change = page.window.apply(RowState(row.pk, row.finished_at) for row in rows)
     parts = _fragments(run, page, only_changed=True)
@@ -142,6 +147,7 @@ def render_update(*, page: LivePage, row_ids: list[int]) -> str:
             "new_rows": [by_pk[pk] for pk in change.new],
             "changed_rows": [by_pk[pk] for pk in change.changed],
             "columns": page.columns,
+            "project": run.project,
         }
         parts.append(render_to_string("generation/partials/run_live_rows.html", context))
     return "".join(parts)

@@ -1,4 +1,5 @@
-"""Read access to runs and rows, always through the project membership of the user."""
+"""Read access to runs and rows, always through the user's role in the project (the action a
+request needs is named by its caller: studio/permissions.py)."""
 
 from __future__ import annotations
 
@@ -13,33 +14,28 @@ from django.utils import timezone
 from generation.budget_holds import holds_live_total
 from generation.models import LlmCall, Row, Run
 from studio.models import Project
+from studio.permissions import Action
 from studio.schema import SchemaSpec
-from studio.selectors import AnyUser, project_list_for_user
+from studio.selectors import AnyUser, authorize, project_list_for_user
 
 
 def run_list(*, project: Project) -> QuerySet[Run]:
     return project.runs.select_related("project").order_by("-created_at")
 
 
-def run_get_for_user(*, user: AnyUser, run_id: int) -> Run:
-    run = (
-        Run.objects.filter(pk=run_id, project__in=project_list_for_user(user=user))
-        .select_related("project")
-        .first()
-    )
+def run_get_for_user(*, user: AnyUser, run_id: int, action: Action) -> Run:
+    run = Run.objects.filter(pk=run_id).select_related("project").first()
     if run is None:
         raise Http404("No such run")
+    authorize(user=user, project=run.project, action=action, missing="No such run")
     return run
 
 
-def row_get_for_user(*, user: AnyUser, row_id: int) -> Row:
-    row = (
-        Row.objects.filter(pk=row_id, run__project__in=project_list_for_user(user=user))
-        .select_related("run", "run__project")
-        .first()
-    )
+def row_get_for_user(*, user: AnyUser, row_id: int, action: Action) -> Row:
+    row = Row.objects.filter(pk=row_id).select_related("run", "run__project").first()
     if row is None:
         raise Http404("No such row")
+    authorize(user=user, project=row.run.project, action=action, missing="No such row")
     return row
 
 

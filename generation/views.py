@@ -28,6 +28,7 @@ from generation.selectors import (
     run_output_columns,
 )
 from studio.forms import build_column_formset, spec_from_formset
+from studio.permissions import Action
 from studio.schema import SchemaError
 from studio.selectors import credential_get_for_user, project_get_for_user, schema_get_for_user
 from studio.services import schema_validate
@@ -43,7 +44,7 @@ RUN_ACTIONS = {
 @login_required
 @require_POST
 def run_create(request: HttpRequest, schema_id: int) -> HttpResponse:
-    schema = schema_get_for_user(user=request.user, schema_id=schema_id)
+    schema = schema_get_for_user(user=request.user, schema_id=schema_id, action=Action.OPERATE_RUNS)
     form = RunStartForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give a positive number of rows and, if any, a positive budget.")
@@ -60,7 +61,7 @@ def run_create(request: HttpRequest, schema_id: int) -> HttpResponse:
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """The live page. Rendered whole from the database, so a plain reload shows the truth; the
     websocket then replaces the same fragments as the run goes."""
-    run = run_get_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.VIEW)
     context = run_page_context(run=run, columns=run_output_columns(run=run)) | {
         "project": run.project,
         "error_summary": run_error_summary(run=run, limit=ERRORS_SHOWN),
@@ -73,7 +74,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 def row_detail(request: HttpRequest, row_id: int) -> HttpResponse:
     """One row's prompts, raw answers, attempts and errors: the run page's side panel (htmx),
     or a page of its own."""
-    row = row_get_for_user(user=request.user, row_id=row_id)
+    row = row_get_for_user(user=request.user, row_id=row_id, action=Action.VIEW)
     calls = row_llm_calls(row=row)
     context = {
         "row": row,
@@ -94,7 +95,7 @@ def run_board(request: HttpRequest, project_id: int | None = None) -> HttpRespon
     project page. It polls itself while a run in it is going, and stops when none is."""
     project = None
     if project_id is not None:
-        project = project_get_for_user(user=request.user, project_id=project_id)
+        project = project_get_for_user(user=request.user, project_id=project_id, action=Action.VIEW)
     runs = run_list_for_board(user=request.user, project=project, limit=live.STATUS_RUNS_SHOWN)
     lines = run_lines(runs=runs)
     context = {
@@ -108,7 +109,7 @@ def run_board(request: HttpRequest, project_id: int | None = None) -> HttpRespon
 
 @login_required
 def run_rows(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = run_get_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.VIEW)
     status = request.GET.get("status") or None
     review = request.GET.get("review") or None
     page = Paginator(row_list(run=run, status=status, review=review), 50).get_page(
@@ -129,7 +130,7 @@ def run_rows(request: HttpRequest, run_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def run_action(request: HttpRequest, run_id: int, action: str) -> HttpResponse:
-    run = run_get_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.OPERATE_RUNS)
     handler = RUN_ACTIONS.get(action)
     if handler is None:
         return HttpResponse(status=404)
@@ -148,7 +149,7 @@ def run_action(request: HttpRequest, run_id: int, action: str) -> HttpResponse:
 @require_POST
 def run_retry_matching(request: HttpRequest, run_id: int) -> HttpResponse:
     """The errors panel's "retry these": the failed rows with one error message."""
-    run = run_get_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.OPERATE_RUNS)
     form = RetryMatchingForm(request.POST)
     if not form.is_valid():
         return HttpResponse("Say which error message to retry.", status=400)
@@ -164,7 +165,7 @@ def run_retry_matching(request: HttpRequest, run_id: int) -> HttpResponse:
 def run_budget(request: HttpRequest, run_id: int) -> HttpResponse:
     """Change the budget. Answers htmx with 204 (the websocket brings the new state) or with
     the error text to show beside the form."""
-    run = run_get_for_user(user=request.user, run_id=run_id)
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.CHANGE_BUDGET)
     form = BudgetForm(request.POST)
     error = "A budget is a positive amount of US dollars."
     if form.is_valid():
@@ -187,7 +188,7 @@ def run_budget(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_POST
 def schema_preview(request: HttpRequest, project_id: int) -> HttpResponse:
     """Preview the schema as it is in the editor, saved or not."""
-    project = project_get_for_user(user=request.user, project_id=project_id)
+    project = project_get_for_user(user=request.user, project_id=project_id, action=Action.DESIGN)
     formset = build_column_formset(project=project, data=request.POST)
     count_form = PreviewForm({"count": request.POST.get("preview_count") or 3})
     count = (count_form.cleaned_data.get("count") or 3) if count_form.is_valid() else 3
@@ -210,7 +211,9 @@ def schema_preview(request: HttpRequest, project_id: int) -> HttpResponse:
 @require_POST
 def credential_test(request: HttpRequest, credential_id: int) -> HttpResponse:
     """'Test connection': one cheap call; the result (or the provider's error) as a fragment."""
-    credential = credential_get_for_user(user=request.user, credential_id=credential_id)
+    credential = credential_get_for_user(
+        user=request.user, credential_id=credential_id, action=Action.MANAGE_CREDENTIALS
+    )
     try:
         message, ok = credential_check_connection(credential=credential), True
     except ConnectionCheckFailed as exc:

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from studio import selectors, services
 from studio.models import ProviderCredential
+from studio.permissions import Action
 from studio.schema import SchemaError
 from studio.schema.serialization import spec_to_json, spec_to_yaml
 
@@ -96,18 +97,24 @@ def create_project(request: HttpRequest, payload: ProjectIn) -> Any:
 
 @router.get("/projects/{project_id}", response=ProjectOut)
 def get_project(request: HttpRequest, project_id: int) -> Any:
-    return selectors.project_get_for_user(user=request.user, project_id=project_id)
+    return selectors.project_get_for_user(
+        user=request.user, project_id=project_id, action=Action.VIEW
+    )
 
 
 @router.get("/projects/{project_id}/credentials", response=list[CredentialOut])
 def list_credentials(request: HttpRequest, project_id: int) -> Any:
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, action=Action.VIEW
+    )
     return selectors.credential_list(project=project)
 
 
 @router.post("/projects/{project_id}/credentials", response={201: CredentialOut})
 def create_credential(request: HttpRequest, project_id: int, payload: CredentialIn) -> Any:
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, action=Action.MANAGE_CREDENTIALS
+    )
     data = payload.dict()
     data["provider"] = str(payload.provider.value)
     return Status(201, services.credential_create(project=project, **data))
@@ -115,7 +122,9 @@ def create_credential(request: HttpRequest, project_id: int, payload: Credential
 
 @router.patch("/credentials/{credential_id}", response=CredentialOut)
 def update_credential(request: HttpRequest, credential_id: int, payload: CredentialPatch) -> Any:
-    credential = selectors.credential_get_for_user(user=request.user, credential_id=credential_id)
+    credential = selectors.credential_get_for_user(
+        user=request.user, credential_id=credential_id, action=Action.MANAGE_CREDENTIALS
+    )
     return services.credential_update(
         credential=credential, api_key=payload.api_key, base_url=payload.base_url
     )
@@ -123,13 +132,17 @@ def update_credential(request: HttpRequest, credential_id: int, payload: Credent
 
 @router.get("/projects/{project_id}/schemas", response=list[SchemaOut])
 def list_schemas(request: HttpRequest, project_id: int) -> Any:
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, action=Action.VIEW
+    )
     return selectors.schema_list(project=project)
 
 
 @router.post("/projects/{project_id}/schemas", response={201: SchemaOut})
 def create_schema(request: HttpRequest, project_id: int, payload: SchemaIn) -> Any:
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, action=Action.DESIGN
+    )
     schema = services.schema_create(
         project=project,
         user=request.user,
@@ -142,7 +155,9 @@ def create_schema(request: HttpRequest, project_id: int, payload: SchemaIn) -> A
 
 @router.post("/projects/{project_id}/schemas/validate", response=ValidationOut)
 def validate_schema(request: HttpRequest, project_id: int, payload: SpecIn) -> Any:
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, action=Action.DESIGN
+    )
     try:
         spec = services.schema_validate(project=project, data=payload.spec)
     except SchemaError as exc:
@@ -152,12 +167,14 @@ def validate_schema(request: HttpRequest, project_id: int, payload: SpecIn) -> A
 
 @router.get("/schemas/{schema_id}", response=SchemaOut)
 def get_schema(request: HttpRequest, schema_id: int) -> Any:
-    return selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
+    return selectors.schema_get_for_user(user=request.user, schema_id=schema_id, action=Action.VIEW)
 
 
 @router.put("/schemas/{schema_id}", response=SchemaOut)
 def update_schema(request: HttpRequest, schema_id: int, payload: SchemaIn) -> Any:
-    schema = selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
+    schema = selectors.schema_get_for_user(
+        user=request.user, schema_id=schema_id, action=Action.DESIGN
+    )
     return services.schema_update(
         schema=schema,
         data=payload.spec,
@@ -196,13 +213,17 @@ class SeedFileDetailOut(SeedFileOut):
 
 @router.get("/schemas/{schema_id}/versions", response=list[VersionOut])
 def list_versions(request: HttpRequest, schema_id: int) -> Any:
-    schema = selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
+    schema = selectors.schema_get_for_user(
+        user=request.user, schema_id=schema_id, action=Action.VIEW
+    )
     return schema.versions.all()
 
 
 @router.post("/schemas/{schema_id}/versions/{version}/restore", response=SchemaOut)
 def restore_version(request: HttpRequest, schema_id: int, version: int) -> Any:
-    schema = selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
+    schema = selectors.schema_get_for_user(
+        user=request.user, schema_id=schema_id, action=Action.DESIGN
+    )
     if not schema.versions.filter(version=version).exists():
         raise SchemaError([f"Schema '{schema.name}' has no version {version}"])
     return services.schema_restore(schema=schema, version=version, user=request.user)
@@ -211,7 +232,9 @@ def restore_version(request: HttpRequest, schema_id: int, version: int) -> Any:
 @router.get("/schemas/{schema_id}/export")
 def export_schema(request: HttpRequest, schema_id: int, format: str = "yaml") -> HttpResponse:
     """The schema as a YAML (default) or JSON document that `import` accepts unchanged."""
-    schema = selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
+    schema = selectors.schema_get_for_user(
+        user=request.user, schema_id=schema_id, action=Action.VIEW
+    )
     if format == "json":
         text = spec_to_json(schema.spec, name=schema.name, description=schema.description)
         return HttpResponse(text, content_type="application/json; charset=utf-8")
@@ -221,7 +244,9 @@ def export_schema(request: HttpRequest, schema_id: int, format: str = "yaml") ->
 
 @router.post("/projects/{project_id}/schemas/import", response={201: SchemaOut})
 def import_schema(request: HttpRequest, project_id: int, payload: ImportIn) -> Any:
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, action=Action.DESIGN
+    )
     return Status(
         201,
         services.schema_import(
@@ -232,14 +257,18 @@ def import_schema(request: HttpRequest, project_id: int, payload: ImportIn) -> A
 
 @router.get("/projects/{project_id}/seed-files", response=list[SeedFileOut])
 def list_seed_files(request: HttpRequest, project_id: int) -> Any:
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, action=Action.VIEW
+    )
     return selectors.seed_file_list(project=project)
 
 
 @router.post("/projects/{project_id}/seed-files", response={201: SeedFileDetailOut})
 def upload_seed_file(request: HttpRequest, project_id: int, file: File[UploadedFile]) -> Any:
     """Upload a table (CSV, TSV, JSONL, JSON, Parquet) or a document (.txt, .md, .pdf)."""
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, action=Action.DESIGN
+    )
     seed = services.seed_file_upload(
         project=project, user=request.user, filename=file.name or "upload", data=file.read()
     )
@@ -249,7 +278,9 @@ def upload_seed_file(request: HttpRequest, project_id: int, file: File[UploadedF
 @router.get("/seed-files/{seed_file_id}", response=SeedFileDetailOut)
 def get_seed_file(request: HttpRequest, seed_file_id: int) -> Any:
     return _seed_detail(
-        selectors.seed_file_get_for_user(user=request.user, seed_file_id=seed_file_id)
+        selectors.seed_file_get_for_user(
+            user=request.user, seed_file_id=seed_file_id, action=Action.VIEW
+        )
     )
 
 

@@ -4,6 +4,7 @@ This module is part of the project wiring (like urls.py), so it may import every
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
@@ -44,3 +45,9 @@ def seed_file_error(request: HttpRequest, exc: SeedFileError) -> HttpResponse:
 @api.exception_handler(ExportError)
 def action_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc)}, status=400)
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    """A member whose role may not do this (studio/permissions.py): 403 with the reason."""
+    return api.create_response(request, {"detail": str(exc)}, status=403)

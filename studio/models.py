@@ -26,8 +26,11 @@ class Project(models.Model):
 
 class Membership(models.Model):
     class Role(models.TextChoices):
+        # What each role may do: studio/permissions.py (the same values as its Role).
         OWNER = "owner", "Owner"
         EDITOR = "editor", "Editor"
+        REVIEWER = "reviewer", "Reviewer"
+        VIEWER = "viewer", "Viewer"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(

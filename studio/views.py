@@ -29,6 +29,7 @@ from studio.forms import (
     column_initial,
     spec_from_formset,
 )
+from studio.permissions import Action
 from studio.schema import SchemaError, parse_spec
 from studio.schema.recipes import RECIPES
 from studio.schema.serialization import spec_to_json, spec_to_yaml
@@ -66,7 +67,9 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, action=Action.VIEW
+    )
     return _project_page(request, project, SeedUploadForm())
 
 
@@ -85,7 +88,9 @@ def _project_page(request: HttpRequest, project, upload_form, status: int = 200)
 @login_required
 @require_POST
 def seed_file_upload(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, action=Action.DESIGN
+    )
     form = SeedUploadForm(request.POST, request.FILES)
     if form.is_valid():
         upload = form.cleaned_data["file"]
@@ -107,7 +112,9 @@ PREVIEW_CHUNK_OVERLAP = 150
 
 @login_required
 def seed_file_detail(request: HttpRequest, seed_file_id: int) -> HttpResponse:
-    seed = selectors.seed_file_get_for_user(user=request.user, seed_file_id=seed_file_id)
+    seed = selectors.seed_file_get_for_user(
+        user=request.user, seed_file_id=seed_file_id, action=Action.VIEW
+    )
     context = {"project": seed.project, "seed": seed}
     if seed.kind == seed.Kind.TABLE:
         context["head"] = [
@@ -123,7 +130,9 @@ def seed_file_detail(request: HttpRequest, seed_file_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def seed_file_delete(request: HttpRequest, seed_file_id: int) -> HttpResponse:
-    seed = selectors.seed_file_get_for_user(user=request.user, seed_file_id=seed_file_id)
+    seed = selectors.seed_file_get_for_user(
+        user=request.user, seed_file_id=seed_file_id, action=Action.DELETE_SEED_FILES
+    )
     services.seed_file_delete(seed_file=seed)
     messages.success(request, f"Deleted {seed.name}.")
     return redirect("project-detail", seed.project_id)
@@ -132,7 +141,9 @@ def seed_file_delete(request: HttpRequest, seed_file_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def credential_create(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, action=Action.MANAGE_CREDENTIALS
+    )
     form = CredentialForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -148,7 +159,9 @@ def credential_create(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def credential_edit(request: HttpRequest, credential_id: int) -> HttpResponse:
-    credential = selectors.credential_get_for_user(user=request.user, credential_id=credential_id)
+    credential = selectors.credential_get_for_user(
+        user=request.user, credential_id=credential_id, action=Action.MANAGE_CREDENTIALS
+    )
     form = CredentialKeyForm(request.POST or None, initial={"base_url": credential.base_url})
     if request.method == "POST" and form.is_valid():
         services.credential_update(
@@ -251,7 +264,9 @@ def _rebound(project, post, columns) -> object:  # noqa: ANN001
 @require_POST
 def schema_designer_op(request: HttpRequest, project_id: int) -> HttpResponse:
     """Add, duplicate, delete or move a column in the editor, keeping everything typed."""
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, action=Action.DESIGN
+    )
     index = request.POST.get("index")
     try:
         columns = apply_operation(
@@ -280,7 +295,9 @@ def _column_problems(forms: list, problems: list[str]) -> list[list[str]]:
 def schema_check(request: HttpRequest, project_id: int) -> HttpResponse:
     """Validate the editor's content as the user types: problems beside each column, the
     dependency order once valid. Nothing is saved."""
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, action=Action.DESIGN
+    )
     formset = build_column_formset(project=project, data=request.POST)
     column_problems: list[list[str]] = [[] for _ in formset.forms]
     problems: list[str] = []
@@ -314,7 +331,9 @@ def schema_check(request: HttpRequest, project_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def schema_import(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, action=Action.DESIGN
+    )
     form = SchemaImportForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -339,7 +358,9 @@ def schema_import(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 def schema_export(request: HttpRequest, schema_id: int) -> HttpResponse:
-    schema = selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
+    schema = selectors.schema_get_for_user(
+        user=request.user, schema_id=schema_id, action=Action.VIEW
+    )
     as_json = request.GET.get("format") == "json"
     text, content_type, extension = (
         (
@@ -365,7 +386,9 @@ def schema_export(request: HttpRequest, schema_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def schema_restore(request: HttpRequest, schema_id: int, version: int) -> HttpResponse:
-    schema = selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
+    schema = selectors.schema_get_for_user(
+        user=request.user, schema_id=schema_id, action=Action.DESIGN
+    )
     try:
         services.schema_restore(schema=schema, version=version, user=request.user)
     except SchemaError as exc:
@@ -379,14 +402,20 @@ def schema_restore(request: HttpRequest, schema_id: int, version: int) -> HttpRe
 @login_required
 @require_http_methods(["GET", "POST"])
 def schema_create(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    project = selectors.project_get_for_user(
+        user=request.user, project_id=project_id, action=Action.DESIGN
+    )
     return _schema_page(request, project=project)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def schema_edit(request: HttpRequest, schema_id: int) -> HttpResponse:
-    schema = selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
+    schema = selectors.schema_get_for_user(
+        user=request.user,
+        schema_id=schema_id,
+        action=Action.DESIGN if request.method == "POST" else Action.VIEW,
+    )
     return _schema_page(request, project=schema.project, schema=schema)
 
 
