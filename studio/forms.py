@@ -11,7 +11,7 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
 from studio.models import Project, ProviderCredential, SeedFile
-from studio.schema import SchemaError
+from studio.schema import MAX_COLUMNS, SchemaError
 from studio.schema.sampler_kinds import PERSON_FIELDS
 
 
@@ -468,7 +468,16 @@ def column_initial(column: dict[str, Any]) -> dict[str, Any]:
     return initial
 
 
-ColumnFormSet = forms.formset_factory(ColumnForm, extra=0, can_delete=True)
+# The request says how many forms it holds: Django builds at most ``absolute_max`` of them, and
+# ``validate_max`` makes more than a schema may have an error rather than a silent cut.
+ColumnFormSet = forms.formset_factory(
+    ColumnForm,
+    extra=0,
+    can_delete=True,
+    max_num=MAX_COLUMNS,
+    absolute_max=MAX_COLUMNS,
+    validate_max=True,
+)
 
 
 def build_column_formset(
