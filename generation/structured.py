@@ -13,12 +13,12 @@ Pure: no Django.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import re2
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError
 
@@ -35,7 +35,8 @@ MAX_VALUE_CHARS = 60
 # 130 000 characters, so this is only reached by a server that ignores max_tokens.
 MAX_ANSWER_CHARS = 1_000_000
 
-_FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n?(.*?)```", re.DOTALL)
+# RE2, not re: the text is a model's, and re backtracks quadratically on "```" and spaces.
+_FENCE = re2.compile(r"(?s)```[ \t]*(?:json|JSON)?[ \t]*\n?(.*?)```")
 
 
 @dataclass
