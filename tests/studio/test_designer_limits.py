@@ -5,7 +5,8 @@ import pytest
 from django.http import QueryDict
 
 from studio.designer import DesignerError, apply_operation, columns_from_data, form_index
-from studio.schema import MAX_COLUMNS
+from studio.schema import MAX_COLUMNS, SchemaError, parse_spec
+from studio.schema.sampler_kinds import MAX_CATEGORY_VALUES
 from tests.studio.test_pages import column_post
 
 HUGE = 5_000_000  # the 60-byte POST that took 47 s and +500 MB before the fix
@@ -64,3 +65,19 @@ def test_check_preview_and_save_say_the_column_limit_when_the_form_claims_more(
     response = owner_client.post(f"/projects/{project.pk}/schemas/{endpoint}/", data)
     assert response.status_code in (200, 400)
     assert f"at most {MAX_COLUMNS}" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        {"name": "t", "kind": "category", "values": ["a"] * (MAX_CATEGORY_VALUES + 1)},
+        {"name": "t", "kind": "category", "values": ["a"], "weights": [1.0] * 20_000},
+        {"name": "t", "kind": "subcategory", "parent": "p", "values": {"x": ["a"] * 20_000}},
+    ],
+)
+def test_value_lists_are_capped_at_the_schemas_limit_naming_the_column(column):
+    parent = {"name": "p", "kind": "category", "values": ["x"]}
+    with pytest.raises(SchemaError) as caught:
+        parse_spec({"columns": [parent, column]})
+    assert caught.value.messages[0].startswith("Column 't': ")
+    assert f"at most {MAX_CATEGORY_VALUES}" in " ".join(caught.value.messages)
