@@ -217,7 +217,9 @@ def _count(text: str, part: str) -> int:
     return len(text) + 1 if part == "" else text.count(part)
 
 
-def _check_center(budget: RenderBudget, value: object, width: object = 80, *_: Any) -> None:
+def _check_center(
+    budget: RenderBudget, value: object, width: object = 80, *_: Any, **__: Any
+) -> None:
     if isinstance(width, int):
         budget.check_length(width, "the centred text")
 
@@ -238,13 +240,14 @@ def _check_format(budget: RenderBudget, value: object, *args: Any, **kwargs: Any
 def _check_join(
     budget: RenderBudget, value: object, separator: object = "", *args: Any, **kwargs: Any
 ) -> None:
+    separator = kwargs.get("d", separator)  # the filter's own name for it
     count = len(value) if isinstance(value, Sized) else 1  # a range or a string's characters
     size = budget.check_size(value, "the joined text")
     budget.check_length(size + count * len(str(separator)), "the joined text")
 
 
 def _check_replace(
-    budget: RenderBudget, value: object, old: object = "", new: object = "", *_: Any
+    budget: RenderBudget, value: object, old: object = "", new: object = "", *_: Any, **__: Any
 ) -> None:
     text = str(value)
     grows = max(0, len(str(new)) - len(str(old)))
@@ -256,7 +259,10 @@ def _check_wordwrap(budget: RenderBudget, value: object, *args: Any, **kwargs: A
     budget.check_length(len(str(value)) * (1 + len(str(wrap))), "the wrapped text")
 
 
-def _check_count_argument(budget: RenderBudget, value: object, count: object = 1, *_: Any) -> None:
+def _check_count_argument(
+    budget: RenderBudget, value: object, count: object = 1, *_: Any, **kwargs: Any
+) -> None:
+    count = kwargs.get("linecount", kwargs.get("slices", count))
     if isinstance(count, int) and count > MAX_ITEMS_ARGUMENT:
         raise SecurityError(f"a count of more than {MAX_ITEMS_ARGUMENT:,} is not allowed")
 

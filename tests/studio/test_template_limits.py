@@ -35,6 +35,7 @@ HOSTILE = {
     "+ doubling": GROWING.replace("OP", "ns.s + ns.s"),
     "join": "{{ (['x' * 100000] * 1000)|join }}",
     "join separator": "{{ range(100000)|join('x' * 100000) }}",
+    "join separator by name": "{{ range(100000)|join(d='x' * 100000) }}",
     "replace": "{{ ('a' * 100000)|replace('a', 'b' * 100000) }}",
     "list multiplication printed": R + "{{ [r, r, r, r, r, r, r, r, r, r] * 100000 }}",
     "list multiplication joined": R + "{{ [r, r, r, r, r, r, r, r, r, r] ~ '' }}",
@@ -44,6 +45,7 @@ HOSTILE = {
     "str.ljust": "{{ 'x'.ljust(100000000) }}",
     "str.translate": "{{ 'aaaa'.translate({97: 'x' * 1000000}) }}",
     "batch fill": "{{ range(1)|batch(100000000, 'x')|list }}",
+    "slice count by name": "{{ range(3)|slice(slices=1000000000)|list }}",
     "sum of lists": "{{ ([[1] * 1000] * 1000)|sum(start=[]) }}",
     "integer squaring": "{% set ns = namespace(n=10) %}{% for i in range(64) %}"
     "{% set ns.n = ns.n * ns.n %}{% endfor %}",
@@ -113,8 +115,11 @@ def test_ordinary_templates_still_render_the_same():
         "Hello {{ name }}! {% for t in tags %}{{ loop.index }}. {{ t|upper }}\n{% endfor %}"
         "{{ '%5.2f' % 3.14159 }}|{{ '{:>5}'.format('a') }}|{{ doc.title ~ '!' }}|"
         "{{ tags|join(', ') }}|{{ 'ab'|center(6) }}|{{ n * 2 }}|{{ [1] + [2] }}|"
-        "{{ 'a-b'.replace('-', '+') }}|{{ range(3)|sum }}|{{ 'x\ny'|indent(2) }}"
+        "{{ 'a-b'.replace('-', '+') }}|{{ range(3)|sum }}|{{ 'x\ny'|indent(2) }}|"
+        "{{ range(3)|join(d='-') }}|{{ 'aaa'|replace('a', 'b', count=2) }}|"
+        "{{ range(5)|batch(linecount=2)|list }}|{{ 'x'|center(width=3) }}"
     )
     assert render_template(template, context) == (
-        "Hello Ann! 1. A\n2. B\n 3.14|    a|T!|a, b|  ab  |6|[1, 2]|a+b|3|x\n  y"
+        "Hello Ann! 1. A\n2. B\n 3.14|    a|T!|a, b|  ab  |6|[1, 2]|a+b|3|x\n  y|"
+        "0-1-2|bba|[[0, 1], [2, 3], [4]]| x "
     )
