@@ -54,11 +54,12 @@ class StructuredResult:
 @lru_cache(maxsize=256)
 def _validator(schema_json: str) -> Any:
     schema = json.loads(schema_json)
-    Draft202012Validator.check_schema(schema)
-    # A schema saved before its limits were checked must not stall a worker either.
+    # A schema saved before its limits were checked must not stall a worker either; checked
+    # first, as check_schema compiles each pattern with Python's re.
     problems = json_schema_limit_problems(schema)
     if problems:
         raise SchemaError("; ".join(problems))
+    Draft202012Validator.check_schema(schema)
     return SafeValidator(schema)
 
 

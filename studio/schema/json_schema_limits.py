@@ -28,6 +28,8 @@ __all__ = [
     "MAX_MIN_ANSWER_CHARS",
     "MAX_MIN_COUNT",
     "MAX_MIN_LENGTH",
+    "MAX_PATTERN_CHARS",
+    "MAX_PATTERN_GROUP_DEPTH",
     "MAX_SCHEMA_DEPTH",
     "SafeValidator",
     "PatternProblem",
@@ -39,6 +41,8 @@ MAX_SCHEMA_DEPTH = 16  # nested subschemas; real answer shapes are a few levels 
 MAX_MIN_LENGTH = 10_000  # minLength: characters one string must have
 MAX_MIN_COUNT = 1_000  # minItems, minProperties, minContains
 MAX_BOUND = 1_000_000  # maxLength, maxItems, maxProperties, maxContains
+MAX_PATTERN_CHARS = 1_000
+MAX_PATTERN_GROUP_DEPTH = 50
 # The smallest answer the schema accepts, as JSON text: 32 768 tokens (the most max_tokens
 # allows) are about 130 000 characters, so a larger minimum can never be answered.
 MAX_MIN_ANSWER_CHARS = 100_000
@@ -118,14 +122,38 @@ def _pattern_problems(path: str, node: Mapping[str, Any]) -> Iterator[str]:
     if isinstance(node.get("patternProperties"), Mapping):
         patterns += list(node["patternProperties"])
     for pattern in patterns:
+        shown = pattern if len(pattern) <= 60 else pattern[:59] + "…"
+        if len(pattern) > MAX_PATTERN_CHARS or _group_depth(pattern) > MAX_PATTERN_GROUP_DEPTH:
+            # Python's re (the metaschema checks patterns with it) recurses per group.
+            yield (
+                f"pattern {shown!r}{at} is too complex (at most {MAX_PATTERN_CHARS:,} "
+                f"characters and {MAX_PATTERN_GROUP_DEPTH} nested groups)"
+            )
+            continue
         try:
             compile_pattern(pattern)
         except PatternProblem as exc:
-            shown = pattern if len(pattern) <= 60 else pattern[:59] + "…"
             yield (
                 f"pattern {shown!r}{at} cannot be used ({exc}): patterns are matched with RE2, "
                 "which has no backreferences or lookaround"
             )
+
+
+def _group_depth(pattern: str) -> int:
+    """How deeply parentheses nest (escaped ones skipped; an over-estimate inside [...])."""
+    depth = deepest = 0
+    escaped = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth = max(0, depth - 1)
+    return deepest
 
 
 def _size_problems(path: str, node: Mapping[str, Any]) -> Iterator[str]:

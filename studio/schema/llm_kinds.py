@@ -113,6 +113,11 @@ class LlmStructuredColumn(_LlmColumnBase):
     @model_validator(mode="after")
     def _check(self) -> LlmStructuredColumn:
         label = f"Column '{self.name}': json_schema"
+        # First, and without recursion: the checks below recurse (json.dumps, jsonschema, and
+        # Python's re compiling a `pattern` as the metaschema's "regex" format).
+        limits = [f"{label} {problem}" for problem in json_schema_limit_problems(self.json_schema)]
+        if limits:
+            raise SchemaError(limits)
         size = len(json.dumps(self.json_schema))
         if size > MAX_JSON_SCHEMA_CHARS:
             raise SchemaError(
@@ -124,9 +129,9 @@ class LlmStructuredColumn(_LlmColumnBase):
             where = _path(exc.absolute_path)
             at = f" (at {where})" if where else ""
             raise SchemaError(f"{label} is not a valid JSON Schema: {exc.message}{at}") from None
-        problems = [
-            f"{label} {problem}" for problem in json_schema_limit_problems(self.json_schema)
-        ]
+        except RecursionError:
+            raise SchemaError(f"{label} is nested too deeply to check") from None
+        problems: list[str] = []
         if self.json_schema.get("type") != "object":
             problems.append(f'{label} must describe an object: set "type": "object"')
         properties = self.json_schema.get("properties")

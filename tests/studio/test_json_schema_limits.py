@@ -38,6 +38,8 @@ def obj(**properties):
         (obj(a={"type": "string", "pattern": r"(a)\1"}), "pattern '(a)\\\\1' at properties.a"),
         (obj(a={"type": "string", "pattern": "(?=x)"}), "RE2"),
         ({**obj(a={}), "patternProperties": {"(?<=x)y": {}}}, "cannot be used"),
+        (obj(a={"type": "string", "pattern": "(" * 3000 + ")" * 3000}), "too complex"),
+        (obj(a={"type": "string", "pattern": "a" * 1001}), "at most 1,000 characters"),
         (obj(a={"type": "array", "minItems": 10_000_000}), "minItems at properties.a"),
         (obj(a={"type": "string", "minLength": 10**7}), "minLength at properties.a"),
         (obj(a={"type": "object", "minProperties": 10**6}), "minProperties"),
