@@ -94,7 +94,7 @@ class RenderBudget:
     def check_size(self, value: object, what: str) -> int:
         """``value``'s size as text (about ``len(str(value))``), charged; SecurityError above
         ``MAX_VALUE_CHARS``. Shared references are counted each time, as ``str`` writes them."""
-        size = self._size(value)
+        size = len(value) if value.__class__ is str else self._size(value)  # the common case
         if size > MAX_VALUE_CHARS:
             raise SecurityError(f"{what} would be longer than {MAX_VALUE_CHARS:,} characters")
         self.charge(size // CHARS_PER_STEP)
@@ -317,7 +317,8 @@ def guarded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
             value = _materialized(args[offset])
             args = (*args[:offset], value, *args[offset + 1 :])
             # Measured before the checks below turn any argument into text.
-            budget.check_size([args[offset:], kwargs], f"the value given to the '{name}' filter")
+            given = args[offset:] if not kwargs else [args[offset:], kwargs]
+            budget.check_size(given, f"the value given to the '{name}' filter")
             if check is not None:
                 check(budget, *args[offset:], **kwargs)
         result = func(*args, **kwargs)
@@ -416,7 +417,7 @@ class StudioSandbox(SandboxedEnvironment):
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         budget = _budget()
         budget.charge()
-        budget.check_size([args, kwargs], "a call's arguments")
+        budget.check_size(args if not kwargs else [args, kwargs], "a call's arguments")
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str):
             _check_string_method(budget, owner, getattr(__obj, "__name__", ""), args)
