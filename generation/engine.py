@@ -17,9 +17,24 @@ from studio.schema.llm_kinds import LlmColumn, LlmJudgeColumn, is_llm
 from studio.schema.samplers import is_sampler, rng_for, sample_value
 from studio.schema.seed_kinds import DocumentColumn, SeedDataColumn
 from studio.schema.spec import ExpressionColumn
-from studio.schema.templating import TemplateProblem, render_template
+from studio.schema.templating import TemplateBudgetExceeded, TemplateProblem, render_template
 
 MSG_SKIPPED = "Skipped: it depends on '{column}', which failed"
+# Steps a template may take in the event loop (a few milliseconds at worst); ordinary prompts
+# take a few hundred. A template needing more is rendered again in a thread (see render_off_loop).
+INLINE_RENDER_STEPS = 2_000
+
+
+async def render_off_loop(template: str, values: dict[str, object]) -> str:
+    """Render ``template`` without holding the event loop that every chunk of this process
+    shares: first inline with a small budget, and when that is not enough again in a thread
+    with the full budget (``MAX_RENDER_STEPS``, well under a second). The thread still shares
+    the GIL, but the loop gets it back every switch interval, so other runs go on meanwhile."""
+    try:
+        return render_template(template, values, steps=INLINE_RENDER_STEPS)
+    except TemplateBudgetExceeded:
+        snapshot = dict(values)  # the row's other columns may fill in while the thread runs
+        return await asyncio.to_thread(render_template, template, snapshot)
 
 
 @dataclass
@@ -127,10 +142,10 @@ async def _fill_column(
         elif isinstance(column, DocumentColumn):
             outcome.values[name] = seeds.chunk(column, seed, row_index)
         elif isinstance(column, ExpressionColumn):
-            outcome.values[name] = render_template(column.template, outcome.values)
+            outcome.values[name] = await render_off_loop(column.template, outcome.values)
         elif is_llm(column):
-            system = render_template(column.system_prompt, outcome.values)
-            prompt = render_template(column.prompt, outcome.values)
+            system = await render_off_loop(column.system_prompt, outcome.values)
+            prompt = await render_off_loop(column.prompt, outcome.values)
             if isinstance(column, LlmJudgeColumn):
                 prompt = prompt + "\n\n" + column.judge_instructions()  # the rubric
             outcome.prompts[name] = prompt

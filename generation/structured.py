@@ -13,16 +13,17 @@ Pure: no Django.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import re2
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError
 
 from generation.providers.base import Completion, CompletionRequest, Message
+from studio.schema.json_schema_limits import SafeValidator, json_schema_limit_problems
 
 REASK_BEFORE = "Your answer did not match the required JSON schema: "
 REASK_AFTER = ". Reply again with only a JSON object that satisfies the schema."
@@ -30,8 +31,12 @@ EMPTY_ANSWER = "(empty answer)"
 MAX_ERRORS = 3  # listed in one re-ask; more would drown the model in detail
 MAX_ERROR_CHARS = 300
 MAX_VALUE_CHARS = 60
+# A longer answer is not parsed or validated: 32 768 tokens (the most max_tokens allows) are about
+# 130 000 characters, so this is only reached by a server that ignores max_tokens.
+MAX_ANSWER_CHARS = 1_000_000
 
-_FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n?(.*?)```", re.DOTALL)
+# RE2, not re: the text is a model's, and re backtracks quadratically on "```" and spaces.
+_FENCE = re2.compile(r"(?s)```[ \t]*(?:json|JSON)?[ \t]*\n?(.*?)```")
 
 
 @dataclass
@@ -47,13 +52,18 @@ class StructuredResult:
 
 
 @lru_cache(maxsize=256)
-def _validator(schema_json: str) -> Draft202012Validator:
+def _validator(schema_json: str) -> Any:
     schema = json.loads(schema_json)
+    # A schema saved before its limits were checked must not stall a worker either; checked
+    # first, as check_schema compiles each pattern with Python's re.
+    problems = json_schema_limit_problems(schema)
+    if problems:
+        raise SchemaError("; ".join(problems))
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    return SafeValidator(schema)
 
 
-def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
+def validator_for(schema: dict[str, Any]) -> Any:
     """A cached validator (compiling one per answer would dominate a large run's CPU)."""
     return _validator(json.dumps(schema, sort_keys=True))
 
@@ -92,6 +102,8 @@ def parse_json(text: str) -> tuple[object | None, str | None]:
             return value, None
         except json.JSONDecodeError as exc:
             first_error = first_error or exc
+        except RecursionError:
+            return None, "not JSON this server reads: nested too deeply"
     assert first_error is not None
     return None, (
         f"not JSON: {first_error.msg} at line {first_error.lineno} column {first_error.colno}"
@@ -133,13 +145,21 @@ def validate_answer(text: str, schema: dict[str, Any]) -> tuple[object | None, s
     """``(parsed, None)`` when ``text`` holds JSON that satisfies ``schema``, else
     ``(None, message)``. An invalid *schema* raises ``jsonschema.SchemaError``: that is the
     caller's bug, not the model's, and re-asking would not fix it."""
+    if len(text) > MAX_ANSWER_CHARS:
+        return (
+            None,
+            f"the answer has {len(text):,} characters; the most checked is {MAX_ANSWER_CHARS:,}",
+        )
     value, problem = parse_json(text)
     if problem is not None:
         return None, problem
-    errors = sorted(
-        validator_for(schema).iter_errors(value),
-        key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))),
-    )
+    try:
+        errors = sorted(
+            validator_for(schema).iter_errors(value),
+            key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))),
+        )
+    except RecursionError:
+        return None, "the answer is nested too deeply"
     if errors:
         return None, _describe(errors)
     return value, None

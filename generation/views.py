@@ -195,7 +195,7 @@ def schema_preview(request: HttpRequest, project_id: int) -> HttpResponse:
     problems: list[str] = []
     rows = []
     if not formset.is_valid():
-        problems = ["Fix the highlighted fields first."]
+        problems = list(formset.non_form_errors()) or ["Fix the highlighted fields first."]
     else:
         try:
             spec = schema_validate(project=project, data=spec_from_formset(formset))

@@ -7,8 +7,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from studio.schema import MAX_COLUMNS
+
 PREFIX = "columns"
-_FIELD = re.compile(rf"^{PREFIX}-(\d+)-(.+)$")
+# A form index has a few digits (MAX_COLUMNS is three); a longer run is not a column of ours, and
+# int() of thousands of digits would raise.
+_FIELD = re.compile(rf"^{PREFIX}-(\d{{1,6}})-(.+)$")
 OPERATIONS = ("add", "duplicate", "delete", "up", "down")
 MANAGEMENT = ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS")
 # What a new column's fields start with (a bound form shows no initial values).
@@ -33,8 +37,14 @@ class DesignerError(ValueError):
 
 
 def columns_from_data(data: Mapping[str, object]) -> list[dict[str, list[str]]]:
-    """The formset's forms as dicts of field → values, in order."""
-    total = _int(data.get(f"{PREFIX}-TOTAL_FORMS"), 0)
+    """The formset's forms as dicts of field → values, in order.
+
+    The form count comes from the request, so it is checked against the schema's limit before
+    anything is built: one dict per claimed form would let a 60-byte POST allocate millions."""
+    sent = data.get(f"{PREFIX}-TOTAL_FORMS")
+    total = 0 if sent is None else form_index(str(sent).strip())
+    if total is None or total > MAX_COLUMNS:
+        raise DesignerError(f"A schema has at most {MAX_COLUMNS} columns; reload the page")
     columns: list[dict[str, list[str]]] = [{} for _ in range(total)]
     getlist = getattr(data, "getlist", None)
     for key in data:
@@ -62,7 +72,7 @@ def data_from_columns(
     result[f"{PREFIX}-TOTAL_FORMS"] = [str(len(columns))]
     result[f"{PREFIX}-INITIAL_FORMS"] = ["0"]
     result[f"{PREFIX}-MIN_NUM_FORMS"] = ["0"]
-    result[f"{PREFIX}-MAX_NUM_FORMS"] = ["1000"]
+    result[f"{PREFIX}-MAX_NUM_FORMS"] = [str(MAX_COLUMNS)]
     return result
 
 
@@ -72,6 +82,8 @@ def apply_operation(
     if operation not in OPERATIONS:
         raise DesignerError(f"Unknown designer operation {operation!r}")
     columns = [dict(column) for column in columns]
+    if operation in ("add", "duplicate") and len(columns) >= MAX_COLUMNS:
+        raise DesignerError(f"A schema has at most {MAX_COLUMNS} columns")
     if operation == "add":
         column = {field: [value] for field, value in NEW_COLUMN_DEFAULTS.items()}
         column.update(kind=[new_kind], name=[""])
@@ -103,8 +115,7 @@ def _copy_name(name: str, columns: list[dict[str, list[str]]]) -> str:
     return candidate
 
 
-def _int(value: object, default: int) -> int:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return default
+def form_index(value: object) -> int | None:
+    """A column index sent by the page, or None when it is not a small non-negative number."""
+    text = str(value or "")
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else None

@@ -14,7 +14,13 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 
 from studio import selectors, services
-from studio.designer import DesignerError, apply_operation, columns_from_data, data_from_columns
+from studio.designer import (
+    DesignerError,
+    apply_operation,
+    columns_from_data,
+    data_from_columns,
+    form_index,
+)
 from studio.forms import (
     COLUMN_KINDS,
     ApiTokenForm,
@@ -203,7 +209,9 @@ def _schema_page(request: HttpRequest, *, project, schema=None) -> HttpResponse:
             messages.success(request, f"Schema '{schema.name}' saved (version {schema.version}).")
             return redirect("schema-edit", schema.pk)
     elif post is not None:
-        problems = ["Fix the fields marked below."]
+        problems = [*meta.non_field_errors(), *formset.non_form_errors()] or [
+            "Fix the fields marked below."
+        ]
     context = {
         "project": project,
         "schema": schema,
@@ -272,7 +280,7 @@ def schema_designer_op(request: HttpRequest, project_id: int) -> HttpResponse:
         columns = apply_operation(
             columns_from_data(request.POST),
             request.POST.get("op", ""),
-            int(index) if index and index.isdigit() else None,
+            form_index(index),
             new_kind=request.POST.get("new_kind") or "llm_text",
         )
     except DesignerError as exc:
@@ -314,7 +322,7 @@ def schema_check(request: HttpRequest, project_id: int) -> HttpResponse:
             for field, errors in form.errors.items():
                 label = form.fields[field].label or field.replace("_", " ").capitalize()
                 column_problems[i] += [f"{label}: {error}" for error in errors]
-        problems = ["Fix the fields marked below."]
+        problems = list(formset.non_form_errors()) or ["Fix the fields marked below."]
     for items, named in zip(
         column_problems, _column_problems(formset.forms, problems), strict=True
     ):

@@ -9,8 +9,8 @@ import hashlib
 import json
 import math
 
-from generation.providers.base import Completion, CompletionRequest, ProviderConfig
-from generation.providers.schema_sample import sample_from_schema
+from generation.providers.base import Completion, CompletionRequest, ProviderConfig, ProviderError
+from generation.providers.schema_sample import SampleTooLarge, sample_from_schema
 
 SIMULATED_PREFIX = "[simulated]"
 CONNECTION_MESSAGE = "Simulated provider: no network call"
@@ -43,7 +43,10 @@ class SimulatedProvider:
         digest = hashlib.sha256(f"{request.system}|{conversation}".encode()).digest()
         await asyncio.sleep(self._latency * (0.5 + digest[0] / 255))
         if request.json_schema is not None:
-            value = sample_from_schema(request.json_schema, label=SIMULATED_PREFIX)
+            try:
+                value = sample_from_schema(request.json_schema, label=SIMULATED_PREFIX)
+            except SampleTooLarge as exc:
+                raise ProviderError(f"Simulated provider: {exc}") from None
             text = json.dumps(value, ensure_ascii=False)
         else:
             opener = _OPENERS[digest[1] % len(_OPENERS)]

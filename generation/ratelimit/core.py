@@ -32,11 +32,12 @@ a client needs one round trip and then sleeps until its slot: no polling, no her
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+import re2
 
 DEFAULT_PREFIX = "studio:ratelimit"
 
@@ -160,7 +161,8 @@ def pause(state: KeyState, now: float, seconds: float) -> None:
 
 # ---- provider headers ------------------------------------------------------------------------
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+# RE2: the header is the provider's; re backtracks quadratically on a long run of digits.
+_DURATION = re2.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 # (remaining, reset, limit) header names per budget. OpenAI's resets are durations ("6m0s"),
 # Anthropic's are RFC 3339 times.
 _OPENAI = [

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
 
 from .base import NAME_PATTERN, NAME_RULE, ColumnBase
 from .errors import SchemaError
+from .json_schema_limits import SafeValidator, json_schema_limit_problems
 
 __all__ = [
     "JUDGE_VALUE_FIELDS",
@@ -102,7 +103,7 @@ class LlmStructuredColumn(_LlmColumnBase):
 
     def answer_problems(self, parsed: object) -> list[str]:
         """Why a parsed answer does not follow the schema (empty when it does), for a re-ask."""
-        validator = jsonschema.Draft202012Validator(self.json_schema)
+        validator = SafeValidator(self.json_schema)
         problems = []
         for error in sorted(validator.iter_errors(parsed), key=lambda e: list(e.absolute_path)):
             where = _path(error.absolute_path)
@@ -112,6 +113,11 @@ class LlmStructuredColumn(_LlmColumnBase):
     @model_validator(mode="after")
     def _check(self) -> LlmStructuredColumn:
         label = f"Column '{self.name}': json_schema"
+        # First, and without recursion: the checks below recurse (json.dumps, jsonschema, and
+        # Python's re compiling a `pattern` as the metaschema's "regex" format).
+        limits = [f"{label} {problem}" for problem in json_schema_limit_problems(self.json_schema)]
+        if limits:
+            raise SchemaError(limits)
         size = len(json.dumps(self.json_schema))
         if size > MAX_JSON_SCHEMA_CHARS:
             raise SchemaError(
@@ -123,6 +129,8 @@ class LlmStructuredColumn(_LlmColumnBase):
             where = _path(exc.absolute_path)
             at = f" (at {where})" if where else ""
             raise SchemaError(f"{label} is not a valid JSON Schema: {exc.message}{at}") from None
+        except RecursionError:
+            raise SchemaError(f"{label} is nested too deeply to check") from None
         problems: list[str] = []
         if self.json_schema.get("type") != "object":
             problems.append(f'{label} must describe an object: set "type": "object"')

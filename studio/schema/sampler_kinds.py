@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, FiniteFloat, field_validator, model_validator
 
@@ -47,10 +47,15 @@ def _weight_problems(where: str, values: list[str], weights: list[float]) -> lis
     return problems
 
 
+# A category is a list to draw from, not a data set (upload a seed table for that); the cap keeps
+# a pasted or generated list from making every row's draw and every page heavy.
+MAX_CATEGORY_VALUES = 10_000
+
+
 class CategoryColumn(ColumnBase):
     kind: Literal["category"] = "category"
-    values: list[str] = Field(min_length=1)
-    weights: list[FiniteFloat] | None = None
+    values: list[str] = Field(min_length=1, max_length=MAX_CATEGORY_VALUES)
+    weights: list[FiniteFloat] | None = Field(default=None, max_length=MAX_CATEGORY_VALUES)
 
     @model_validator(mode="after")
     def _check(self) -> CategoryColumn:
@@ -75,8 +80,12 @@ class SubcategoryColumn(ColumnBase):
 
     kind: Literal["subcategory"] = "subcategory"
     parent: str
-    values: dict[str, list[str]] = Field(min_length=1)
-    weights: dict[str, list[FiniteFloat]] | None = None
+    values: dict[str, Annotated[list[str], Field(max_length=MAX_CATEGORY_VALUES)]] = Field(
+        min_length=1, max_length=MAX_CATEGORY_VALUES
+    )
+    weights: (
+        dict[str, Annotated[list[FiniteFloat], Field(max_length=MAX_CATEGORY_VALUES)]] | None
+    ) = Field(default=None, max_length=MAX_CATEGORY_VALUES)
 
     def dependencies(self) -> set[str]:
         # The parent must be drawn first, so the graph orders this column after it.

@@ -16,65 +16,53 @@ from typing import Any
 import jinja2
 from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError
-from jinja2.runtime import Context
-from jinja2.sandbox import SandboxedEnvironment
+
+from .template_sandbox import (
+    ENV_OPTIONS,
+    MAX_POWER_BITS,
+    MAX_RENDER_STEPS,
+    MAX_REPEAT_LENGTH,
+    MAX_VALUE_CHARS,
+    RenderBudgetExceeded,
+    StudioSandbox,
+    budget_for_render,
+    guarded_filter,
+)
 
 __all__ = [
     "ENV",
+    "MAX_OUTPUT_CHARS",
     "MAX_POWER_BITS",
     "MAX_REPEAT_LENGTH",
+    "MAX_TEMPLATE_CHARS",
+    "MAX_VALUE_CHARS",
+    "TemplateBudgetExceeded",
     "TemplateProblem",
     "check_template_safety",
     "render_template",
     "template_variables",
 ]
 
-# Upper bounds for arithmetic the sandbox would otherwise happily perform:
-# ``{{ 'x' * 10**10 }}`` or ``{{ (10**1000)**1000 }}`` would exhaust a worker's
-# memory or CPU long before any timeout could fire.
-MAX_REPEAT_LENGTH = 1_000_000
-MAX_POWER_BITS = 100_000
+# A rendered value is a prompt or a stored cell: 200 000 characters is about 50 000 tokens,
+# beyond what a prompt should be; a longer render fails its row with this message.
+MAX_OUTPUT_CHARS = 200_000
+MAX_TEMPLATE_CHARS = 100_000  # the template's own text
 
 
 class TemplateProblem(ValueError):
     """A template cannot be parsed, is refused, or failed to render."""
 
 
-class _StudioSandbox(SandboxedEnvironment):
-    """The stock sandbox plus size limits on ``*`` and ``**``.
+class TemplateBudgetExceeded(TemplateProblem):
+    """The render ran out of steps (``steps`` is the budget it had)."""
 
-    Intercepting these operators also stops Jinja from constant-folding them at
-    compile time, so the limits apply to literals as well.
-    """
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**":
-            # Float overflow raises by itself; integer powers grow without bound.
-            if isinstance(left, int) and isinstance(right, int) and right > 0:
-                if abs(left) > 1 and left.bit_length() * right > MAX_POWER_BITS:
-                    raise SecurityError(f"the power would have more than {MAX_POWER_BITS} bits")
-            return left**right
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(times, int):
-                    if len(seq) * times > MAX_REPEAT_LENGTH:
-                        raise SecurityError(
-                            f"repeating a sequence would make more than {MAX_REPEAT_LENGTH} items"
-                        )
-            return left * right
-        return super().call_binop(context, operator, left, right)
+    def __init__(self, message: str, steps: int) -> None:
+        super().__init__(message)
+        self.steps = steps
 
 
-# One shared environment: prompts are plain text sent to a model, never HTML, so
-# autoescaping would only corrupt them; trailing newlines are kept because they
-# can matter to a model.
-ENV: SandboxedEnvironment = _StudioSandbox(
-    undefined=jinja2.StrictUndefined,
-    autoescape=False,
-    keep_trailing_newline=True,
-)
+# One shared environment (see template_sandbox for its limits).
+ENV: StudioSandbox = StudioSandbox(**ENV_OPTIONS)
 
 
 def _tojson(value: Any, indent: int | None = None) -> str:
@@ -87,7 +75,7 @@ def _tojson(value: Any, indent: int | None = None) -> str:
     return json.dumps(value, ensure_ascii=False, indent=indent)
 
 
-ENV.filters["tojson"] = _tojson
+ENV.filters["tojson"] = guarded_filter("tojson", _tojson)
 
 # Tags that would pull other templates (or files, given a loader) into a prompt.
 _REFUSED_TAGS: dict[type[nodes.Node], str] = {
@@ -102,11 +90,26 @@ def _syntax_problem(exc: jinja2.TemplateSyntaxError) -> TemplateProblem:
     return TemplateProblem(f"Template syntax error on line {exc.lineno}: {exc.message}")
 
 
+def _too_large(template: str) -> TemplateProblem | None:
+    if len(template) > MAX_TEMPLATE_CHARS:
+        return TemplateProblem(
+            f"The template has {len(template):,} characters; the limit is {MAX_TEMPLATE_CHARS:,}"
+        )
+    return None
+
+
+_TOO_DEEP = "The template is nested too deeply (brackets, tags or expressions)"
+
+
 def _parse(template: str) -> nodes.Template:
+    if problem := _too_large(template):
+        raise problem
     try:
         return ENV.parse(template)
     except jinja2.TemplateSyntaxError as exc:
         raise _syntax_problem(exc) from None
+    except RecursionError:
+        raise TemplateProblem(_TOO_DEEP) from None
 
 
 def template_variables(template: str) -> set[str]:
@@ -122,7 +125,11 @@ def template_variables(template: str) -> set[str]:
 def _undeclared_variables(template: str) -> frozenset[str]:
     # The engine asks for the generation order (and so every template's
     # variables) for each row; parsing each time cost ~1.5 ms per row.
-    return frozenset(meta.find_undeclared_variables(_parse(template)))
+    tree = _parse(template)
+    try:
+        return frozenset(meta.find_undeclared_variables(tree))
+    except RecursionError:
+        raise TemplateProblem(_TOO_DEEP) from None
 
 
 def _refusal(node: nodes.Node) -> str | None:
@@ -152,7 +159,11 @@ def check_template_safety(template: str) -> None:
     A static check run at save time so the user gets a clear message before any
     row is generated; the sandbox still guards rendering (defence in depth).
     """
-    for node in _parse(template).find_all(nodes.Node):
+    try:
+        found = list(_parse(template).find_all(nodes.Node))
+    except RecursionError:
+        raise TemplateProblem(_TOO_DEEP) from None
+    for node in found:
         reason = _refusal(node)
         if reason is not None:
             raise TemplateProblem(f"Template refused on line {node.lineno}: {reason}")
@@ -162,17 +173,37 @@ def check_template_safety(template: str) -> None:
 def _compile(template: str) -> jinja2.Template:
     # Rendering the same prompt for thousands of rows must not re-parse it each
     # time. Syntax errors are raised (and so not cached).
+    if problem := _too_large(template):
+        raise problem
     try:
         return ENV.from_string(template)
     except jinja2.TemplateSyntaxError as exc:
         raise _syntax_problem(exc) from None
+    except (RecursionError, MemoryError, SyntaxError):
+        # Python's own compiler refuses very deep expressions Jinja accepted.
+        raise TemplateProblem(_TOO_DEEP) from None
 
 
-def render_template(template: str, context: Mapping[str, object]) -> str:
-    """Render ``template`` in the sandbox; every failure becomes TemplateProblem."""
+def render_template(
+    template: str, context: Mapping[str, object], *, steps: int = MAX_RENDER_STEPS
+) -> str:
+    """Render ``template`` in the sandbox within ``steps`` steps of work and
+    ``MAX_OUTPUT_CHARS`` characters; every failure becomes TemplateProblem (a spent budget
+    TemplateBudgetExceeded, so a caller that tried a small budget first can retry)."""
     compiled = _compile(template)
     try:
-        return compiled.render(dict(context))
+        with budget_for_render(steps):
+            return _render_bounded(compiled, dict(context))
+    except RenderBudgetExceeded as exc:
+        raise TemplateBudgetExceeded(f"Template refused by the sandbox: {exc}", steps) from None
+    except RecursionError:
+        raise TemplateProblem(
+            "Template failed to render: it calls itself too deeply (a macro or a recursive loop)"
+        ) from None
+    except MemoryError:
+        raise TemplateProblem("Template failed to render: it needs too much memory") from None
+    except TemplateProblem:
+        raise
     except jinja2.UndefinedError as exc:
         raise TemplateProblem(f"Template uses an undefined value: {exc.message}") from None
     except SecurityError as exc:
@@ -183,3 +214,18 @@ def render_template(template: str, context: Mapping[str, object]) -> str:
         # User expressions can fail like any Python code ({{ 1 / 0 }}, a bad
         # filter argument); report them as the template's fault, not a crash.
         raise TemplateProblem(f"Template failed to render: {type(exc).__name__}: {exc}") from None
+
+
+def _render_bounded(compiled: jinja2.Template, context: dict[str, object]) -> str:
+    """Render piece by piece, stopping once the text passes ``MAX_OUTPUT_CHARS``."""
+    parts: list[str] = []
+    size = 0
+    for part in compiled.generate(context):
+        size += len(part)
+        if size > MAX_OUTPUT_CHARS:
+            raise TemplateProblem(
+                f"Template renders to more than {MAX_OUTPUT_CHARS:,} characters; "
+                "a value this long is refused"
+            )
+        parts.append(part)
+    return "".join(parts)

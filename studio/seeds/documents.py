@@ -10,6 +10,8 @@ import io
 import re
 from pathlib import PurePath
 
+import re2
+
 from .chunking import chunk_spans, chunk_text
 from .errors import SeedFileError
 from .text import decode_utf8, without_nul
@@ -20,7 +22,8 @@ DOCUMENT_EXTENSIONS = (".txt", ".md", ".markdown", ".pdf")
 
 # PDF extraction pads layouts with runs of blank lines and spaces.
 _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
-_TRAILING_SPACE = re.compile(r"[ \t]+\n")
+# RE2: with re a long run of spaces without a newline is scanned once per space.
+_TRAILING_SPACE = re2.compile(r"[ \t]+\n")
 
 
 def extract_text(data: bytes, filename: str) -> str:
