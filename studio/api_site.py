@@ -5,7 +5,7 @@ This module is part of the project wiring (like urls.py), so it may import every
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 
 from evaluation.api import router as evaluation_router
 from evaluation.services import ExportError, ReviewError
@@ -15,6 +15,7 @@ from studio.api import router as studio_router
 from studio.api_auth import api_auth
 from studio.schema import SchemaError
 from studio.seeds import SeedFileError
+from studio.throttles import TooManyAttempts
 
 api = NinjaAPI(
     title="Dataset Studio API",
@@ -23,6 +24,9 @@ api = NinjaAPI(
     "and export. Authenticate with a personal token: `Authorization: Bearer dst_…`.",
     auth=api_auth,
     docs_url="/docs",
+    # Swagger UI from the files django-ninja ships ("ninja" in INSTALLED_APPS: no CDN, no inline
+    # script); no badge from the public validator service (the CSP allows no other origin).
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 api.add_router("/", studio_router)
 api.add_router("/", generation_router)
@@ -44,3 +48,8 @@ def seed_file_error(request: HttpRequest, exc: SeedFileError) -> HttpResponse:
 @api.exception_handler(ExportError)
 def action_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc)}, status=400)
+
+
+@api.exception_handler(TooManyAttempts)
+def too_many_attempts(request: HttpRequest, exc: TooManyAttempts) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=429)
