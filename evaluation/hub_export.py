@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 
 MSG_UNCONVERTIBLE = "The accepted rows could not be converted to Parquet: {reason}"
 MSG_UNEXPECTED = "The push failed unexpectedly ({kind}); nothing was recorded as pushed."
+MSG_INTERRUPTED = (
+    "The push was interrupted (its worker stopped): check the repository on the Hub, and push "
+    "again if it is not there."
+)
 REASON_MAX_CHARS = 300
 
 
@@ -44,9 +48,17 @@ def hub_export_claim(*, export_id: int) -> HubExport | None:
 
 
 def hub_export_push(*, export_id: int) -> None:
-    """Do a queued push. Runs once: a pushing, finished or failed export is left alone."""
+    """Do a queued push, once. Its message comes again only when the broker redelivers it
+    after the worker that claimed it died (the actor has no retries): the push is then ended
+    as interrupted, not pushed a second time. A finished or failed export is left alone."""
     export = hub_export_claim(export_id=export_id)
     if export is None:
+        HubExport.objects.filter(pk=export_id, status=HubExport.Status.PUSHING).update(
+            status=HubExport.Status.FAILED,
+            error=MSG_INTERRUPTED,
+            token_encrypted="",
+            finished_at=timezone.now(),
+        )
         return
     try:
         result, rows = _push(export)

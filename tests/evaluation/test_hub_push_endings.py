@@ -97,15 +97,17 @@ def test_an_unexpected_error_fails_the_push_instead_of_leaving_it_queued(
     )
 
 
-def test_a_redelivered_message_does_not_push_twice(accepted_run, owner, hub_server, settings):
+def test_a_redelivered_message_does_not_push_twice_and_ends_the_push(
+    accepted_run, owner, owner_client, hub_server, settings
+):
     settings.HF_ENDPOINT = hub_server.url
     export = _queue_push(accepted_run, owner)
-    # A first delivery claimed it (and is pushing, or died): the second one leaves it alone.
+    # A first delivery claimed it, then its worker died: the broker redelivers the message.
     assert hub_export.hub_export_claim(export_id=export.pk) is not None
     hub_export_push(export_id=export.pk)
     assert hub_server.requests == []
-    export.refresh_from_db()
-    assert export.status == HubExport.Status.PUSHING
+    _assert_failed(export, owner_client, accepted_run)
+    assert export.error == hub_export.MSG_INTERRUPTED
 
 
 def test_a_push_runs_once_even_when_its_message_comes_twice(
