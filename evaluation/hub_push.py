@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx2
 from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
@@ -45,6 +46,9 @@ def push_dataset(
         )
     except HfHubHTTPError as exc:
         raise HubPushError(_hub_message(exc)) from exc
+    except (httpx2.HTTPError, OSError) as exc:
+        # No answer at all (refused, DNS, TLS, timeout): say so, without the client's long text.
+        raise HubPushError(f"Could not reach the Hub ({type(exc).__name__}).") from exc
     return HubPushResult(repo_url=str(repo), commit_url=commit.commit_url)
 
 

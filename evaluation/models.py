@@ -11,6 +11,8 @@ from generation.models import Run
 class HubExport(models.Model):
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
+        # Claimed by a worker (evaluation/hub_export.py): a redelivered message leaves it alone.
+        PUSHING = "pushing", "Pushing"
         DONE = "done", "Pushed"
         FAILED = "failed", "Failed"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 
 from evaluation.api import router as evaluation_router
 from evaluation.services import ExportError, ReviewError
@@ -16,6 +16,7 @@ from studio.api import router as studio_router
 from studio.api_auth import api_auth
 from studio.schema import SchemaError
 from studio.seeds import SeedFileError
+from studio.throttles import TooManyAttempts
 
 api = NinjaAPI(
     title="Dataset Studio API",
@@ -24,6 +25,9 @@ api = NinjaAPI(
     "and export. Authenticate with a personal token: `Authorization: Bearer dst_…`.",
     auth=api_auth,
     docs_url="/docs",
+    # Swagger UI from the files django-ninja ships ("ninja" in INSTALLED_APPS: no CDN, no inline
+    # script); no badge from the public validator service (the CSP allows no other origin).
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 api.add_router("/", studio_router)
 api.add_router("/", generation_router)
@@ -51,3 +55,8 @@ def action_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     """A member whose role may not do this (studio/permissions.py): 403 with the reason."""
     return api.create_response(request, {"detail": str(exc)}, status=403)
+
+
+@api.exception_handler(TooManyAttempts)
+def too_many_attempts(request: HttpRequest, exc: TooManyAttempts) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=429)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -282,6 +283,82 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = STUDIO_MAX_UPLOAD_BYTES + 1024 * 1024
 # --- Export --------------------------------------------------------------------------------
 # huggingface_hub also honours HF_ENDPOINT itself; tests point it at a local fake Hub.
 HF_ENDPOINT = os.environ.get("HF_ENDPOINT") or None
+
+# --- Security ------------------------------------------------------------------------------
+# Content-Security-Policy (django-csp 4): every script and style comes from our own static files
+# (no inline <script>, no on…= handlers, no style="" attributes), live updates use the same
+# origin's websocket (covered by 'self'), the API docs use the Swagger UI files django-ninja ships.
+INSTALLED_APPS += ["ninja", "axes"]  # ninja: the Swagger UI files and template it ships
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # the inline SVG favicon, Swagger UI's icons
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],  # htmx requests and the run page's websocket
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# HTTPS. An install whose cookies are secure is served over HTTPS (services mode by default, see
+# DJANGO_SECURE_COOKIES above): plain HTTP is redirected to it and browsers are told to stay on
+# it. Behind a TLS-terminating proxy that sets X-Forwarded-Proto, set
+# DJANGO_SECURE_PROXY_SSL_HEADER=true (only then: a client could otherwise claim HTTPS itself).
+# The embedded mode on http://127.0.0.1 has none of this.
+SERVED_OVER_HTTPS = not DEBUG and env_bool("DJANGO_SECURE_COOKIES", not EMBEDDED)
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", SERVED_OVER_HTTPS)
+if env_bool("DJANGO_SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int(
+    "DJANGO_SECURE_HSTS_SECONDS", 365 * 24 * 3600 if SERVED_OVER_HTTPS else 0, minimum=0
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool(
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", SECURE_HSTS_SECONDS > 0
+)
+# Preloading is a commitment of the whole domain, for its owner to opt into.
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Shared counters (failed API tokens, token creations) and django-axes: Redis in services mode,
+# so every web process counts together; this process's memory in the embedded mode.
+if not EMBEDDED:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("STUDIO_CACHE_PREFIX", "studio-cache"),
+        }
+    }
+
+# Sign-in: after STUDIO_LOGIN_FAILURE_LIMIT failed attempts for one username from one address,
+# that pair is locked out for STUDIO_LOGIN_COOLOFF_MINUTES (django-axes; answers 429).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AXES_FAILURE_LIMIT = env_int("STUDIO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("STUDIO_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# API bearer tokens: STUDIO_API_TOKEN_FAILURE_LIMIT wrong tokens from one address within
+# STUDIO_API_TOKEN_FAILURE_WINDOW seconds, and the address gets 429 until the window ends.
+STUDIO_API_TOKEN_FAILURE_LIMIT = env_int("STUDIO_API_TOKEN_FAILURE_LIMIT", 20, minimum=1)
+STUDIO_API_TOKEN_FAILURE_WINDOW = env_int("STUDIO_API_TOKEN_FAILURE_WINDOW", 300, minimum=1)
+# Token creation (settings page): at most this many new tokens per user per hour.
+STUDIO_API_TOKEN_CREATE_LIMIT = env_int("STUDIO_API_TOKEN_CREATE_LIMIT", 20, minimum=1)
+
+# The demo account (embedded mode only): its password, random and printed at start by default.
+STUDIO_DEMO_PASSWORD = os.environ.get("STUDIO_DEMO_PASSWORD", "")
 
 LOGGING = {
     "version": 1,

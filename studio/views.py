@@ -13,7 +13,7 @@ from django.utils.html import escape
 from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 
-from studio import selectors, services
+from studio import selectors, services, throttles
 from studio.designer import (
     DesignerError,
     apply_operation,
@@ -432,15 +432,23 @@ def schema_edit(request: HttpRequest, schema_id: int) -> HttpResponse:
 def api_tokens(request: HttpRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None)
     created_plain = None
+    status = 200
     if request.method == "POST" and form.is_valid():
-        _, created_plain = services.api_token_create(user=request.user, **form.cleaned_data)
-        form = ApiTokenForm()
+        try:
+            throttles.token_creation_check(user_id=request.user.pk)
+        except throttles.TooManyAttempts as exc:
+            form.add_error(None, str(exc))
+            status = 429
+        else:
+            _, created_plain = services.api_token_create(user=request.user, **form.cleaned_data)
+            throttles.token_creation_record(user_id=request.user.pk)
+            form = ApiTokenForm()
     context = {
         "tokens": selectors.api_token_list(user=request.user),
         "form": form,
         "created_plain": created_plain,
     }
-    return render(request, "studio/api_tokens.html", context)
+    return render(request, "studio/api_tokens.html", context, status=status)
 
 
 @login_required

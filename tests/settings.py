@@ -12,6 +12,10 @@ os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
 os.environ.setdefault("STUDIO_QUEUE_NAMESPACE", f"studio-test-{os.getpid()}")
 os.environ.setdefault("STUDIO_CHANNELS_PREFIX", f"studio-test-live-{os.getpid()}")
 os.environ.setdefault("STUDIO_TEST_DATABASE_NAME", "test_studio")
+# Security: counters of this run only; wrong API tokens (the access tests send many from
+# 127.0.0.1) are not limited unless a test asks (tests/studio/test_rate_limits.py).
+os.environ.setdefault("STUDIO_CACHE_PREFIX", f"studio-test-cache-{os.getpid()}")
+os.environ.setdefault("STUDIO_API_TOKEN_FAILURE_LIMIT", "1000000")
 os.environ["HF_HUB_DISABLE_XET"] = "1"
 
 from studio.settings import *  # noqa: E402, F403

@@ -53,6 +53,8 @@ _DROPPED_PREFIXES = ("STUDIO_", "DJANGO_", "HF_", "HUGGINGFACE_")
 _DROPPED = {"DATABASE_URL", "REDIS_URL"}
 
 E2E_DIR = Path(__file__).resolve().parent
+# The demo account's password on the demo servers (its default is random, printed at start).
+DEMO_PASSWORD = "e2e-demo-password"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -124,11 +126,14 @@ def run_server(*, hub_url: str, name: str, demo: bool) -> Iterator[LiveServer]:
     if not demo:
         command.append("--no-demo")
     log_path = data_dir / "serve.log"
+    env = embedded_env(data_dir=data_dir, hub_url=hub_url)
+    if demo:
+        env["STUDIO_DEMO_PASSWORD"] = DEMO_PASSWORD
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             command,
             cwd=REPO_ROOT,
-            env=embedded_env(data_dir=data_dir, hub_url=hub_url),
+            env=env,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -289,7 +289,7 @@ def test_a_dropped_socket_reconnects_without_gaps_or_duplicates(
         set_up_schema(page, base, llm_server, user="live-erin", rpm=240)
         run_url = start_run(page, 40)
         wait_live(page)
-        page.wait_for_function("document.querySelectorAll('#run-rows > .row-card').length >= 5")
+        expect(page.locator("#run-rows > .row-card").nth(4)).to_be_attached()  # 5 cards or more
 
         proxy.refusing.set()
         proxy.drop_all()

@@ -16,6 +16,8 @@ import pytest
 import yaml
 from playwright.sync_api import Page, expect
 
+from tests.e2e.conftest import DEMO_PASSWORD
+
 pytestmark = pytest.mark.browser
 
 PASSWORD = "a-long-e2e-password-42"
@@ -333,7 +335,7 @@ def test_unknown_column_is_refused_at_save(page: Page, studio_server, llm_server
 
 
 def test_demo_project_runs_offline(page: Page, demo_server, shot) -> None:
-    log_in(page, demo_server.url, "demo", "demo-studio")
+    log_in(page, demo_server.url, "demo", DEMO_PASSWORD)
     page.get_by_role("link", name=re.compile("Demo: trivia questions")).click()
     credentials = page.locator("section.card", has=page.get_by_role("heading", name="Credentials"))
     expect(credentials.locator(".badge.sim")).to_contain_text("Simulated")

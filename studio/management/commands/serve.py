@@ -23,16 +23,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):  # noqa: ANN001, ANN201
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--no-demo", action="store_true", help="Skip the demo project")
+        parser.add_argument(
+            "--no-demo", action="store_true", help="Skip the demo project (embedded mode only)"
+        )
 
     def handle(self, *args, host: str, port: int, no_demo: bool, **options) -> None:  # noqa: ANN002, ANN003
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo:
-            created, username, password = ensure_demo()
-            self.stdout.write(
-                ("Created" if created else "Found")
-                + f" the demo account: user '{username}', password '{password}'"
-            )
+            self.demo_account()
         worker = None
         if settings.EMBEDDED:
             worker = dramatiq.Worker(
@@ -54,6 +52,22 @@ class Command(BaseCommand):
         finally:
             if worker is not None:
                 worker.stop()
+
+    def demo_account(self) -> None:
+        """Embedded mode only: services mode is a shared install, with no account by default."""
+        if not settings.EMBEDDED:
+            return
+        created, username, password = ensure_demo()
+        if password is None:
+            self.stdout.write(
+                f"Found the demo account '{username}' (its password was printed when it was"
+                f" created; `python manage.py changepassword {username}` sets a new one)"
+            )
+            return
+        self.stdout.write(
+            ("Created" if created else "Found")
+            + f" the demo account: user '{username}', password '{password}'"
+        )
 
     async def _serve(self, host: str, port: int) -> None:
         live.bind_server_loop(asyncio.get_running_loop())
