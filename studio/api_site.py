@@ -13,6 +13,7 @@ from generation.api import router as generation_router
 from generation.services import RunError
 from studio.api import router as studio_router
 from studio.api_auth import api_auth
+from studio.credential_rules import CredentialInvalid
 from studio.schema import SchemaError
 from studio.seeds import SeedFileError
 
@@ -44,3 +45,10 @@ def seed_file_error(request: HttpRequest, exc: SeedFileError) -> HttpResponse:
 @api.exception_handler(ExportError)
 def action_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc)}, status=400)
+
+
+@api.exception_handler(CredentialInvalid)
+def credential_invalid(request: HttpRequest, exc: CredentialInvalid) -> HttpResponse:
+    # The shape of ninja's own validation errors, so a client reads both the same way.
+    detail = [{"loc": ["body", "payload", exc.field], "msg": exc.message, "type": "value_error"}]
+    return api.create_response(request, {"detail": detail}, status=422)

@@ -22,6 +22,8 @@ STUDIO_PROVIDER_TIMEOUT = 10
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Creating the cast of users with the real hasher costs a second per test.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The fake providers listen on 127.0.0.1; the tests of the refusal turn this off.
+STUDIO_ALLOW_PRIVATE_PROVIDER_URLS = True
 # Provider batches are polled quickly in tests.
 STUDIO_BATCH_POLL_SECONDS = 0.2
 # Embedded mode's database, for the few tests of SQL written per database vendor
