@@ -13,6 +13,10 @@ os.environ.setdefault("STUDIO_QUEUE_NAMESPACE", f"studio-test-{os.getpid()}")
 os.environ.setdefault("STUDIO_CHANNELS_PREFIX", f"studio-test-live-{os.getpid()}")
 os.environ.setdefault("STUDIO_TEST_DATABASE_NAME", "test_studio")
 os.environ["HF_HUB_DISABLE_XET"] = "1"
+# The fake providers listen on 127.0.0.1, which services mode refuses by default; set in the
+# environment so the worker processes some tests start allow it too. The tests of the refusal
+# turn it off.
+os.environ["STUDIO_ALLOW_PRIVATE_PROVIDER_URLS"] = "true"
 
 from studio.settings import *  # noqa: E402, F403
 
@@ -22,8 +26,6 @@ STUDIO_PROVIDER_TIMEOUT = 10
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Creating the cast of users with the real hasher costs a second per test.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-# The fake providers listen on 127.0.0.1; the tests of the refusal turn this off.
-STUDIO_ALLOW_PRIVATE_PROVIDER_URLS = True
 # Provider batches are polled quickly in tests.
 STUDIO_BATCH_POLL_SECONDS = 0.2
 # Embedded mode's database, for the few tests of SQL written per database vendor

@@ -132,3 +132,15 @@ def test_a_private_target_is_refused_before_any_connection_when_the_install_forb
     with pytest.raises(ConnectionCheckFailed) as caught:
         credential_check_connection(credential=closed)
     assert "reach" not in str(caught.value)
+
+
+def test_a_generation_error_page_shows_on_the_row_as_its_status_line_only(project, llm_server):
+    from generation.preview import preview_rows
+    from studio.schema import parse_spec
+    from tests.fixtures import qa_spec
+
+    credential = make(project, llm_server, "openai_compatible", "sk-good-key-1111")
+    llm_server.raw_reply_next(Reply(400, SECRET_PAGE, {"Content-Type": "text/html"}), count=10)
+    rows = preview_rows(project=project, spec=parse_spec(qa_spec(credential.pk)), count=1)
+    errors = list(rows[0].outcome.errors.values())
+    assert errors == ["HTTP 400: Bad Request from 127.0.0.1"]
