@@ -251,11 +251,15 @@ def _host_of(response: Any) -> str:
         return ""
 
 
-def media_type(response: Any) -> str:
-    """The answer's media type (text/html), or "no content type"."""
+def not_json(response: Any) -> str:
+    """What an answer that does not parse as JSON was, without its body: "expected a JSON
+    answer, got text/html", or "the JSON answer is cut or malformed"."""
     header = str(response.headers.get("content-type", ""))
     found = _MEDIA_TYPE.match(header.strip())
-    return found.group(0).lower() if found else "no content type"
+    media_type = found.group(0).lower() if found else "no content type"
+    if media_type.endswith("json"):
+        return "the JSON answer is cut or malformed"
+    return f"expected a JSON answer, got {media_type}"
 
 
 async def list_model_ids(client: Any, path: str, params: dict[str, Any] | None = None) -> list[str]:
@@ -268,10 +272,10 @@ async def list_model_ids(client: Any, path: str, params: dict[str, Any] | None =
     options = {"params": params} if params else {}
     response = await client.get(path, cast_to=httpx2.Response, options=options)
     host = _host_of(response)
-    got = f"expected a JSON answer, got {media_type(response)}" + (f" from {host}" if host else "")
     try:
         data = response.json()
     except ValueError:
+        got = not_json(response) + (f" from {host}" if host else "")
         raise ProviderError(got, status=response.status_code) from None
     items = data.get("data") if isinstance(data, dict) else None
     if not isinstance(items, list):
@@ -361,7 +365,10 @@ async def post_json(client: Any, path: str, body: dict[str, Any]) -> tuple[dict[
     import httpx2
 
     response = await client.post(path, body=body, cast_to=httpx2.Response)
-    data = response.json()  # a ValueError (not JSON) is an invalid answer, as the SDK's own
+    try:
+        data = response.json()  # a ValueError (not JSON) is an invalid answer, as the SDK's own
+    except ValueError:
+        raise ValueError(not_json(response)) from None
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     return data, response.headers
