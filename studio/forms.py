@@ -55,7 +55,8 @@ def _apply_credential_rules(
 
 
 class CredentialForm(forms.Form):
-    # The limits and combinations are the credential rules'; the fields only parse.
+    # The fields parse, with the rules' limits for the browser to show; the rules themselves
+    # (the API's too) run in clean().
     name = forms.CharField(max_length=MAX_NAME_LENGTH)
     provider = forms.ChoiceField(choices=ProviderCredential.Provider.choices)
     base_url = forms.CharField(

@@ -218,7 +218,7 @@ def error_message(body: object, fallback: str) -> str:
 # An error message read from a server is cut to this many characters: enough for a provider's
 # explanation, too little to carry a page of whatever the server at the base URL holds.
 MAX_SERVER_MESSAGE = 300
-_MARKUP = re.compile(r"<[^>]*>?")
+_MARKUP = re.compile(r"<[^<>]*>")
 _SPACES_AND_CONTROLS = re.compile(r"[\s\x00-\x1f\x7f]+")
 _MEDIA_TYPE = re.compile(r"[A-Za-z0-9.+-]+/[A-Za-z0-9.+-]+")
 
