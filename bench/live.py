@@ -125,6 +125,8 @@ def services_env() -> dict[str, str]:
         "DJANGO_SECRET_KEY": "bench-only-secret-key-not-for-production",
         "STUDIO_ENCRYPTION_KEYS": "YmVuY2gtb25seS1rZXktYmVuY2gtb25seS1rZXktYmU=",
         "DJANGO_SECURE_COOKIES": "false",
+        # The fake provider listens on 127.0.0.1, which services mode refuses by default.
+        "STUDIO_ALLOW_PRIVATE_PROVIDER_URLS": "true",
     }
 
 

@@ -60,6 +60,8 @@ COMMON_ENV = {
     "STUDIO_ENCRYPTION_KEYS": "YmVuY2gtb25seS1rZXktYmVuY2gtb25seS1rZXktYmU=",
     "STUDIO_LOG_LEVEL": "WARNING",
     "HF_HUB_DISABLE_XET": "1",
+    # The fake provider listens on 127.0.0.1, which services mode refuses by default.
+    "STUDIO_ALLOW_PRIVATE_PROVIDER_URLS": "true",
 }
 # Variables of the caller's environment that would change the mode or the measured settings.
 SCRUBBED = (

@@ -1,5 +1,7 @@
 """'Test connection' on a credential: one cheap provider call (listing models), reporting the
-provider's own words when it fails."""
+provider's own error message when it fails, and never more of the server's answer than a short,
+cleaned status line: the base URL may point anywhere its user chose, and what an internal service
+answers is not theirs to read (generation/providers/base.py, ``sdk_error``)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,9 @@ import asyncio
 
 from django.conf import settings
 
+from generation.provider_configs import CredentialUnusable, credential_provider_config
 from generation.providers import ProviderConfig, ProviderError, build_provider
-from studio.crypto import SecretUnavailable
 from studio.models import ProviderCredential
-from studio.services import credential_api_key
 
 # A check should answer quickly; a dead server is reported rather than waited on.
 CHECK_TIMEOUT_SECONDS = 10
@@ -22,15 +23,12 @@ class ConnectionCheckFailed(Exception):
 
 def credential_check_connection(*, credential: ProviderCredential, model: str | None = None) -> str:
     try:
-        api_key = credential_api_key(credential=credential)
-    except SecretUnavailable as exc:
+        config = credential_provider_config(
+            credential=credential,
+            timeout=min(settings.STUDIO_PROVIDER_TIMEOUT, CHECK_TIMEOUT_SECONDS),
+        )
+    except CredentialUnusable as exc:  # refused before any connection is tried
         raise ConnectionCheckFailed(str(exc)) from exc
-    config = ProviderConfig(
-        provider=credential.provider,
-        api_key=api_key,
-        base_url=credential.base_url or None,
-        timeout=min(settings.STUDIO_PROVIDER_TIMEOUT, CHECK_TIMEOUT_SECONDS),
-    )
     return asyncio.run(_check(config, model))
 
 

@@ -18,11 +18,11 @@ from generation.db_thread import DbThread
 from generation.engine import LlmAnswer, LlmAsk, LlmFailure
 from generation.models import LlmCall, Run
 from generation.pricing import call_cost
+from generation.provider_configs import CredentialUnusable, credential_provider_config
 from generation.providers import (
     Completion,
     CompletionRequest,
     Provider,
-    ProviderConfig,
     ProviderError,
     build_provider,
     on_answer,
@@ -33,10 +33,8 @@ from generation.row_writes import record_calls
 from generation.structured import complete_structured
 from generation.token_estimate import estimate_request_tokens
 from generation.worker_loop import on_worker_loop, worker_provider
-from studio.crypto import SecretUnavailable
 from studio.models import ProviderCredential
 from studio.schema.llm_kinds import LlmJudgeColumn
-from studio.services import credential_api_key
 
 if TYPE_CHECKING:
     from generation.chunk_store import ChunkStore
@@ -130,15 +128,11 @@ class CallContext:
         provider = self._providers.get(credential.pk)
         if provider is None:
             try:
-                api_key = credential_api_key(credential=credential)
-            except SecretUnavailable as exc:
+                config = credential_provider_config(
+                    credential=credential, timeout=settings.STUDIO_PROVIDER_TIMEOUT
+                )
+            except CredentialUnusable as exc:
                 raise LlmFailure(str(exc)) from exc
-            config = ProviderConfig(
-                provider=credential.provider,
-                api_key=api_key,
-                base_url=credential.base_url or None,
-                timeout=settings.STUDIO_PROVIDER_TIMEOUT,
-            )
             provider = worker_provider(config)
             if provider is None:
                 provider = build_provider(config)

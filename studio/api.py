@@ -12,7 +12,7 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from studio import selectors, services
-from studio.models import ProviderCredential
+from studio.credential_rules import CredentialChange, CredentialFields
 from studio.permissions import Action
 from studio.schema import SchemaError
 from studio.schema.serialization import spec_to_json, spec_to_yaml
@@ -32,20 +32,12 @@ class ProjectOut(Schema):
     created_at: datetime
 
 
-class CredentialIn(Schema):
-    name: str = Field(min_length=1, max_length=80)
-    provider: ProviderCredential.Provider
-    api_key: str = ""
-    base_url: str = ""
-    requests_per_minute: int = Field(default=500, ge=1)
-    tokens_per_minute: int = Field(default=200_000, ge=1)
-    input_price_per_million: Decimal | None = Field(default=None, ge=0)
-    output_price_per_million: Decimal | None = Field(default=None, ge=0)
+class CredentialIn(CredentialFields):
+    """A new credential; the rules are the forms' (studio.credential_rules)."""
 
 
-class CredentialPatch(Schema):
-    api_key: str | None = None
-    base_url: str | None = None
+class CredentialPatch(CredentialChange):
+    """A new key and/or base URL; a new base URL needs the key again."""
 
 
 class CredentialOut(Schema):
@@ -115,9 +107,7 @@ def create_credential(request: HttpRequest, project_id: int, payload: Credential
     project = selectors.project_get_for_user(
         user=request.user, project_id=project_id, action=Action.MANAGE_CREDENTIALS
     )
-    data = payload.dict()
-    data["provider"] = str(payload.provider.value)
-    return Status(201, services.credential_create(project=project, **data))
+    return Status(201, services.credential_create(project=project, **payload.service_arguments()))
 
 
 @router.patch("/credentials/{credential_id}", response=CredentialOut)

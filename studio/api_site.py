@@ -14,6 +14,7 @@ from generation.api import router as generation_router
 from generation.services import RunError
 from studio.api import router as studio_router
 from studio.api_auth import api_auth
+from studio.credential_rules import CredentialInvalid
 from studio.schema import SchemaError
 from studio.seeds import SeedFileError
 from studio.throttles import TooManyAttempts
@@ -60,3 +61,10 @@ def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpRespon
 @api.exception_handler(TooManyAttempts)
 def too_many_attempts(request: HttpRequest, exc: TooManyAttempts) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc)}, status=429)
+
+
+@api.exception_handler(CredentialInvalid)
+def credential_invalid(request: HttpRequest, exc: CredentialInvalid) -> HttpResponse:
+    # The shape of ninja's own validation errors, so a client reads both the same way.
+    detail = [{"loc": ["body", "payload", exc.field], "msg": exc.message, "type": "value_error"}]
+    return api.create_response(request, {"detail": detail}, status=422)

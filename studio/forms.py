@@ -10,7 +10,19 @@ from typing import Any
 import re2
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
+from pydantic import BaseModel, ValidationError
 
+from studio.credential_rules import (
+    MAX_BASE_URL_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_REQUESTS_PER_MINUTE,
+    MAX_TOKENS_PER_MINUTE,
+    PRICE_DECIMAL_PLACES,
+    PRICE_DIGITS,
+    CredentialChange,
+    CredentialFields,
+    field_errors,
+)
 from studio.models import Project, ProviderCredential, SeedFile
 from studio.schema import MAX_COLUMNS, SchemaError
 from studio.schema.sampler_kinds import PERSON_FIELDS
@@ -27,42 +39,68 @@ class ProjectForm(forms.ModelForm):
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
 
+def _apply_credential_rules(
+    form: forms.Form, model: type[BaseModel], data: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Run the credential rules (studio.credential_rules, the API's too) on what the form's own
+    fields parsed; each broken rule becomes an error on its field. The rules' values, or None."""
+    try:
+        return model(**data).model_dump()
+    except ValidationError as exc:
+        for field, messages in field_errors(exc).items():
+            if field in form.errors:  # the form's own parsing already said what is wrong
+                continue
+            for message in messages:
+                form.add_error(field if field in form.fields else None, message)
+        return None
+
+
 class CredentialForm(forms.Form):
-    name = forms.CharField(max_length=80)
+    # The fields parse, with the rules' limits for the browser to show; the rules themselves
+    # (the API's too) run in clean().
+    name = forms.CharField(max_length=MAX_NAME_LENGTH)
     provider = forms.ChoiceField(choices=ProviderCredential.Provider.choices)
-    base_url = forms.URLField(
+    base_url = forms.CharField(
         required=False,
+        max_length=MAX_BASE_URL_LENGTH,
         label="Base URL",
         help_text="For OpenAI-compatible servers, e.g. http://localhost:8001/v1. "
         "Leave empty for api.openai.com or api.anthropic.com.",
-        assume_scheme="https",
     )
     api_key = forms.CharField(
         required=False,
         label="API key",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
-    requests_per_minute = forms.IntegerField(min_value=1, initial=500)
-    tokens_per_minute = forms.IntegerField(min_value=1, initial=200_000, required=False)
+    requests_per_minute = forms.IntegerField(
+        min_value=1, max_value=MAX_REQUESTS_PER_MINUTE, initial=500
+    )
+    tokens_per_minute = forms.IntegerField(
+        min_value=1, max_value=MAX_TOKENS_PER_MINUTE, initial=200_000, required=False
+    )
     input_price_per_million = forms.DecimalField(
         required=False,
         min_value=0,
-        decimal_places=4,
+        max_digits=PRICE_DIGITS,
+        decimal_places=PRICE_DECIMAL_PLACES,
         label="Input price (USD per million tokens)",
         help_text="For self-hosted or unlisted models; empty uses the maintained price table.",
     )
     output_price_per_million = forms.DecimalField(
-        required=False, min_value=0, decimal_places=4, label="Output price (USD per million tokens)"
+        required=False,
+        min_value=0,
+        max_digits=PRICE_DIGITS,
+        decimal_places=PRICE_DECIMAL_PLACES,
+        label="Output price (USD per million tokens)",
     )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         data["tokens_per_minute"] = data.get("tokens_per_minute") or 200_000
-        provider = data.get("provider")
-        if provider == ProviderCredential.Provider.OPENAI_COMPATIBLE and not data.get("base_url"):
-            self.add_error("base_url", "An OpenAI-compatible server needs its base URL.")
-        if provider in ("openai", "anthropic") and not data.get("api_key"):
-            self.add_error("api_key", "This provider needs an API key.")
+        parsed = {name: value for name, value in data.items() if name not in self.errors}
+        checked = _apply_credential_rules(self, CredentialFields, parsed)
+        if checked is not None:
+            data.update(checked, provider=str(checked["provider"].value))
         return data
 
 
@@ -70,9 +108,18 @@ class CredentialKeyForm(forms.Form):
     api_key = forms.CharField(
         required=False,
         label="New API key",
+        help_text="Needed again to change the base URL.",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
-    base_url = forms.URLField(required=False, label="Base URL", assume_scheme="https")
+    base_url = forms.CharField(required=False, max_length=MAX_BASE_URL_LENGTH, label="Base URL")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        parsed = {name: value for name, value in data.items() if name not in self.errors}
+        checked = _apply_credential_rules(self, CredentialChange, parsed)
+        if checked is not None:
+            data.update(checked)
+        return data
 
 
 class SchemaMetaForm(forms.Form):

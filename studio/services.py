@@ -12,7 +12,17 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from pydantic import ValidationError
 
+from studio.credential_rules import (
+    MSG_KEY_FOR_NEW_URL,
+    MSG_NEEDS_BASE_URL,
+    MSG_SIMULATOR_URL,
+    CredentialChange,
+    CredentialFields,
+    CredentialInvalid,
+    first_error,
+)
 from studio.crypto import decrypt_secret, encrypt_secret
 from studio.models import (
     ApiToken,
@@ -76,19 +86,33 @@ def credential_create(
     input_price_per_million: Decimal | None = None,
     output_price_per_million: Decimal | None = None,
 ) -> ProviderCredential:
-    if project.credentials.filter(name=name).exists():
-        raise SchemaError([MSG_DUPLICATE_CREDENTIAL.replace("{name}", name)])
+    """Raises CredentialInvalid (naming the field) for what studio.credential_rules refuses."""
+    try:
+        fields = CredentialFields(
+            name=name,
+            provider=provider,
+            api_key=api_key,
+            base_url=base_url,
+            requests_per_minute=requests_per_minute,
+            tokens_per_minute=tokens_per_minute,
+            input_price_per_million=input_price_per_million,
+            output_price_per_million=output_price_per_million,
+        )
+    except ValidationError as exc:
+        raise first_error(exc) from exc
+    if project.credentials.filter(name=fields.name).exists():
+        raise SchemaError([MSG_DUPLICATE_CREDENTIAL.replace("{name}", fields.name)])
     return ProviderCredential.objects.create(
         project=project,
-        name=name,
-        provider=provider,
-        base_url=base_url,
-        api_key_encrypted=encrypt_secret(api_key) if api_key else "",
-        key_last4=_key_tail(api_key),
-        requests_per_minute=requests_per_minute,
-        tokens_per_minute=tokens_per_minute,
-        input_price_per_million=input_price_per_million,
-        output_price_per_million=output_price_per_million,
+        name=fields.name,
+        provider=fields.provider.value,
+        base_url=fields.base_url,
+        api_key_encrypted=encrypt_secret(fields.api_key) if fields.api_key else "",
+        key_last4=_key_tail(fields.api_key),
+        requests_per_minute=fields.requests_per_minute,
+        tokens_per_minute=fields.tokens_per_minute,
+        input_price_per_million=fields.input_price_per_million,
+        output_price_per_million=fields.output_price_per_million,
     )
 
 
@@ -99,15 +123,31 @@ def credential_update(
     api_key: str | None = None,
     base_url: str | None = None,
 ) -> ProviderCredential:
-    """Replace the key (when given) and/or base URL. An empty key leaves the stored one."""
+    """Replace the key (when given) and/or base URL. An empty key leaves the stored one.
+
+    A new base URL needs the key again, in the same call: the stored key was entered for the
+    old URL, and whoever may edit a credential must not be able to send it somewhere else (a
+    server of theirs) with "Test connection" or a run. Raises CredentialInvalid."""
+    try:
+        change = CredentialChange(api_key=api_key, base_url=base_url)
+    except ValidationError as exc:
+        raise first_error(exc) from exc
+    new_key = change.api_key or None
+    new_url = change.base_url
     fields = ["updated_at"]
-    if api_key:
-        credential.api_key_encrypted = encrypt_secret(api_key)
-        credential.key_last4 = _key_tail(api_key)
-        fields += ["api_key_encrypted", "key_last4"]
-    if base_url is not None:
-        credential.base_url = base_url
+    if new_url is not None and new_url != credential.base_url:
+        if credential.provider == ProviderCredential.Provider.OPENAI_COMPATIBLE and not new_url:
+            raise CredentialInvalid("base_url", MSG_NEEDS_BASE_URL)
+        if credential.provider == ProviderCredential.Provider.SIMULATOR and new_url:
+            raise CredentialInvalid("base_url", MSG_SIMULATOR_URL)
+        if credential.api_key_encrypted and new_key is None:
+            raise CredentialInvalid("api_key", MSG_KEY_FOR_NEW_URL)
+        credential.base_url = new_url
         fields.append("base_url")
+    if new_key is not None:
+        credential.api_key_encrypted = encrypt_secret(new_key)
+        credential.key_last4 = _key_tail(new_key)
+        fields += ["api_key_encrypted", "key_last4"]
     credential.save(update_fields=fields)
     return credential
 

@@ -260,6 +260,10 @@ STUDIO_CHUNK_SIZE = env_int("STUDIO_CHUNK_SIZE", 100, minimum=1)
 STUDIO_ROW_CONCURRENCY = env_int("STUDIO_ROW_CONCURRENCY", 25, minimum=1)
 STUDIO_PROVIDER_TIMEOUT = env_int("STUDIO_PROVIDER_TIMEOUT", 60, minimum=1)
 STUDIO_PROVIDER_MAX_ATTEMPTS = env_int("STUDIO_PROVIDER_MAX_ATTEMPTS", 4, minimum=1)
+# Whether a credential's base URL may point to a private, loopback or link-local address (a local
+# vLLM or Ollama). On by default in the embedded mode (one person's machine), off in services
+# mode, where it would let users aim the server at its internal network (studio.provider_urls).
+STUDIO_ALLOW_PRIVATE_PROVIDER_URLS = env_bool("STUDIO_ALLOW_PRIVATE_PROVIDER_URLS", EMBEDDED)
 # A call in flight holds its worst cost against its run's budget as a lease of this many
 # seconds, renewed every third of it by the chunk making the call (generation/budget_holds.py):
 # a killed worker's holds stop counting within one lease. At least 10 s, so a slow flush or a

@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_http_methods, require_POST
 
 from studio import selectors, services, throttles
+from studio.credential_rules import CredentialInvalid
 from studio.designer import (
     DesignerError,
     apply_operation,
@@ -156,6 +157,8 @@ def credential_create(request: HttpRequest, project_id: int) -> HttpResponse:
             services.credential_create(project=project, **form.cleaned_data)
         except SchemaError as exc:
             form.add_error("name", str(exc))
+        except CredentialInvalid as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             messages.success(request, "Credential saved. Its key is encrypted and hidden.")
             return redirect("project-detail", project.pk)
@@ -170,13 +173,17 @@ def credential_edit(request: HttpRequest, credential_id: int) -> HttpResponse:
     )
     form = CredentialKeyForm(request.POST or None, initial={"base_url": credential.base_url})
     if request.method == "POST" and form.is_valid():
-        services.credential_update(
-            credential=credential,
-            api_key=form.cleaned_data["api_key"] or None,
-            base_url=form.cleaned_data["base_url"],
-        )
-        messages.success(request, "Credential updated.")
-        return redirect("project-detail", credential.project_id)
+        try:
+            services.credential_update(
+                credential=credential,
+                api_key=form.cleaned_data["api_key"] or None,
+                base_url=form.cleaned_data["base_url"],
+            )
+        except CredentialInvalid as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "Credential updated.")
+            return redirect("project-detail", credential.project_id)
     context = {"project": credential.project, "credential": credential, "form": form}
     return render(request, "studio/credential_form.html", context)
 

@@ -17,6 +17,10 @@ os.environ.setdefault("STUDIO_TEST_DATABASE_NAME", "test_studio")
 os.environ.setdefault("STUDIO_CACHE_PREFIX", f"studio-test-cache-{os.getpid()}")
 os.environ.setdefault("STUDIO_API_TOKEN_FAILURE_LIMIT", "1000000")
 os.environ["HF_HUB_DISABLE_XET"] = "1"
+# The fake providers listen on 127.0.0.1, which services mode refuses by default; set in the
+# environment so the worker processes some tests start allow it too. The tests of the refusal
+# turn it off.
+os.environ["STUDIO_ALLOW_PRIVATE_PROVIDER_URLS"] = "true"
 
 from studio.settings import *  # noqa: E402, F403
 

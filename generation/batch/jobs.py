@@ -37,16 +37,15 @@ from generation.batch.calls import (
     worst_case_cost,
 )
 from generation.models import BatchJob, BatchRequest, LlmCall, Run
-from generation.providers import ProviderConfig, ProviderError
+from generation.provider_configs import CredentialUnusable, credential_provider_config
+from generation.providers import ProviderError
 from generation.providers.batch_base import (
     BatchClient,
     BatchItem,
     BatchState,
     build_batch_client,
 )
-from studio.crypto import SecretUnavailable
 from studio.models import ProviderCredential
-from studio.services import credential_api_key
 
 logger = logging.getLogger(__name__)
 
@@ -208,12 +207,10 @@ def jobs_create(*, run_id: int, deferred: Iterable[DeferredCall]) -> CreateResul
 
 
 def _client(credential: ProviderCredential) -> BatchClient:
-    """Raises SecretUnavailable when the key cannot be decrypted."""
+    """Raises CredentialUnusable when the key cannot be decrypted or its URL is not allowed."""
     return build_batch_client(
-        ProviderConfig(
-            provider=credential.provider,
-            api_key=credential_api_key(credential=credential),
-            base_url=credential.base_url or None,
+        credential_provider_config(
+            credential=credential,
             timeout=max(float(settings.STUDIO_PROVIDER_TIMEOUT), MIN_BATCH_TIMEOUT),
         )
     )
@@ -270,7 +267,7 @@ def job_submit(job_id: int) -> bool:
         return False
     try:
         client = _client(job.credential)
-    except SecretUnavailable as exc:
+    except CredentialUnusable as exc:
         _fail(job_id, str(exc))
         return False
     marker = str(job.pk)
@@ -326,7 +323,7 @@ def job_poll(job_id: int) -> bool:
         return True
     try:
         client = _client(job.credential)
-    except SecretUnavailable as exc:
+    except CredentialUnusable as exc:
         _fail(job_id, str(exc))
         return True
     try:
@@ -492,7 +489,7 @@ def jobs_cancel(*, run_id: int) -> int:
                 continue
             try:
                 client = _client(job.credential)
-            except SecretUnavailable:
+            except CredentialUnusable:
                 continue
             try:
                 _cancel_at_provider(job, client)

@@ -22,6 +22,7 @@ from generation.providers.base import (
     answer_hooks,
     field_path,
     invalid_answer,
+    list_model_ids,
     post_json,
     rate_limit_headers,
     safe_schema_name,
@@ -120,7 +121,11 @@ class AnthropicProvider:
             max_retries=0,
             # aiohttp transport, as in openai_provider (half the CPU per call of httpx's).
             http_client=anthropic.DefaultAioHttpClient(
-                verify=shared_ssl_context(), event_hooks=answer_hooks()
+                verify=shared_ssl_context(),
+                event_hooks=answer_hooks(),
+                # A redirect would take the request (and the key, in Anthropic's header) to a
+                # URL nobody checked (generation/provider_configs.py); providers do not redirect.
+                follow_redirects=False,
             ),
         )
 
@@ -141,8 +146,7 @@ class AnthropicProvider:
         raise ProviderError(NO_EMBEDDINGS, retryable=False)
 
     async def check_connection(self, model: str | None = None) -> str:
-        page = await _guarded(lambda: self._client.models.list(limit=1000))
-        ids = [item.id for item in page.data]
+        ids = await _guarded(lambda: list_model_ids(self._client, "/v1/models", {"limit": 1000}))
         message = f"Connected: {len(ids)} model{'s' if len(ids) != 1 else ''} available"
         if model and ids and model not in ids:
             message += f" ({model} is not among them)"

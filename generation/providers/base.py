@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 if TYPE_CHECKING:
@@ -227,12 +228,85 @@ def parse_retry_after(headers: object) -> float | None:
 
 
 def error_message(body: object, fallback: str) -> str:
-    """The provider's own error message from an error body (both APIs nest it in ``error``)."""
+    """The provider's own error message from an error body (both APIs nest it in ``error``;
+    vLLM puts it at the top), cleaned; ``fallback`` when the body is not that JSON format."""
     if isinstance(body, Mapping):
         error = body.get("error", body)
         if isinstance(error, Mapping) and error.get("message"):
-            return str(error["message"])
+            return clean_message(str(error["message"])) or fallback
     return fallback
+
+
+# An error message read from a server is cut to this many characters: enough for a provider's
+# explanation, too little to carry a page of whatever the server at the base URL holds.
+MAX_SERVER_MESSAGE = 300
+_MARKUP = re.compile(r"<[^<>]*>")
+_SPACES_AND_CONTROLS = re.compile(r"[\s\x00-\x1f\x7f]+")
+_MEDIA_TYPE = re.compile(r"[A-Za-z0-9.+-]+/[A-Za-z0-9.+-]+")
+
+
+def clean_message(text: str) -> str:
+    """A server's message as plain text for a page: no markup, no control characters, one
+    line, at most MAX_SERVER_MESSAGE characters."""
+    text = _SPACES_AND_CONTROLS.sub(" ", _MARKUP.sub(" ", text)).strip()
+    if len(text) > MAX_SERVER_MESSAGE:
+        text = text[: MAX_SERVER_MESSAGE - 1].rstrip() + "…"
+    return text
+
+
+def status_line(status: int, response: Any) -> str:
+    """What a non-2xx answer that is not the provider's JSON error was ("Not Found from
+    api.example.com"), without its body (the server at a base URL may be anything; its page is not
+    ours to show)."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Unknown status"
+    host = _host_of(response)
+    return f"{phrase} from {host}" if host else phrase
+
+
+def _host_of(response: Any) -> str:
+    try:
+        return str(response.request.url.host)
+    except (AttributeError, RuntimeError):  # httpx raises RuntimeError for a missing request
+        return ""
+
+
+def not_json(response: Any) -> str:
+    """What an answer that does not parse as JSON was, without its body: "expected a JSON
+    answer, got text/html", or "the JSON answer is cut or malformed"."""
+    header = str(response.headers.get("content-type", ""))
+    found = _MEDIA_TYPE.match(header.strip())
+    media_type = found.group(0).lower() if found else "no content type"
+    if media_type.endswith("json"):
+        return "the JSON answer is cut or malformed"
+    return f"expected a JSON answer, got {media_type}"
+
+
+async def list_model_ids(client: Any, path: str, params: dict[str, Any] | None = None) -> list[str]:
+    """The model ids a server lists (OpenAI and Anthropic share ``{"data": [{"id": ...}]}``),
+    through the SDK's request pipeline but read here: the SDKs' typed ``models.list`` crashed
+    on a 200 that was not JSON (an HTML page at the base URL), and the check must say what it
+    got instead ("expected a JSON answer, got text/html")."""
+    import httpx2
+
+    options = {"params": params} if params else {}
+    response = await client.get(path, cast_to=httpx2.Response, options=options)
+    host = _host_of(response)
+    try:
+        data = response.json()
+    except ValueError:
+        got = not_json(response) + (f" from {host}" if host else "")
+        raise ProviderError(got, status=response.status_code) from None
+    items = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ProviderError(
+            "expected a list of models (JSON with 'data'), got something else"
+            + (f" from {host}" if host else ""),
+            status=response.status_code,
+        )
+    return [str(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
 
 
 def batches(texts: list[str], size: int = EMBED_BATCH) -> Iterable[list[str]]:
@@ -259,7 +333,7 @@ def sdk_error(exc: Exception, sdk: Any) -> ProviderError | None:
     if isinstance(exc, sdk.APIStatusError):
         status = exc.status_code
         return ProviderError(
-            error_message(exc.body, exc.message),
+            error_message(exc.body, status_line(status, exc.response)),
             status=status,
             # 408/409/429 and every 5xx (Anthropic's 529 "overloaded" included) may pass later.
             retryable=status in (408, 409, 429) or status >= 500,
@@ -313,7 +387,10 @@ async def post_json(client: Any, path: str, body: dict[str, Any]) -> tuple[dict[
     import httpx2
 
     response = await client.post(path, body=body, cast_to=httpx2.Response)
-    data = response.json()  # a ValueError (not JSON) is an invalid answer, as the SDK's own
+    try:
+        data = response.json()  # a ValueError (not JSON) is an invalid answer, as the SDK's own
+    except ValueError:
+        raise ValueError(not_json(response)) from None
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     return data, response.headers

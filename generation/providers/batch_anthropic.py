@@ -66,6 +66,8 @@ class AnthropicBatchClient:
             base_url=config.base_url or None,
             timeout=config.timeout,
             max_retries=0,
+            # No redirects: they would lead the key to an unchecked URL (provider_configs.py).
+            http_client=anthropic.DefaultHttpxClient(follow_redirects=False),
         )
 
     def submit(self, items: list[BatchItem], *, metadata: dict[str, str]) -> Submitted:

@@ -80,6 +80,8 @@ class OpenAIBatchClient:
             base_url=config.base_url or None,
             timeout=config.timeout,
             max_retries=0,
+            # No redirects: they would lead the key to an unchecked URL (provider_configs.py).
+            http_client=openai.DefaultHttpxClient(follow_redirects=False),
         )
 
     def submit(self, items: list[BatchItem], *, metadata: dict[str, str]) -> Submitted:

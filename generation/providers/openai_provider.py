@@ -18,6 +18,7 @@ from generation.providers.base import (
     batches,
     field_path,
     invalid_answer,
+    list_model_ids,
     post_json,
     rate_limit_headers,
     safe_schema_name,
@@ -94,7 +95,11 @@ class OpenAIProvider:
             # about half the CPU per call of its default httpx transport (1.3 against 2.4 ms on
             # the benchmark machine), which dominated the engine's cost per row.
             http_client=openai.DefaultAioHttpClient(
-                verify=shared_ssl_context(), event_hooks=answer_hooks()
+                verify=shared_ssl_context(),
+                event_hooks=answer_hooks(),
+                # A redirect would take the request (and the key, in Anthropic's header) to a
+                # URL nobody checked (generation/provider_configs.py); providers do not redirect.
+                follow_redirects=False,
             ),
         )
 
@@ -128,8 +133,7 @@ class OpenAIProvider:
         return vectors
 
     async def check_connection(self, model: str | None = None) -> str:
-        page = await _guarded(lambda: self._client.models.list())
-        ids = [item.id for item in page.data]
+        ids = await _guarded(lambda: list_model_ids(self._client, "/models"))
         message = f"Connected: the server lists {len(ids)} model{'s' if len(ids) != 1 else ''}"
         if model and ids and model not in ids:
             # Not an error: gateways and some servers list only part of what they serve.

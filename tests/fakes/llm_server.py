@@ -462,6 +462,7 @@ class FakeLLMServer(BackgroundHTTPServer):
             self._broken_json = 0
             self._wrong_shape = 0
             self._invalid_json = 0
+            self._raw_replies: deque[Reply] = deque()
             self._window: deque[tuple[float, int]] = (
                 deque()
             )  # (time, tokens) of accepted generations
@@ -503,6 +504,12 @@ class FakeLLMServer(BackgroundHTTPServer):
         required property missing, or a wrong type when nothing is required): for re-ask tests."""
         with self._lock:
             self._invalid_json += count
+
+    def raw_reply_next(self, reply: Reply, count: int = 1) -> None:
+        """Answer the next ``count`` requests of any kind (model listings included) with
+        ``reply`` as is: an HTML page, a redirect, what a server that is no provider sends."""
+        with self._lock:
+            self._raw_replies.extend([reply] * count)
 
     def fail_batch_requests(
         self, match: str = "", status: int = 400, message: str | None = None
@@ -564,7 +571,12 @@ class FakeLLMServer(BackgroundHTTPServer):
         try:
             if latency > 0:
                 time.sleep(latency)
-            reply = self._route(record, body_ok=parsed is not None or not body)
+            with self._lock:
+                raw = self._raw_replies.popleft() if self._raw_replies else None
+            if raw is not None:  # a copy: the headers below are added per request
+                reply = Reply(raw.status, raw.body, dict(raw.headers))
+            else:
+                reply = self._route(record, body_ok=parsed is not None or not body)
         finally:
             with self._lock:
                 self.in_flight -= 1

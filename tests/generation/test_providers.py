@@ -3,6 +3,7 @@
 import pytest
 
 from generation.providers import CompletionRequest, ProviderConfig, ProviderError, build_provider
+from tests.fakes.llm_server import Reply
 
 REQUEST = CompletionRequest(
     model="gpt-4o-mini", prompt="Write a question about space", system="Be brief.", max_tokens=64
@@ -87,6 +88,23 @@ async def test_a_200_that_is_not_a_completion_is_a_retryable_invalid_answer(llm_
     await provider.aclose()
     assert caught.value.retryable
     assert "space" in ok.text
+
+
+@pytest.mark.parametrize("make", [openai_provider, anthropic_provider])
+async def test_an_html_page_instead_of_an_answer_is_named_without_its_body(llm_server, make):
+    provider = make(llm_server)
+    page = b"<html><body>internal dashboard, token abc123</body></html>"
+    llm_server.raw_reply_next(Reply(200, page, {"Content-Type": "text/html"}))
+    with pytest.raises(ProviderError) as not_json:
+        await provider.complete(REQUEST)
+    llm_server.raw_reply_next(Reply(500, page, {"Content-Type": "text/html"}))
+    with pytest.raises(ProviderError) as error_page:
+        await provider.complete(REQUEST)
+    await provider.aclose()
+    assert "expected a JSON answer, got text/html" in str(not_json.value)
+    assert not_json.value.retryable
+    assert str(error_page.value) == "HTTP 500: Internal Server Error from 127.0.0.1"
+    assert error_page.value.retryable
 
 
 async def test_unreachable_server_is_a_retryable_connection_error():
