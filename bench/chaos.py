@@ -25,9 +25,10 @@ it waits until the run is no longer running or ``CHAOS_TIMEOUT`` has passed, the
   the timeout), plus rows missing from the run (target 0);
 - calls paid twice: for each (row, column), the provider's 200 answers minus one, summed; a
   200 answer is a paid call and the ledger key is one per row and column, so any second 200
-  is a call paid again (target 0). The ones whose first answer came back within
-  ``KILL_WINDOW`` seconds before a ``kill -9`` are shown apart: the killed process had been
-  paid but had not committed the answer yet, which no ledger can prevent;
+  is a call paid again (target 0). Each is put down to the event its first answer straddles
+  (asked before it, answered at most ``EVENT_WINDOW`` seconds before it or after it): after a
+  ``kill -9`` the killed process had been paid, or was about to be, but had not committed the
+  answer yet, which no ledger can prevent (a provider does not refund a call whose caller died);
 - whether the run finished by itself (no ``resume_runs``), its final status and the wall time.
 
 When the run did not finish by itself, the script then runs ``manage.py resume_runs`` once and
@@ -71,7 +72,7 @@ STALLED_RUN_SECONDS = os.environ.get("CHAOS_STALLED_RUN_SECONDS", "60")
 # 0 turns the workers' stalled-run sweeper off: the run as it was before the sweeper.
 STALLED_RUN_CHECK_SECONDS = os.environ.get("CHAOS_STALLED_RUN_CHECK_SECONDS", "10")
 WORKERS = 2
-KILL_WINDOW = 5.0
+EVENT_WINDOW = 5.0
 # (event, fraction of the rows done, or seconds since the run started: whichever comes first)
 SCHEDULE = [
     ("kill", 0.08, 20.0),
@@ -387,7 +388,7 @@ def chaos(processes: Processes) -> int:  # noqa: C901, PLR0912, PLR0915
     started = time.monotonic()
     log(f"run {run_id}: {ROWS} rows, 2 LLM columns, {WORKERS} workers × {THREADS} threads")
     events: list[tuple[float, str]] = []
-    kills: list[float] = []
+    moments: list[tuple[str, float]] = []  # (event, wall-clock time) to explain paid calls
     schedule = list(SCHEDULE)
     last: dict[str, int] = {}
     finished_by_itself = False
@@ -411,7 +412,6 @@ def chaos(processes: Processes) -> int:  # noqa: C901, PLR0912, PLR0915
                 victim = workers.pop(0)
                 os.killpg(victim.pid, signal.SIGKILL)
                 victim.wait()
-                kills.append(time.time())
                 workers.append(start_worker(processes, env, started_workers))
                 started_workers += 1
                 what = f"kill -9 worker (pid {victim.pid}) and start a replacement"
@@ -422,9 +422,12 @@ def chaos(processes: Processes) -> int:  # noqa: C901, PLR0912, PLR0915
                 pg.restart()
                 what = "restart PostgreSQL (pg_ctl restart -m fast)"
             events.append((now, what))
+            moments.append((event, time.time()))
             log(f"t={now:5.0f} s, {done}/{ROWS} rows done: {what}")
     wall = time.monotonic() - started
     final = counts(run_id) or last
+    requests = http(fake_url + "/bench/stats")["requests"]  # up to now: before any resume
+    (processes.folder / "requests.json").write_text(json.dumps(requests))
     resumed_note = ""
     if not finished_by_itself:
         log(f"the run is still {final.get('run')} after {TIMEOUT:.0f} s: manage.py resume_runs")
@@ -440,7 +443,7 @@ def chaos(processes: Processes) -> int:  # noqa: C901, PLR0912, PLR0915
             f"after resume_runs: {after.get('run')}, "
             f"{after.get('generated', 0)} generated, {after.get('pending', 0)} pending"
         )
-    print(report(run_id, final, fake_url, kills, events, finished_by_itself, wall, resumed_note))
+    print(report(run_id, final, requests, moments, events, finished_by_itself, wall, resumed_note))
     dead = [w for w in workers if w.poll() is not None]
     if dead:
         print(f"{len(dead)} worker(s) exited by themselves (see worker-*.log)")
@@ -450,8 +453,8 @@ def chaos(processes: Processes) -> int:  # noqa: C901, PLR0912, PLR0915
 def report(  # noqa: PLR0913
     run_id: int,
     final: dict,
-    fake_url: str,
-    kills: list[float],
+    requests: list[list],
+    moments: list[tuple[str, float]],
     events: list[tuple[float, str]],
     finished: bool,
     wall: float,
@@ -472,21 +475,23 @@ def report(  # noqa: PLR0913
     )
     lost = pending + failed_no_reason + max(0, ROWS - total)
     # Provider answers per (row, column), from the fake's request log.
-    answered: dict[tuple[str, str], list[float]] = {}
+    answered: dict[tuple[str, str], list[tuple[float, float]]] = {}
     statuses = Counter()
-    for _arrival, ended, status, prompt in http(fake_url + "/bench/stats")["requests"]:
+    for arrival, ended, status, prompt in requests:
         statuses[status] += 1
         match = REF.match(prompt)
         if status == 200 and match:
-            answered.setdefault((match.group(2), match.group(1)), []).append(ended)
-    twice = 0
-    twice_at_kill = 0
+            answered.setdefault((match.group(2), match.group(1)), []).append((arrival, ended))
+    twice = Counter()
     for answers in answered.values():
         answers.sort()
-        for first in answers[:-1]:
-            twice += 1
-            if any(0 <= kill - first <= KILL_WINDOW for kill in kills):
-                twice_at_kill += 1
+        for arrival, ended in answers[:-1]:
+            near = [
+                event
+                for event, at in moments
+                if arrival <= at + EVENT_WINDOW and ended >= at - EVENT_WINDOW
+            ]
+            twice[near[0] if near else "none"] += 1
     ledger = LlmCall.objects.filter(run_id=run_id).count()
     lines = [
         "",
@@ -501,9 +506,9 @@ def report(  # noqa: PLR0913
         *(f"  failed: {n} × {message[:120]}" for message, n in reasons.most_common(5)),
         f"Rows lost: {lost} (pending {pending} + failed without a reason {failed_no_reason} "
         f"+ missing {max(0, ROWS - total)})",
-        f"Calls paid twice: {twice} (a second 200 answer for the same row and column; "
-        f"{twice_at_kill} of them answered within {KILL_WINDOW:.0f} s before a kill -9, "
-        f"{twice - twice_at_kill} otherwise)",
+        f"Calls paid twice: {twice.total()} (a second 200 answer for the same row and column; "
+        f"the first one around a kill -9: {twice['kill']}, a Redis restart: {twice['redis']}, "
+        f"a PostgreSQL restart: {twice['postgres']}, none of them: {twice['none']})",
         f"Provider requests: {sum(statuses.values())} ("
         + ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()))
         + f"); ledger entries for the run: {ledger}, distinct (row, column) answered: "

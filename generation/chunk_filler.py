@@ -70,7 +70,7 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
         chunk = await db.run(_load_chunk, run_id, start, end)
         if chunk is None or not chunk.rows:
             if chunk is not None and await db.run(run_finish_if_done, run_id=run_id):
-                await live.publish_rows(run_id, [])
+                await live.publish_rows_from_worker(run_id, [])
             return
         context = CallContext(
             credentials=chunk.credentials,
@@ -106,7 +106,7 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
                 return
             except BudgetReached:
                 if await db.run(run_stop_at_budget, run_id):
-                    await live.publish_rows(run_id, [])
+                    await live.publish_rows_from_worker(run_id, [])
                 return
             await store.store_row(row.pk, outcome)
 
@@ -121,7 +121,7 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
             if isinstance(result, BaseException):
                 raise result
         if await db.run(run_finish_if_done, run_id=run_id):
-            await live.publish_rows(run_id, [])
+            await live.publish_rows_from_worker(run_id, [])
     finally:
         await store.aclose()
         if context is not None:

@@ -236,7 +236,7 @@ class ChunkStore:
                 for future in waiters:
                     _resolve(future, done.state)
             if done.stored:
-                await live.publish_rows(self._run_id, done.stored)
+                await live.publish_rows_from_worker(self._run_id, done.stored)
 
 
 def _resolve(future: asyncio.Future[Any], value: Any) -> None:
