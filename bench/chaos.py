@@ -73,13 +73,15 @@ STALLED_RUN_SECONDS = os.environ.get("CHAOS_STALLED_RUN_SECONDS", "60")
 STALLED_RUN_CHECK_SECONDS = os.environ.get("CHAOS_STALLED_RUN_CHECK_SECONDS", "10")
 WORKERS = 2
 EVENT_WINDOW = 5.0
-# (event, fraction of the rows done, or seconds since the run started: whichever comes first)
+# (event, fraction of the rows done, or seconds since the run started: whichever comes first).
+# By the rows done, so that each event hits chunks at work; the times are a fallback for a run
+# that stopped advancing (after the Redis restart, until the stalled-run sweep).
 SCHEDULE = [
-    ("kill", 0.08, 20.0),
-    ("redis", 0.20, 45.0),
-    ("kill", 0.35, 70.0),
-    ("postgres", 0.50, 95.0),
-    ("kill", 0.65, 120.0),
+    ("kill", 0.08, 60.0),
+    ("redis", 0.20, 120.0),
+    ("kill", 0.35, 180.0),
+    ("postgres", 0.50, 240.0),
+    ("kill", 0.65, 300.0),
 ]
 REF = re.compile(r"^(Q|A) \[([0-9a-f-]{36})\]")
 
@@ -444,6 +446,11 @@ def chaos(processes: Processes) -> int:  # noqa: C901, PLR0912, PLR0915
             f"{after.get('generated', 0)} generated, {after.get('pending', 0)} pending"
         )
     print(report(run_id, final, requests, moments, events, finished_by_itself, wall, resumed_note))
+    sweeps = sum(
+        log.read_text(errors="replace").count("its pending chunks are sent again")
+        for log in processes.folder.glob("worker-*.log")
+    )
+    print(f"Stalled-run sweeps by the workers: {sweeps}")
     dead = [w for w in workers if w.poll() is not None]
     if dead:
         print(f"{len(dead)} worker(s) exited by themselves (see worker-*.log)")
