@@ -7,9 +7,15 @@ both limits, and a log of every generation request for the rates and the 429 sha
 
 Control (JSON over HTTP, on the same port):
     POST /bench/configure {"latency": 0.2, "rpm_limit": 600, "tpm_limit": null,
-                           "error_rate": 0.0, "bucket_seconds": 1.0, "seed": 1}
-        resets the server (records, windows) and applies the knobs;
-    GET  /bench/stats  -> {"requests": [[arrival, done, status], ...]}  (wall-clock seconds)
+                           "error_rate": 0.0, "bucket_seconds": 1.0, "seed": 1,
+                           "burst_every": 0, "burst_seconds": 0, "burst_retry_after": 1,
+                           "log_prompts": false}
+        resets the server (records, windows) and applies the knobs; a 429 burst answers every
+        generation request with 429 (retry-after ``burst_retry_after``) for ``burst_seconds``
+        out of every ``burst_every`` seconds, counted from the configure (make chaos);
+    GET  /bench/stats  -> {"requests": [[arrival, done, status], ...]}  (wall-clock seconds;
+        with ``log_prompts`` each entry has a fourth item: the last user message's first
+        200 characters, to tell which row and column a request was for)
 
 Limits are enforced twice, as providers do: over a sliding 60 s window (the suite's fake), and
 over shorter periods by a bucket refilled continuously at limit/60 per second that holds
@@ -91,7 +97,12 @@ class BenchLLMServer(FakeLLMServer):
             self._request_bucket: _Bucket | None = None
             self._token_bucket: _Bucket | None = None
             self._token_window: list[tuple[float, int]] = []
-            self.log: list[tuple[float, float, int]] = []
+            self.log: list[tuple] = []
+            self.burst_every = 0.0
+            self.burst_seconds = 0.0
+            self.burst_retry_after = 1
+            self.log_prompts = False
+            self._configured_at = time.monotonic()
 
     def configure(self, knobs: dict[str, Any]) -> None:
         self.reset()
@@ -103,6 +114,10 @@ class BenchLLMServer(FakeLLMServer):
             self.tpm_limit = knobs.get("tpm_limit") or None
             self.error_rate = float(knobs.get("error_rate") or 0.0)
             self.bucket_seconds = float(knobs.get("bucket_seconds") or 1.0)
+            self.burst_every = float(knobs.get("burst_every") or 0.0)
+            self.burst_seconds = float(knobs.get("burst_seconds") or 0.0)
+            self.burst_retry_after = int(knobs.get("burst_retry_after") or 1)
+            self.log_prompts = bool(knobs.get("log_prompts"))
             self._rng = random.Random(knobs.get("seed", 1))
             if self.rpm_limit:
                 self._request_bucket = _Bucket(self.rpm_limit, self.bucket_seconds)
@@ -120,8 +135,11 @@ class BenchLLMServer(FakeLLMServer):
         arrival = time.time()
         reply = super().handle(method, path, headers, body)
         if method == "POST" and path.split("?")[0].rstrip("/") in GENERATION_PATHS:
+            entry: tuple = (arrival, time.time(), reply.status)
+            if self.log_prompts:
+                entry += (_last_user_message(body)[:200],)
             with self._lock:
-                self.log.append((arrival, time.time(), reply.status))
+                self.log.append(entry)
         return reply
 
     def _control(self, method: str, path: str, body: bytes) -> Reply:
@@ -155,12 +173,26 @@ class BenchLLMServer(FakeLLMServer):
                     wait = self._token_bucket.take(tokens, now)
                 if not wait:
                     self._token_window.append((now, tokens))
+            if self.burst_every and (now - self._configured_at) % self.burst_every < (
+                self.burst_seconds
+            ):
+                retry_after = str(self.burst_retry_after)
+                return self.error_reply(req.provider, 429, headers={"retry-after": retry_after})
             if wait:
                 retry_after = str(max(1, math.ceil(wait)))
                 return self.error_reply(req.provider, 429, headers={"retry-after": retry_after})
             if self.error_rate and self._rng.random() < self.error_rate:
                 return self.error_reply(req.provider, 503)
         return super()._generate(req)  # the sliding 60 s RPM window, then the answer
+
+
+def _last_user_message(body: bytes) -> str:
+    try:
+        return RecordedRequest(
+            "POST", "/v1/chat/completions", {}, json.loads(body)
+        ).last_user_message
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return ""
 
 
 class _Discard(list):

@@ -5,7 +5,8 @@ are grouped by the chunk's ``ChunkStore``. Before each row the run's status is l
 most ``STATE_MAX_AGE_SECONDS`` before, or being read again: ``ChunkStore.state``), so pause and
 cancel take effect between rows. A row is
 written only while it is still pending, so a redelivered message or a second worker changes
-nothing."""
+nothing (but a second copy running at the same time pays for the calls of its rows in flight
+again: the ledger only answers calls recorded before)."""
 
 from __future__ import annotations
 
@@ -69,7 +70,7 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
         chunk = await db.run(_load_chunk, run_id, start, end)
         if chunk is None or not chunk.rows:
             if chunk is not None and await db.run(run_finish_if_done, run_id=run_id):
-                await live.publish_rows(run_id, [])
+                await live.publish_rows_from_worker(run_id, [])
             return
         # The run's project's ledger: its answers are shared with no other project.
         store = chunk_store = ChunkStore(db, run_id, project_id=chunk.run.project_id)
@@ -108,14 +109,22 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
                 return
             except BudgetReached:
                 if await db.run(run_stop_at_budget, run_id):
-                    await live.publish_rows(run_id, [])
+                    await live.publish_rows_from_worker(run_id, [])
                 return
             await chunk_store.store_row(row.pk, outcome)
 
-        await asyncio.gather(*(fill_one(row) for row in chunk.rows))
+        # A row that fails unexpectedly (the limiter's Redis or the database went away) fails
+        # the chunk, so that Dramatiq retries it, but only once the other rows are done: their
+        # calls in flight are paid for, and dropped with the chunk they would be paid again.
+        results = await asyncio.gather(
+            *(fill_one(row) for row in chunk.rows), return_exceptions=True
+        )
         await chunk_store.aclose()
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         if await db.run(run_finish_if_done, run_id=run_id):
-            await live.publish_rows(run_id, [])
+            await live.publish_rows_from_worker(run_id, [])
     finally:
         if store is not None:
             await store.aclose()

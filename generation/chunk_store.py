@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections
 
 from generation import live
 from generation.budget_holds import HoldAnswer
@@ -39,6 +40,13 @@ from generation.row_writes import ChunkWrites, RunState, chunk_writes_apply
 # (docs/performance.md, eighth round).
 STATE_MAX_AGE_SECONDS = 0.1
 STATE_STALE_LIMIT_SECONDS = 1.0
+# A flush that fails because the database dropped the connection (a PostgreSQL restart or
+# fail-over, seconds) is tried again on a new connection for this long before the chunk fails:
+# the calls it records were paid for, and a failed chunk would pay for them again when retried.
+# Trying again is safe: a ledger entry already there is not added twice (nor its cost), a row is
+# written only while pending (row_writes).
+DB_OUTAGE_RETRY_SECONDS = 30.0
+DB_OUTAGE_FIRST_WAIT = 0.25
 
 
 class ChunkStore:
@@ -209,12 +217,7 @@ class ChunkStore:
             futures += [f for _, f in records] + [f for _, _, f in outcomes] + waiters
             futures += [f for _, f in holds]
             try:
-                done = await self._db.run(
-                    chunk_writes_apply,
-                    run_id=self._run_id,
-                    project_id=self.project_id,
-                    writes=writes,
-                )
+                done = await self._apply(writes)
             except BaseException as exc:
                 self._failed = exc
                 self._state_reading = False
@@ -243,7 +246,27 @@ class ChunkStore:
                 for future in waiters:
                     _resolve(future, done.state)
             if done.stored:
-                await live.publish_rows(self._run_id, done.stored)
+                await live.publish_rows_from_worker(self._run_id, done.stored)
+
+    async def _apply(self, writes: ChunkWrites) -> Any:
+        """One flush's writes, tried again on a new connection while the database is away for
+        at most ``DB_OUTAGE_RETRY_SECONDS``."""
+        deadline = time.monotonic() + DB_OUTAGE_RETRY_SECONDS
+        wait = DB_OUTAGE_FIRST_WAIT
+        while True:
+            try:
+                return await self._db.run(
+                    chunk_writes_apply,
+                    run_id=self._run_id,
+                    project_id=self.project_id,
+                    writes=writes,
+                )
+            except (OperationalError, InterfaceError):
+                if time.monotonic() + wait > deadline:
+                    raise
+            await self._db.run(connections.close_all)  # the next try connects again
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, 4.0)
 
 
 def _resolve(future: asyncio.Future[Any], value: Any) -> None:

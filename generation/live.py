@@ -8,6 +8,7 @@ publish from another loop is handed to the server's loop (bound at start-up by `
 from __future__ import annotations
 
 import asyncio
+import logging
 from concurrent.futures import Future
 from datetime import timedelta
 
@@ -32,6 +33,7 @@ STATUS_POLL_SECONDS = 2
 STATUS_RUNS_SHOWN = 10
 
 _server_loop: asyncio.AbstractEventLoop | None = None
+logger = logging.getLogger(__name__)
 
 
 def run_group(run_id: int) -> str:
@@ -65,6 +67,17 @@ async def publish_rows(run_id: int, row_ids: list[int]) -> None:
         await asyncio.wrap_future(future)
     else:
         await layer.group_send(run_group(run_id), message)
+
+
+async def publish_rows_from_worker(run_id: int, row_ids: list[int]) -> None:
+    """``publish_rows`` for the code that fills rows: a failed publish (Redis restarting) is
+    logged, not raised. The rows are committed already; a watcher that misses an update sees
+    them at the next one or when it reconnects (the page is read from the database), while a
+    chunk failed by it would drop its calls in flight, paid for, and pay for them again."""
+    try:
+        await publish_rows(run_id, row_ids)
+    except Exception:
+        logger.warning("Live update of run %s not published", run_id, exc_info=True)
 
 
 def publish_rows_sync(run_id: int, row_ids: list[int]) -> None:

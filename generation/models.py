@@ -54,6 +54,9 @@ class Run(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When a worker last sent the pending chunks of this run again because it had stopped
+    # advancing (generation/stalled_runs.py); counts as progress for the next sweep.
+    swept_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

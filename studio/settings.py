@@ -209,6 +209,8 @@ DRAMATIQ_MIDDLEWARE = [
     "dramatiq.middleware.asyncio.AsyncIO",
     # ...where chunks share provider clients and the calls in flight (generation/worker_loop.py).
     "generation.worker_loop.WorkerLoopMiddleware",
+    # Sends again the chunks of runs that stopped advancing (the broker lost them).
+    "generation.stalled_runs.StalledRunSweeper",
 ]
 if EMBEDDED:
     DRAMATIQ_BROKER = {
@@ -231,6 +233,11 @@ else:
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 # Longest an idle worker waits before it looks at its queue again (generation/worker_loop.py).
 STUDIO_WORKER_POLL_MS = env_int("STUDIO_WORKER_POLL_MS", 100, minimum=1)
+# A running run of which no row finished and no call was recorded for this long gets its pending
+# chunks sent again by a worker, checked every STUDIO_STALLED_RUN_CHECK_SECONDS (0: never), in
+# case the broker lost its messages (generation/stalled_runs.py, docs/chaos.md).
+STUDIO_STALLED_RUN_SECONDS = env_int("STUDIO_STALLED_RUN_SECONDS", 300, minimum=1)
+STUDIO_STALLED_RUN_CHECK_SECONDS = env_int("STUDIO_STALLED_RUN_CHECK_SECONDS", 30, minimum=0)
 # Threads of the in-process worker in embedded mode.
 STUDIO_EMBEDDED_WORKER_THREADS = env_int("STUDIO_EMBEDDED_WORKER_THREADS", 2, minimum=1)
 
