@@ -12,6 +12,8 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from studio import selectors, services
+from studio.form_validation import form_validated
+from studio.forms import ProjectForm, SchemaImportForm, SchemaMetaForm
 from studio.models import ProviderCredential
 from studio.schema import SchemaError
 from studio.schema.serialization import spec_to_json, spec_to_yaml
@@ -91,7 +93,8 @@ def list_projects(request: HttpRequest) -> Any:
 
 @router.post("/projects", response={201: ProjectOut})
 def create_project(request: HttpRequest, payload: ProjectIn) -> Any:
-    return Status(201, services.project_create(user=request.user, **payload.dict()))
+    data = form_validated(ProjectForm, payload.dict())
+    return Status(201, services.project_create(user=request.user, **data))
 
 
 @router.get("/projects/{project_id}", response=ProjectOut)
@@ -130,13 +133,8 @@ def list_schemas(request: HttpRequest, project_id: int) -> Any:
 @router.post("/projects/{project_id}/schemas", response={201: SchemaOut})
 def create_schema(request: HttpRequest, project_id: int, payload: SchemaIn) -> Any:
     project = selectors.project_get_for_user(user=request.user, project_id=project_id)
-    schema = services.schema_create(
-        project=project,
-        user=request.user,
-        name=payload.name,
-        description=payload.description,
-        data=payload.spec,
-    )
+    meta = form_validated(SchemaMetaForm, payload.dict(include={"name", "description"}))
+    schema = services.schema_create(project=project, user=request.user, data=payload.spec, **meta)
     return Status(201, schema)
 
 
@@ -158,13 +156,8 @@ def get_schema(request: HttpRequest, schema_id: int) -> Any:
 @router.put("/schemas/{schema_id}", response=SchemaOut)
 def update_schema(request: HttpRequest, schema_id: int, payload: SchemaIn) -> Any:
     schema = selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
-    return services.schema_update(
-        schema=schema,
-        data=payload.spec,
-        name=payload.name,
-        description=payload.description,
-        user=request.user,
-    )
+    meta = form_validated(SchemaMetaForm, payload.dict(include={"name", "description"}))
+    return services.schema_update(schema=schema, data=payload.spec, user=request.user, **meta)
 
 
 class VersionOut(Schema):
@@ -203,8 +196,7 @@ def list_versions(request: HttpRequest, schema_id: int) -> Any:
 @router.post("/schemas/{schema_id}/versions/{version}/restore", response=SchemaOut)
 def restore_version(request: HttpRequest, schema_id: int, version: int) -> Any:
     schema = selectors.schema_get_for_user(user=request.user, schema_id=schema_id)
-    if not schema.versions.filter(version=version).exists():
-        raise SchemaError([f"Schema '{schema.name}' has no version {version}"])
+    selectors.schema_version_get(schema=schema, version=version)
     return services.schema_restore(schema=schema, version=version, user=request.user)
 
 
@@ -222,10 +214,11 @@ def export_schema(request: HttpRequest, schema_id: int, format: str = "yaml") ->
 @router.post("/projects/{project_id}/schemas/import", response={201: SchemaOut})
 def import_schema(request: HttpRequest, project_id: int, payload: ImportIn) -> Any:
     project = selectors.project_get_for_user(user=request.user, project_id=project_id)
+    data = form_validated(SchemaImportForm, payload.dict())
     return Status(
         201,
         services.schema_import(
-            project=project, user=request.user, text=payload.text, name=payload.name
+            project=project, user=request.user, text=data["text"], name=data["name"] or None
         ),
     )
 

@@ -13,6 +13,7 @@ from generation.api import router as generation_router
 from generation.services import RunError
 from studio.api import router as studio_router
 from studio.api_auth import api_auth
+from studio.form_validation import FormInvalid
 from studio.schema import SchemaError
 from studio.seeds import SeedFileError
 
@@ -44,3 +45,14 @@ def seed_file_error(request: HttpRequest, exc: SeedFileError) -> HttpResponse:
 @api.exception_handler(ExportError)
 def action_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc)}, status=400)
+
+
+@api.exception_handler(FormInvalid)
+def form_invalid(request: HttpRequest, exc: FormInvalid) -> HttpResponse:
+    """Shaped like ninja's own 422, so a client reads both the same way."""
+    detail = [
+        {"type": "value_error", "loc": ["body", "payload", field], "msg": message}
+        for field, messages in exc.errors.items()
+        for message in messages
+    ]
+    return api.create_response(request, {"detail": detail}, status=422)
