@@ -16,8 +16,6 @@ from urllib.parse import unquote
 __all__ = ["ref_problems"]
 
 REF_KEYS = ("$ref", "$dynamicRef")
-# Keywords whose values are data, not schemas: a "$ref" in them is text.
-DATA_KEYS = frozenset({"const", "enum", "default", "examples"})
 Path = tuple[str | int, ...]
 
 
@@ -54,7 +52,7 @@ def _local_refs(schema: object) -> list[tuple[Path, str]]:
             for key, value in node.items():
                 if key in REF_KEYS and isinstance(value, str) and value.startswith("#"):
                     found.append((path, value))
-                elif key not in DATA_KEYS:
+                else:
                     stack.append((value, (*path, key)))
         elif isinstance(node, list):
             stack.extend((item, (*path, index)) for index, item in enumerate(node))
