@@ -23,6 +23,7 @@ from generation.selectors import (
     run_get_for_user,
     run_list,
 )
+from studio.api_input import InputSchema
 from studio.form_validation import form_validated
 from studio.selectors import credential_get_for_user, project_get_for_user, schema_get_for_user
 from studio.services import schema_validate
@@ -31,7 +32,7 @@ router = Router(tags=["runs"])
 
 
 # Bodies are checked by the pages' own forms (RunStartForm, BudgetForm): one validation.
-class RunIn(Schema):
+class RunIn(InputSchema):
     num_rows: int = Field(ge=1, description="At most STUDIO_MAX_ROWS_PER_RUN")
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     budget_usd: Decimal | None = Field(default=None, gt=0, le=MAX_BUDGET_USD)
@@ -40,7 +41,7 @@ class RunIn(Schema):
     mode: Literal["online", "batch"] = "online"
 
 
-class BudgetIn(Schema):
+class BudgetIn(InputSchema):
     budget_usd: Decimal | None = Field(default=None, gt=0, le=MAX_BUDGET_USD)
 
 
@@ -103,7 +104,7 @@ class RowFilter(Schema):
     page_size: int = Field(default=50, ge=1, le=500)
 
 
-class PreviewIn(Schema):
+class PreviewIn(InputSchema):
     spec: dict[str, Any]
     count: int = Field(default=3, ge=1, le=10)
 

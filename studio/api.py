@@ -12,6 +12,7 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from studio import selectors, services
+from studio.api_input import InputSchema
 from studio.form_validation import form_validated
 from studio.forms import ProjectForm, SchemaImportForm, SchemaMetaForm
 from studio.models import ProviderCredential
@@ -21,7 +22,7 @@ from studio.schema.serialization import spec_to_json, spec_to_yaml
 router = Router(tags=["projects"])
 
 
-class ProjectIn(Schema):
+class ProjectIn(InputSchema):
     name: str = Field(min_length=1, max_length=120)
     description: str = ""
 
@@ -33,18 +34,24 @@ class ProjectOut(Schema):
     created_at: datetime
 
 
-class CredentialIn(Schema):
+class CredentialIn(InputSchema):
     name: str = Field(min_length=1, max_length=80)
     provider: ProviderCredential.Provider
     api_key: str = ""
     base_url: str = ""
-    requests_per_minute: int = Field(default=500, ge=1)
-    tokens_per_minute: int = Field(default=200_000, ge=1)
-    input_price_per_million: Decimal | None = Field(default=None, ge=0)
-    output_price_per_million: Decimal | None = Field(default=None, ge=0)
+    # Bounded by their columns (a larger value failed to save: a 500). Minimal: the credential
+    # form and API are to share one validation (credentials work).
+    requests_per_minute: int = Field(default=500, ge=1, le=2**31 - 1)
+    tokens_per_minute: int = Field(default=200_000, ge=1, le=2**31 - 1)
+    input_price_per_million: Decimal | None = Field(
+        default=None, ge=0, max_digits=10, decimal_places=4
+    )
+    output_price_per_million: Decimal | None = Field(
+        default=None, ge=0, max_digits=10, decimal_places=4
+    )
 
 
-class CredentialPatch(Schema):
+class CredentialPatch(InputSchema):
     api_key: str | None = None
     base_url: str | None = None
 
@@ -61,7 +68,7 @@ class CredentialOut(Schema):
     output_price_per_million: Decimal | None
 
 
-class SchemaIn(Schema):
+class SchemaIn(InputSchema):
     name: str = Field(min_length=1, max_length=120)
     description: str = ""
     spec: dict[str, Any]
@@ -76,7 +83,7 @@ class SchemaOut(Schema):
     spec: dict[str, Any]
 
 
-class SpecIn(Schema):
+class SpecIn(InputSchema):
     spec: dict[str, Any]
 
 
@@ -167,7 +174,7 @@ class VersionOut(Schema):
     created_at: datetime
 
 
-class ImportIn(Schema):
+class ImportIn(InputSchema):
     text: str = Field(min_length=1, max_length=1_000_000)
     name: str | None = None
 

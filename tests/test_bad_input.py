@@ -13,6 +13,7 @@ from django.test import Client
 
 from generation.models import Run
 from studio.models import ApiToken, DatasetSchema, Project
+from studio.schema import SchemaError, parse_spec
 from studio.services import api_token_create, schema_create
 
 SPEC = {"columns": [{"name": "n", "kind": "integer", "low": 1, "high": 9}]}
@@ -131,9 +132,7 @@ def test_api_refuses_nul_characters_in_a_schema_and_names_the_column(api: Api, p
     spec = {"columns": [{"name": "topic", "kind": "category", "values": ["ok", "b\x00d"]}]}
     response = api.send("post", url, {"name": "Topics", "spec": spec})
     assert response.status_code == 422
-    assert response.json()["messages"] == [
-        "Column 'topic': values.1: text cannot contain NUL characters (\\u0000)"
-    ]
+    assert "spec.columns.0.values.1: text cannot contain NUL" in response.json()["detail"][0]["msg"]
     imported = api.send(
         "post", f"{url}/import", {"text": json.dumps({"name": "x\x00", "columns": SPEC["columns"]})}
     )
@@ -158,6 +157,29 @@ def test_designer_refuses_nul_characters_in_a_column(owner_client, project) -> N
     assert response.status_code == 400
     assert "Null characters are not allowed." in response.content.decode()
     assert not project.schemas.exists()
+
+
+def test_the_schema_core_names_the_column_holding_a_nul_character() -> None:
+    spec = {"columns": [{"name": "topic", "kind": "category", "values": ["ok", "b\x00d"]}]}
+    with pytest.raises(SchemaError) as caught:
+        parse_spec(spec)
+    assert caught.value.messages == [
+        "Column 'topic': values.1: text cannot contain NUL characters (\\u0000)"
+    ]
+
+
+@pytest.mark.django_db
+def test_every_api_body_refuses_nul_characters_naming_the_place(api: Api, project) -> None:  # noqa: ANN001
+    response = api.send(
+        "post",
+        f"/api/projects/{project.pk}/credentials",
+        {"name": "local\x00", "provider": "openai_compatible", "base_url": "http://x"},
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"].endswith(
+        "name: text cannot contain NUL characters (\\u0000)"
+    )
+    assert not project.credentials.exists()
 
 
 # --- restoring a version that does not exist --------------------------------------------------
