@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
+from ninja.params.models import BodyModel
 
 from generation.models import Run
+from studio.api_input import InputSchema
+from studio.api_site import api as ninja_api
 from studio.models import ApiToken, DatasetSchema, Project
 from studio.schema import SchemaError, parse_spec
 from studio.services import api_token_create, schema_create
@@ -231,3 +234,19 @@ def test_revoking_another_users_token_is_404_and_keeps_it(owner, stranger_client
     assert response.status_code == 404
     assert ApiToken.objects.filter(pk=token.pk).exists()
     assert stranger_client.post("/settings/tokens/999999/revoke/").status_code == 404
+
+
+def test_every_api_body_is_an_input_schema() -> None:
+    """So a new endpoint's body refuses NUL characters like the others (a 500 otherwise)."""
+    bodies = {
+        f"{method} {path}": field.annotation
+        for _, router in ninja_api._routers
+        for path, view in router.path_operations.items()
+        for operation in view.operations
+        for model in operation.signature.models
+        if issubclass(model, BodyModel)
+        for field in model.model_fields.values()
+        for method in operation.methods
+    }
+    assert len(bodies) >= 12
+    assert [where for where, body in bodies.items() if not issubclass(body, InputSchema)] == []
