@@ -74,3 +74,20 @@ def test_a_run_whose_snapshot_is_recursive_fails_instead_of_running_forever(
         for e in errors
     )
     assert not run.rows.exclude(status=Row.Status.FAILED).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_run_whose_snapshot_is_recursive_fails_too(
+    worker, project, owner, openai_credential
+):  # noqa: ANN001
+    flat = {"type": "object", "properties": {"leaf": {"type": "string"}}, "required": ["leaf"]}
+    schema = schema_create(
+        project=project, user=owner, name="t", data=spec(openai_credential.pk, flat)
+    )
+    with transaction.atomic():
+        run = run_create(schema=schema, user=owner, num_rows=2, mode=Run.Mode.BATCH)
+        Run.objects.filter(pk=run.pk).update(spec_snapshot=spec(openai_credential.pk, ENDLESS))
+    drain(worker)
+    run.refresh_from_db()
+    assert run.status == Run.Status.FAILED
+    assert all("Column 'tree'" in row.errors["schema"] for row in run.rows.all())
