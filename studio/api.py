@@ -257,3 +257,26 @@ def _seed_detail(seed: Any) -> dict[str, Any]:
     data = {field: getattr(seed, field) for field in SeedFileOut.model_fields}
     data["head"] = selectors.seed_file_head(seed_file=seed, count=10)
     return data
+
+
+class ApiTokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+# Listing and revoking only: a new token is made on the tokens page, behind the login, so a
+# leaked token cannot mint others.
+@router.get("/tokens", response=list[ApiTokenOut], tags=["tokens"])
+def list_tokens(request: HttpRequest) -> Any:
+    return selectors.api_token_list(user=request.user)
+
+
+@router.delete("/tokens/{token_id}", response={204: None}, tags=["tokens"])
+def revoke_token(request: HttpRequest, token_id: int) -> Any:
+    """Someone else's token is as unknown as one that never existed: 404, and it stays."""
+    token = selectors.api_token_get_for_user(user=request.user, token_id=token_id)
+    services.api_token_delete(user=request.user, token_id=token.pk)
+    return Status(204, None)

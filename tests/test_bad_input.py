@@ -236,6 +236,21 @@ def test_revoking_another_users_token_is_404_and_keeps_it(owner, stranger_client
     assert stranger_client.post("/settings/tokens/999999/revoke/").status_code == 404
 
 
+@pytest.mark.django_db
+def test_the_api_revokes_only_the_callers_own_tokens(owner, stranger) -> None:  # noqa: ANN001
+    theirs, _ = api_token_create(user=owner, name="ci")
+    spare, _ = api_token_create(user=stranger, name="spare")
+    stranger_api = Api(api_token_create(user=stranger, name="mine")[1])
+
+    assert stranger_api.client.delete(f"/api/tokens/{theirs.pk}").status_code == 404
+    assert ApiToken.objects.filter(pk=theirs.pk).exists()
+    listed = stranger_api.client.get("/api/tokens").json()
+    assert sorted(t["name"] for t in listed) == ["mine", "spare"]
+
+    assert stranger_api.client.delete(f"/api/tokens/{spare.pk}").status_code == 204
+    assert not ApiToken.objects.filter(pk=spare.pk).exists()
+
+
 def test_every_api_body_is_an_input_schema() -> None:
     """So a new endpoint's body refuses NUL characters like the others (a 500 otherwise)."""
     bodies = {
