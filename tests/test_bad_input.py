@@ -17,7 +17,7 @@ from studio.api_input import InputSchema
 from studio.api_site import api as ninja_api
 from studio.models import ApiToken, DatasetSchema, Project
 from studio.schema import SchemaError, parse_spec
-from studio.services import api_token_create, schema_create
+from studio.services import api_token_create, credential_create, schema_create
 
 SPEC = {"columns": [{"name": "n", "kind": "integer", "low": 1, "high": 9}]}
 
@@ -183,6 +183,34 @@ def test_every_api_body_refuses_nul_characters_naming_the_place(api: Api, projec
         "name: text cannot contain NUL characters (\\u0000)"
     )
     assert not project.credentials.exists()
+
+
+@pytest.mark.django_db
+def test_designer_refuses_an_escaped_nul_in_a_json_schema_naming_the_column(
+    owner_client, project
+) -> None:  # noqa: ANN001
+    simulator = credential_create(project=project, name="sim", provider="simulator")
+    response = owner_client.post(
+        f"/projects/{project.pk}/schemas/new/",
+        {
+            "name": "Structured",
+            "columns-TOTAL_FORMS": "1",
+            "columns-INITIAL_FORMS": "0",
+            "columns-0-name": "answer",
+            "columns-0-kind": "llm_structured",
+            "columns-0-credential": str(simulator.pk),
+            "columns-0-model": "simulated",
+            "columns-0-template": "Answer",
+            "columns-0-json_schema": json.dumps(
+                {"type": "object", "properties": {"a\x00": {"type": "string"}}}
+            ),
+        },
+    )
+    assert response.status_code == 400
+    assert "Column &#x27;answer&#x27;: json_schema.properties: text cannot contain NUL" in (
+        response.content.decode()
+    )
+    assert not project.schemas.exists()
 
 
 # --- restoring a version that does not exist --------------------------------------------------
