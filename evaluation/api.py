@@ -14,16 +14,17 @@ from evaluation.formats import jsonl_lines
 from evaluation.streaming import streaming_lines
 from generation.api import RowOut
 from generation.selectors import row_get_for_user, run_get_for_user
+from studio.api_input import InputSchema
 from studio.permissions import Action
 
 router = Router(tags=["review and export"])
 
 
-class ReviewIn(Schema):
+class ReviewIn(InputSchema):
     decision: Literal["accepted", "rejected", "unreviewed"]
 
 
-class HubPushIn(Schema):
+class HubPushIn(InputSchema):
     repo_id: str = Field(min_length=3, max_length=200)
     token: str = Field(min_length=1)
     private: bool = True

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from generation import live, services
 from generation.connection_check import ConnectionCheckFailed, credential_check_connection
+from generation.forms import MAX_BUDGET_USD, MAX_SEED, BudgetForm, RunStartForm
 from generation.preview import preview_rows
 from generation.selectors import (
     row_list,
@@ -22,6 +23,8 @@ from generation.selectors import (
     run_get_for_user,
     run_list,
 )
+from studio.api_input import InputSchema
+from studio.form_validation import form_validated
 from studio.permissions import Action
 from studio.selectors import credential_get_for_user, project_get_for_user, schema_get_for_user
 from studio.services import schema_validate
@@ -29,17 +32,18 @@ from studio.services import schema_validate
 router = Router(tags=["runs"])
 
 
-class RunIn(Schema):
-    num_rows: int = Field(ge=1)
-    seed: int | None = None
-    budget_usd: Decimal | None = Field(default=None, gt=0)
+# Bodies are checked by the pages' own forms (RunStartForm, BudgetForm): one validation.
+class RunIn(InputSchema):
+    num_rows: int = Field(ge=1, description="At most STUDIO_MAX_ROWS_PER_RUN")
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    budget_usd: Decimal | None = Field(default=None, gt=0, le=MAX_BUDGET_USD)
     fresh_samples: bool = False
     # "batch": the providers' batch APIs, about half the price, answers within hours.
     mode: Literal["online", "batch"] = "online"
 
 
-class BudgetIn(Schema):
-    budget_usd: Decimal | None = Field(default=None, gt=0)
+class BudgetIn(InputSchema):
+    budget_usd: Decimal | None = Field(default=None, gt=0, le=MAX_BUDGET_USD)
 
 
 class CountersOut(Schema):
@@ -101,7 +105,7 @@ class RowFilter(Schema):
     page_size: int = Field(default=50, ge=1, le=500)
 
 
-class PreviewIn(Schema):
+class PreviewIn(InputSchema):
     spec: dict[str, Any]
     count: int = Field(default=3, ge=1, le=10)
 
@@ -123,7 +127,8 @@ def _run_out(run: Any) -> dict[str, Any]:
 @router.post("/schemas/{schema_id}/runs", response={201: RunOut})
 def start_run(request: HttpRequest, schema_id: int, payload: RunIn) -> Any:
     schema = schema_get_for_user(user=request.user, schema_id=schema_id, action=Action.OPERATE_RUNS)
-    run = services.run_create(schema=schema, user=request.user, **payload.dict())
+    data = form_validated(RunStartForm, payload.dict())
+    run = services.run_create(schema=schema, user=request.user, **data)
     return Status(201, _run_out(run))
 
 
@@ -180,7 +185,8 @@ def retry_failed_rows(request: HttpRequest, run_id: int) -> Any:
 def set_budget(request: HttpRequest, run_id: int, payload: BudgetIn) -> Any:
     """Change a run's budget; raising it on a run stopped by its budget sets it going again."""
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.CHANGE_BUDGET)
-    services.run_set_budget(run=run, budget_usd=payload.budget_usd)
+    data = form_validated(BudgetForm, payload.dict())
+    services.run_set_budget(run=run, budget_usd=data["budget_usd"])
     live.publish_rows_sync(run.pk, [])
     return _run_out(run)
 

@@ -23,15 +23,23 @@ from generation.db_thread import DbThread
 from generation.engine import fill_row
 from generation.llm_calls import BudgetReached, CallContext, RunStopped
 from generation.models import Row, Run
-from generation.row_writes import run_finish_if_done, run_stop_at_budget
+from generation.row_writes import run_fail_pending, run_finish_if_done, run_stop_at_budget
 from generation.seed_data import SeedData
 from generation.seed_loading import load_seed_data
 from generation.worker_loop import call_slots
 from studio.models import ProviderCredential
-from studio.schema import SchemaSpec
+from studio.schema import SchemaError, SchemaSpec, parse_spec
 
 # Chunks in the order they started in this process.
 _chunk_order = itertools.count()
+
+
+class _SpecUnusable(Exception):  # noqa: N818 - a signal to fail the run's rows
+    """The run's schema snapshot does not validate any more: no retry could fill a row."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems)
+        self.problems = problems
 
 
 @dataclass
@@ -55,7 +63,10 @@ def _load_chunk(run_id: int, start: int, end: int) -> _Chunk | None:
         )
     )
     credentials = {c.pk: c for c in ProviderCredential.objects.filter(project_id=run.project_id)}
-    spec = SchemaSpec.model_validate(run.spec_snapshot)
+    try:
+        spec = parse_spec(run.spec_snapshot)
+    except SchemaError as exc:
+        raise _SpecUnusable(exc.messages) from None
     seeds = load_seed_data(
         project_id=run.project_id, spec=spec, seed=run.seed, row_indices=[r.index for r in rows]
     )
@@ -67,7 +78,12 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
     store: ChunkStore | None = None
     context: CallContext | None = None
     try:
-        chunk = await db.run(_load_chunk, run_id, start, end)
+        try:
+            chunk = await db.run(_load_chunk, run_id, start, end)
+        except _SpecUnusable as exc:
+            if await db.run(run_fail_pending, run_id=run_id, problems=exc.problems):
+                await live.publish_rows(run_id, [])
+            return
         if chunk is None or not chunk.rows:
             if chunk is not None and await db.run(run_finish_if_done, run_id=run_id):
                 await live.publish_rows_from_worker(run_id, [])

@@ -19,6 +19,7 @@ from studio.schema.seed_kinds import DocumentColumn, SeedDataColumn
 from studio.schema.spec import ExpressionColumn
 from studio.schema.templating import TemplateBudgetExceeded, TemplateProblem, render_template
 
+MSG_ENDLESS = "Cannot fill column '{column}': its value nests without end"
 MSG_SKIPPED = "Skipped: it depends on '{column}', which failed"
 # Steps a template may take in the event loop (a few milliseconds at worst); ordinary prompts
 # take a few hundred. A template needing more is rendered again in a thread (see render_off_loop).
@@ -171,4 +172,8 @@ async def _fill_column(
         return name, str(exc)
     except ValueError as exc:  # e.g. a chunk overlap that would repeat the text too often
         return name, f"Cannot fill column '{name}': {exc}"
+    except RecursionError:
+        # A value nested without end (a recursive JSON schema saved before they were refused):
+        # the same on every try, so the row fails rather than the chunk being retried forever.
+        return name, MSG_ENDLESS.replace("{column}", name)
     return name, None

@@ -1,17 +1,49 @@
+"""Run forms. The API validates its bodies with these same forms (studio.form_validation), so a
+page and an endpoint refuse the same input in the same words."""
+
 from decimal import Decimal
+from typing import Any
 
 from django import forms
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+
+from generation.models import Run
+
+_BUDGET_COLUMN = Run._meta.get_field("budget_usd")
+# The largest budget its column holds (99 999 999.9999 USD): a larger one would fail to save,
+# or on SQLite be saved and then break every page that reads it.
+MAX_BUDGET_USD = Decimal(
+    "9" * (_BUDGET_COLUMN.max_digits - _BUDGET_COLUMN.decimal_places)
+    + "."
+    + "9" * _BUDGET_COLUMN.decimal_places
+)
+MIN_BUDGET_USD = Decimal("0.0001")
+# Seeds are stored in a signed 64-bit column; negative ones are refused to keep them plain.
+MAX_SEED = 2**63 - 1
+
+
+def budget_field(**kwargs: Any) -> forms.DecimalField:
+    return forms.DecimalField(
+        required=False,
+        min_value=MIN_BUDGET_USD,
+        max_value=MAX_BUDGET_USD,
+        max_digits=_BUDGET_COLUMN.max_digits,
+        decimal_places=_BUDGET_COLUMN.decimal_places,
+        label="Budget (USD)",
+        **kwargs,
+    )
 
 
 class RunStartForm(forms.Form):
     num_rows = forms.IntegerField(min_value=1, initial=10, label="Rows")
-    budget_usd = forms.DecimalField(
+    seed = forms.IntegerField(
         required=False,
-        min_value=Decimal("0.0001"),
-        decimal_places=4,
-        label="Budget (USD)",
-        help_text="Stop before spending more; leave empty for no limit.",
+        min_value=0,
+        max_value=MAX_SEED,
+        help_text="Equal seeds give equal samples; leave empty for a random one.",
     )
+    budget_usd = budget_field(help_text="Stop before spending more; leave empty for no limit.")
     fresh_samples = forms.BooleanField(
         required=False,
         help_text="Ask every call again instead of reusing answers of earlier runs with this seed.",
@@ -26,16 +58,25 @@ class RunStartForm(forms.Form):
         ),
     )
 
+    # The API names the mode; the page ticks "batch".
+    mode = forms.ChoiceField(required=False, choices=Run.Mode.choices)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Read per form: tests (and a settings change) may move the limit.
+        limit = settings.STUDIO_MAX_ROWS_PER_RUN
+        self.fields["num_rows"].max_value = limit
+        self.fields["num_rows"].validators.append(MaxValueValidator(limit))
+
     def clean(self) -> dict:
         cleaned = super().clean()
-        cleaned["mode"] = "batch" if cleaned.pop("batch", False) else "online"
+        batch = cleaned.pop("batch", False)
+        cleaned["mode"] = Run.Mode.BATCH if batch else (cleaned.get("mode") or Run.Mode.ONLINE)
         return cleaned
 
 
 class BudgetForm(forms.Form):
-    budget_usd = forms.DecimalField(
-        required=False, min_value=Decimal("0.0001"), decimal_places=4, label="Budget (USD)"
-    )
+    budget_usd = budget_field()
 
 
 class PreviewForm(forms.Form):

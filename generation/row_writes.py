@@ -275,3 +275,18 @@ def run_stop_at_budget(run_id: int) -> bool:
         )
         == 1
     )
+
+
+MSG_SPEC_UNUSABLE = "This run's schema cannot be generated any more: {problems}"
+
+
+@transaction.atomic
+def run_fail_pending(*, run_id: int, problems: list[str]) -> bool:
+    """Fail every pending row of a run whose schema snapshot no longer validates (saved before
+    a check refused it), and close the run: retrying its chunks could never succeed.
+    True if this call closed the run."""
+    message = MSG_SPEC_UNUSABLE.replace("{problems}", "; ".join(problems))
+    Row.objects.filter(run_id=run_id, status=Row.Status.PENDING).update(
+        status=Row.Status.FAILED, errors={"schema": message}, finished_at=timezone.now()
+    )
+    return run_finish_if_done(run_id=run_id)

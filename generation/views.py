@@ -27,6 +27,7 @@ from generation.selectors import (
     run_list_for_board,
     run_output_columns,
 )
+from studio.form_validation import form_messages
 from studio.forms import build_column_formset, spec_from_formset
 from studio.permissions import Action
 from studio.schema import SchemaError
@@ -47,7 +48,8 @@ def run_create(request: HttpRequest, schema_id: int) -> HttpResponse:
     schema = schema_get_for_user(user=request.user, schema_id=schema_id, action=Action.OPERATE_RUNS)
     form = RunStartForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give a positive number of rows and, if any, a positive budget.")
+        for message in form_messages(form):
+            messages.error(request, message)
         return redirect("schema-edit", schema.pk)
     try:
         run = services.run_create(schema=schema, user=request.user, **form.cleaned_data)
@@ -167,7 +169,7 @@ def run_budget(request: HttpRequest, run_id: int) -> HttpResponse:
     the error text to show beside the form."""
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.CHANGE_BUDGET)
     form = BudgetForm(request.POST)
-    error = "A budget is a positive amount of US dollars."
+    error = " ".join(form_messages(form))
     if form.is_valid():
         try:
             services.run_set_budget(run=run, budget_usd=form.cleaned_data["budget_usd"])

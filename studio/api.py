@@ -12,7 +12,10 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from studio import selectors, services
+from studio.api_input import InputSchema
 from studio.credential_rules import CredentialChange, CredentialFields
+from studio.form_validation import form_validated
+from studio.forms import ProjectForm, SchemaImportForm, SchemaMetaForm
 from studio.permissions import Action
 from studio.schema import SchemaError
 from studio.schema.serialization import spec_to_json, spec_to_yaml
@@ -20,7 +23,7 @@ from studio.schema.serialization import spec_to_json, spec_to_yaml
 router = Router(tags=["projects"])
 
 
-class ProjectIn(Schema):
+class ProjectIn(InputSchema):
     name: str = Field(min_length=1, max_length=120)
     description: str = ""
 
@@ -32,11 +35,11 @@ class ProjectOut(Schema):
     created_at: datetime
 
 
-class CredentialIn(CredentialFields):
+class CredentialIn(CredentialFields, InputSchema):
     """A new credential; the rules are the forms' (studio.credential_rules)."""
 
 
-class CredentialPatch(CredentialChange):
+class CredentialPatch(CredentialChange, InputSchema):
     """A new key and/or base URL; a new base URL needs the key again."""
 
 
@@ -52,7 +55,7 @@ class CredentialOut(Schema):
     output_price_per_million: Decimal | None
 
 
-class SchemaIn(Schema):
+class SchemaIn(InputSchema):
     name: str = Field(min_length=1, max_length=120)
     description: str = ""
     spec: dict[str, Any]
@@ -67,7 +70,7 @@ class SchemaOut(Schema):
     spec: dict[str, Any]
 
 
-class SpecIn(Schema):
+class SpecIn(InputSchema):
     spec: dict[str, Any]
 
 
@@ -84,7 +87,8 @@ def list_projects(request: HttpRequest) -> Any:
 
 @router.post("/projects", response={201: ProjectOut})
 def create_project(request: HttpRequest, payload: ProjectIn) -> Any:
-    return Status(201, services.project_create(user=request.user, **payload.dict()))
+    data = form_validated(ProjectForm, payload.dict())
+    return Status(201, services.project_create(user=request.user, **data))
 
 
 @router.get("/projects/{project_id}", response=ProjectOut)
@@ -133,13 +137,8 @@ def create_schema(request: HttpRequest, project_id: int, payload: SchemaIn) -> A
     project = selectors.project_get_for_user(
         user=request.user, project_id=project_id, action=Action.DESIGN
     )
-    schema = services.schema_create(
-        project=project,
-        user=request.user,
-        name=payload.name,
-        description=payload.description,
-        data=payload.spec,
-    )
+    meta = form_validated(SchemaMetaForm, payload.dict(include={"name", "description"}))
+    schema = services.schema_create(project=project, user=request.user, data=payload.spec, **meta)
     return Status(201, schema)
 
 
@@ -165,13 +164,8 @@ def update_schema(request: HttpRequest, schema_id: int, payload: SchemaIn) -> An
     schema = selectors.schema_get_for_user(
         user=request.user, schema_id=schema_id, action=Action.DESIGN
     )
-    return services.schema_update(
-        schema=schema,
-        data=payload.spec,
-        name=payload.name,
-        description=payload.description,
-        user=request.user,
-    )
+    meta = form_validated(SchemaMetaForm, payload.dict(include={"name", "description"}))
+    return services.schema_update(schema=schema, data=payload.spec, user=request.user, **meta)
 
 
 class VersionOut(Schema):
@@ -181,7 +175,7 @@ class VersionOut(Schema):
     created_at: datetime
 
 
-class ImportIn(Schema):
+class ImportIn(InputSchema):
     text: str = Field(min_length=1, max_length=1_000_000)
     name: str | None = None
 
@@ -214,8 +208,7 @@ def restore_version(request: HttpRequest, schema_id: int, version: int) -> Any:
     schema = selectors.schema_get_for_user(
         user=request.user, schema_id=schema_id, action=Action.DESIGN
     )
-    if not schema.versions.filter(version=version).exists():
-        raise SchemaError([f"Schema '{schema.name}' has no version {version}"])
+    selectors.schema_version_get(schema=schema, version=version)
     return services.schema_restore(schema=schema, version=version, user=request.user)
 
 
@@ -237,10 +230,11 @@ def import_schema(request: HttpRequest, project_id: int, payload: ImportIn) -> A
     project = selectors.project_get_for_user(
         user=request.user, project_id=project_id, action=Action.DESIGN
     )
+    data = form_validated(SchemaImportForm, payload.dict())
     return Status(
         201,
         services.schema_import(
-            project=project, user=request.user, text=payload.text, name=payload.name
+            project=project, user=request.user, text=data["text"], name=data["name"] or None
         ),
     )
 
@@ -278,3 +272,26 @@ def _seed_detail(seed: Any) -> dict[str, Any]:
     data = {field: getattr(seed, field) for field in SeedFileOut.model_fields}
     data["head"] = selectors.seed_file_head(seed_file=seed, count=10)
     return data
+
+
+class ApiTokenOut(Schema):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+# Listing and revoking only: a new token is made on the tokens page, behind the login, so a
+# leaked token cannot mint others.
+@router.get("/tokens", response=list[ApiTokenOut], tags=["tokens"])
+def list_tokens(request: HttpRequest) -> Any:
+    return selectors.api_token_list(user=request.user)
+
+
+@router.delete("/tokens/{token_id}", response={204: None}, tags=["tokens"])
+def revoke_token(request: HttpRequest, token_id: int) -> Any:
+    """Someone else's token is as unknown as one that never existed: 404, and it stays."""
+    token = selectors.api_token_get_for_user(user=request.user, token_id=token_id)
+    services.api_token_delete(user=request.user, token_id=token.pk)
+    return Status(204, None)

@@ -15,6 +15,7 @@ from generation.services import RunError
 from studio.api import router as studio_router
 from studio.api_auth import api_auth
 from studio.credential_rules import CredentialInvalid
+from studio.form_validation import FormInvalid
 from studio.schema import SchemaError
 from studio.seeds import SeedFileError
 from studio.throttles import TooManyAttempts
@@ -67,4 +68,15 @@ def too_many_attempts(request: HttpRequest, exc: TooManyAttempts) -> HttpRespons
 def credential_invalid(request: HttpRequest, exc: CredentialInvalid) -> HttpResponse:
     # The shape of ninja's own validation errors, so a client reads both the same way.
     detail = [{"loc": ["body", "payload", exc.field], "msg": exc.message, "type": "value_error"}]
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(FormInvalid)
+def form_invalid(request: HttpRequest, exc: FormInvalid) -> HttpResponse:
+    """Shaped like ninja's own 422, so a client reads both the same way."""
+    detail = [
+        {"type": "value_error", "loc": ["body", "payload", field], "msg": message}
+        for field, messages in exc.errors.items()
+        for message in messages
+    ]
     return api.create_response(request, {"detail": detail}, status=422)

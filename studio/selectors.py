@@ -12,6 +12,7 @@ from django.http import Http404
 from studio.models import (
     ApiToken,
     DatasetSchema,
+    DatasetSchemaVersion,
     Membership,
     Project,
     ProviderCredential,
@@ -87,8 +88,26 @@ def schema_get_for_user(*, user: AnyUser, schema_id: int, action: Action) -> Dat
     return schema
 
 
+def schema_version_get(*, schema: DatasetSchema, version: int) -> DatasetSchemaVersion:
+    """One saved version of a schema the caller already holds; 404 for a number it never had."""
+    found = schema.versions.filter(version=version).first()
+    if found is None:
+        raise Http404(f"Schema '{schema.name}' has no version {version}")
+    return found
+
+
 def api_token_list(*, user: AnyUser) -> QuerySet[ApiToken]:
+    if not user.is_authenticated:
+        return ApiToken.objects.none()
     return ApiToken.objects.filter(user=user)
+
+
+def api_token_get_for_user(*, user: AnyUser, token_id: int) -> ApiToken:
+    """The caller's own token; someone else's is as unknown as one that never existed."""
+    token = api_token_list(user=user).filter(pk=token_id).first()
+    if token is None:
+        raise Http404("No such token")
+    return token
 
 
 def seed_file_list(*, project: Project) -> QuerySet[SeedFile]:

@@ -49,6 +49,7 @@ MSG_UNKNOWN_CREDENTIAL = "Column '{column}' uses a credential that is not in thi
 MSG_UNKNOWN_SEED_FILE = "Column '{column}' needs an uploaded {kind} of this project: choose one"
 MSG_UNKNOWN_FIELDS = "Column '{column}' reads fields the table does not have: {fields}"
 MSG_DUPLICATE_SCHEMA = "A schema named '{name}' already exists in this project"
+MSG_NO_VERSION = "Schema '{name}' has no version {version}"
 MSG_DUPLICATE_CREDENTIAL = "A credential named '{name}' already exists in this project"
 
 
@@ -269,7 +270,10 @@ def schema_restore(
     *, schema: DatasetSchema, version: int, user: AbstractBaseUser | None
 ) -> DatasetSchema:
     """Make an earlier version current again, as a new version (history is never rewritten)."""
-    old = schema.versions.get(version=version)
+    old = schema.versions.filter(version=version).first()
+    if old is None:
+        message = MSG_NO_VERSION.replace("{name}", schema.name)
+        raise SchemaError([message.replace("{version}", str(version))])
     return schema_update(schema=schema, data=old.spec, user=user)
 
 
@@ -297,8 +301,10 @@ def api_token_authenticate(*, plain: str) -> AbstractBaseUser | None:
     return token.user
 
 
-def api_token_delete(*, user: AbstractBaseUser, token_id: int) -> None:
-    ApiToken.objects.filter(pk=token_id, user=user).delete()
+def api_token_delete(*, user: AbstractBaseUser, token_id: int) -> bool:
+    """Revoke one of ``user``'s tokens; False when they have no such token."""
+    deleted, _ = ApiToken.objects.filter(pk=token_id, user=user).delete()
+    return bool(deleted)
 
 
 MSG_UPLOAD_TOO_LARGE = "The file is {size} MB; the limit is {limit} MB"

@@ -404,6 +404,7 @@ def schema_restore(request: HttpRequest, schema_id: int, version: int) -> HttpRe
     schema = selectors.schema_get_for_user(
         user=request.user, schema_id=schema_id, action=Action.DESIGN
     )
+    selectors.schema_version_get(schema=schema, version=version)
     try:
         services.schema_restore(schema=schema, version=version, user=request.user)
     except SchemaError as exc:
@@ -461,6 +462,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def api_token_delete(request: HttpRequest, token_id: int) -> HttpResponse:
-    services.api_token_delete(user=request.user, token_id=token_id)
+    token = selectors.api_token_get_for_user(user=request.user, token_id=token_id)
+    services.api_token_delete(user=request.user, token_id=token.pk)
     messages.success(request, "Token revoked.")
     return redirect("api-tokens")

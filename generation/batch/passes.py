@@ -19,10 +19,15 @@ from generation.db_thread import DbThread
 from generation.engine import fill_row
 from generation.llm_calls import BudgetReached
 from generation.models import BatchJob, BatchRequest, Row, Run
-from generation.row_writes import row_store_outcome, run_is_running, run_stop_at_budget
+from generation.row_writes import (
+    row_store_outcome,
+    run_fail_pending,
+    run_is_running,
+    run_stop_at_budget,
+)
 from generation.seed_loading import load_seed_data
 from studio.models import ProviderCredential
-from studio.schema import SchemaSpec
+from studio.schema import SchemaError, SchemaSpec, parse_spec
 
 # Rows whose seed data is loaded at once; a pass goes through all pending rows slice by slice.
 PASS_SLICE_ROWS = 500
@@ -66,7 +71,11 @@ def _load(run_id: int) -> _Loaded | None:
         .exclude(error="")
         .values_list("key", "error")
     )
-    spec = SchemaSpec.model_validate(run.spec_snapshot)
+    try:
+        spec = parse_spec(run.spec_snapshot)
+    except SchemaError as exc:  # saved before a check refused it: no pass could fill a row
+        run_fail_pending(run_id=run_id, problems=exc.messages)
+        return None
     return _Loaded(run, spec, rows, credentials, errors, collected)
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
 from .base import NAME_PATTERN, NAME_RULE, ColumnBase
 from .errors import SchemaError
 from .json_schema_limits import SafeValidator, json_schema_limit_problems
+from .json_schema_refs import ref_problems
 
 __all__ = [
     "JUDGE_VALUE_FIELDS",
@@ -142,6 +143,7 @@ class LlmStructuredColumn(_LlmColumnBase):
             f"{label}: {where} — only references inside the schema (#/...) are allowed"
             for where in _non_local_refs(self.json_schema)
         )
+        problems.extend(ref_problems(self.json_schema, label))
         if problems:
             raise SchemaError(problems)
         return self

@@ -158,6 +158,8 @@ def document_from_text(text: str) -> SchemaDocument:
         value = body.pop(key, None)
         if value is not None and not isinstance(value, str):
             raise SchemaError(f"The schema's {key} must be text")
+        if value is not None and "\x00" in value:
+            raise SchemaError(f"The schema's {key} cannot contain NUL characters (\\u0000)")
         head[key] = value
     return SchemaDocument(spec=parse_spec(body), name=head["name"], description=head["description"])
 

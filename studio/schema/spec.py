@@ -344,10 +344,44 @@ def parse_spec(data: object) -> SchemaSpec:
     turns them into sentences that name the column, and passes our own
     validators' messages through as they were written.
     """
+    nul = _first_nul(data)
+    if nul is not None:
+        raise SchemaError(nul)
     try:
         return SchemaSpec.model_validate(data)
     except pydantic.ValidationError as exc:
         raise SchemaError(_readable(exc, data)) from None
+
+
+MSG_NUL = "{where}: text cannot contain NUL characters (\\u0000)"
+
+
+def _first_nul(data: object) -> str | None:
+    """Where the first NUL character is in a key or a string of the raw input, if any: no
+    database stores one in text, so it is refused here rather than failing at save.
+    A loop, not a recursion: the input's depth is the sender's to choose."""
+    stack: list[tuple[object, tuple[int | str, ...]]] = [(data, ())]
+    while stack:
+        node, loc = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return MSG_NUL.replace("{where}", _place(data, loc))
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str) and "\x00" in key:
+                    return MSG_NUL.replace("{where}", _place(data, loc))
+                stack.append((value, (*loc, key)))
+        elif isinstance(node, list | tuple):
+            stack.extend((item, (*loc, index)) for index, item in enumerate(node))
+    return None
+
+
+def _place(data: object, loc: tuple[int | str, ...]) -> str:
+    if len(loc) >= 2 and loc[0] == "columns" and isinstance(loc[1], int):
+        rest = ".".join(str(part) for part in loc[2:])
+        label = _column_label(data, loc[1]).replace("\x00", "")
+        return f"{label}: {rest}" if rest else label
+    return ".".join(str(part) for part in loc) or "Schema"
 
 
 def _readable(exc: pydantic.ValidationError, data: object) -> list[str]:

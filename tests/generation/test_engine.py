@@ -102,3 +102,16 @@ def test_hostile_templates_are_refused_before_anything_runs(template):
             {"name": "topic", "kind": "category", "values": ["space"]},
             {"name": "evil", "kind": "expression", "template": template},
         )
+
+
+async def test_a_value_that_nests_without_end_fails_its_column_not_the_chunk():
+    """Defence in depth: should a recursive JSON schema get past the save-time check, the
+    RecursionError it causes is the row's error, not a chunk retried until it gives up."""
+
+    async def endless(ask: LlmAsk) -> LlmAnswer:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    schema = spec(llm("deep", "Go"), llm("after", "{{ deep }}"))
+    outcome = await fill_row(schema, seed=1, row_index=0, call_llm=endless)
+    assert outcome.errors["deep"] == "Cannot fill column 'deep': its value nests without end"
+    assert outcome.errors["after"] == MSG_SKIPPED.replace("{column}", "deep")
