@@ -375,6 +375,8 @@ USER_PAGES = {
 USER_API = {
     ("get", "/api/projects"): "the user's project list",
     ("post", "/api/projects"): "creating a project of their own (its owner)",
+    ("get", "/api/tokens"): "the user's own API tokens",
+    ("delete", "/api/tokens/{token_id}"): "revoking one of the user's own API tokens",
 }
 # Routes open to anyone.
 PUBLIC_PAGES = {
@@ -583,12 +585,17 @@ def test_user_api_needs_a_token_and_shows_nothing_of_others(
     method, path = operation
     client, headers = _client(world, identity, api=True)
     body = {"name": "Mine"} if method == "post" else None
+    tokens_before = sorted(ApiToken.objects.values_list("pk", flat=True))
     response = _send(client, Route(method, path, Action.VIEW, body), world, api=True, **headers)
     if identity == "anonymous":
         assert response.status_code == 401
+    elif method == "delete":  # {token_id} is the owner's token: not the stranger's to revoke
+        assert response.status_code == 404
     else:
         assert response.status_code in (200, 201)
         assert world.project.name not in response.content.decode()
+    if method == "delete":
+        assert sorted(ApiToken.objects.values_list("pk", flat=True)) == tokens_before
 
 
 @pytest.mark.django_db
