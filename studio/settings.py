@@ -361,6 +361,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("STUDIO_LOGIN_COOLOFF_MINUTES", 15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# No banner at every start and no line per sign-in; lockouts are still logged (WARNING).
+AXES_VERBOSE = False
 # API bearer tokens: STUDIO_API_TOKEN_FAILURE_LIMIT wrong tokens from one address within
 # STUDIO_API_TOKEN_FAILURE_WINDOW seconds, and the address gets 429 until the window ends.
 STUDIO_API_TOKEN_FAILURE_LIMIT = env_int("STUDIO_API_TOKEN_FAILURE_LIMIT", 20, minimum=1)
@@ -381,5 +383,6 @@ LOGGING = {
         "httpx2": {"level": "WARNING"},
         "dramatiq": {"level": "WARNING"},
         "django.channels.server": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
     },
 }
