@@ -7,16 +7,16 @@ retries, so the same engine serves previews, runs and tests.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from generation.kinds import filler_for
 from generation.seed_data import SeedData, SeedDataMissing
 from studio.schema import SchemaSpec
-from studio.schema.llm_kinds import LlmColumn, LlmJudgeColumn, is_llm
-from studio.schema.samplers import is_sampler, rng_for, sample_value
-from studio.schema.seed_kinds import DocumentColumn, SeedDataColumn
-from studio.schema.spec import ExpressionColumn
+from studio.schema.llm_kinds import LlmColumn
+from studio.schema.samplers import rng_for
 from studio.schema.templating import TemplateBudgetExceeded, TemplateProblem, render_template
 
 MSG_ENDLESS = "Cannot fill column '{column}': its value nests without end"
@@ -123,6 +123,44 @@ async def fill_row(
     return outcome
 
 
+@dataclass
+class FillContext:
+    """What a kind's filler (``generation.kinds``) gets for one row: the row's values so far, its
+    seed data, and the engine's ways to render a template and to ask a model."""
+
+    seed: int | str
+    row_index: int
+    outcome: RowOutcome
+    call_llm: CallLlm
+    seeds: SeedData
+
+    def rng(self, name: str) -> random.Random:
+        return rng_for(self.seed, self.row_index, name)
+
+    async def render(self, template: str) -> str:
+        return await render_off_loop(template, self.outcome.values)
+
+    async def ask(self, column: LlmColumn, system: str, prompt: str) -> LlmAnswer:
+        """Call the model and account for the call on the row (its failures too)."""
+        name, outcome = column.name, self.outcome
+        try:
+            answer = await self.call_llm(LlmAsk(column, self.row_index, system, prompt))
+        except LlmFailure as exc:
+            outcome.calls[name] = {"raw": exc.raw_text, "attempts": exc.attempts}
+            raise
+        outcome.calls[name] = {
+            "raw": answer.text,
+            "attempts": answer.attempts,
+            "cost_usd": str(answer.cost_usd),
+            "from_ledger": answer.from_ledger,
+        }
+        outcome.input_tokens += answer.input_tokens
+        outcome.output_tokens += answer.output_tokens
+        outcome.cost_usd += answer.cost_usd
+        outcome.latency_ms += answer.latency_ms
+        return answer
+
+
 async def _fill_column(
     column: object,
     seed: int | str,
@@ -132,42 +170,9 @@ async def _fill_column(
     seeds: SeedData,
 ) -> tuple[str, str | None]:
     name: str = column.name  # type: ignore[attr-defined]
+    fill = filler_for(column)
     try:
-        if is_sampler(column):
-            rng = rng_for(seed, row_index, name)
-            outcome.values[name] = sample_value(column, rng, outcome.values)
-        elif isinstance(column, SeedDataColumn):
-            record = seeds.table_row(column, seed, row_index)
-            for field in column.fields:  # each field is a variable; the column's name is not
-                outcome.values[field] = record.get(field)
-        elif isinstance(column, DocumentColumn):
-            outcome.values[name] = seeds.chunk(column, seed, row_index)
-        elif isinstance(column, ExpressionColumn):
-            outcome.values[name] = await render_off_loop(column.template, outcome.values)
-        elif is_llm(column):
-            system = await render_off_loop(column.system_prompt, outcome.values)
-            prompt = await render_off_loop(column.prompt, outcome.values)
-            if isinstance(column, LlmJudgeColumn):
-                prompt = prompt + "\n\n" + column.judge_instructions()  # the rubric
-            outcome.prompts[name] = prompt
-            try:
-                answer = await call_llm(LlmAsk(column, row_index, system, prompt))
-            except LlmFailure as exc:
-                outcome.calls[name] = {"raw": exc.raw_text, "attempts": exc.attempts}
-                raise
-            outcome.values[name] = answer.parsed if answer.parsed is not None else answer.text
-            outcome.calls[name] = {
-                "raw": answer.text,
-                "attempts": answer.attempts,
-                "cost_usd": str(answer.cost_usd),
-                "from_ledger": answer.from_ledger,
-            }
-            outcome.input_tokens += answer.input_tokens
-            outcome.output_tokens += answer.output_tokens
-            outcome.cost_usd += answer.cost_usd
-            outcome.latency_ms += answer.latency_ms
-        else:
-            raise TypeError(f"Column kind {type(column).__name__} has no generator")
+        await fill(column, FillContext(seed, row_index, outcome, call_llm, seeds))
     except (TemplateProblem, LlmFailure, SeedDataMissing) as exc:
         return name, str(exc)
     except ValueError as exc:  # e.g. a chunk overlap that would repeat the text too often

@@ -15,21 +15,6 @@ PREFIX = "columns"
 _FIELD = re.compile(rf"^{PREFIX}-(\d{{1,6}})-(.+)$")
 OPERATIONS = ("add", "duplicate", "delete", "up", "down")
 MANAGEMENT = ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS")
-# What a new column's fields start with (a bound form shows no initial values).
-NEW_COLUMN_DEFAULTS = {
-    "low": "0",
-    "high": "100",
-    "distribution": "uniform",
-    "probability": "0.5",
-    "locale": "en_US",
-    "sampling": "shuffle",
-    "chunk_size": "1500",
-    "chunk_overlap": "150",
-    "temperature": "0.7",
-    "max_tokens": "512",
-    "max_reasks": "2",
-    "pass_threshold": "3.5",
-}
 
 
 class DesignerError(ValueError):
@@ -77,18 +62,22 @@ def data_from_columns(
 
 
 def apply_operation(
-    columns: list[dict[str, list[str]]], operation: str, index: int | None, *, new_kind: str
+    columns: list[dict[str, list[str]]],
+    operation: str,
+    index: int | None,
+    *,
+    new_kind: str,
+    new_values: Mapping[str, str] | None = None,
 ) -> list[dict[str, list[str]]]:
+    """``new_values``: what an added column's fields start with (``studio.kinds.new_column``)."""
     if operation not in OPERATIONS:
         raise DesignerError(f"Unknown designer operation {operation!r}")
     columns = [dict(column) for column in columns]
     if operation in ("add", "duplicate") and len(columns) >= MAX_COLUMNS:
         raise DesignerError(f"A schema has at most {MAX_COLUMNS} columns")
     if operation == "add":
-        column = {field: [value] for field, value in NEW_COLUMN_DEFAULTS.items()}
+        column = {field: [value] for field, value in (new_values or {}).items()}
         column.update(kind=[new_kind], name=[""])
-        if new_kind == "llm_judge":
-            column["temperature"] = ["0"]  # judging should be as repeatable as the model allows
         columns.append(column)
         return columns
     if index is None or not 0 <= index < len(columns):

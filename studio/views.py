@@ -36,6 +36,7 @@ from studio.forms import (
     column_initial,
     spec_from_formset,
 )
+from studio.kinds import new_column
 from studio.permissions import Action
 from studio.schema import SchemaError, parse_spec
 from studio.schema.recipes import RECIPES
@@ -283,12 +284,14 @@ def schema_designer_op(request: HttpRequest, project_id: int) -> HttpResponse:
         user=request.user, project_id=project_id, action=Action.DESIGN
     )
     index = request.POST.get("index")
+    new_kind = request.POST.get("new_kind") or "llm_text"
     try:
         columns = apply_operation(
             columns_from_data(request.POST),
             request.POST.get("op", ""),
             form_index(index),
-            new_kind=request.POST.get("new_kind") or "llm_text",
+            new_kind=new_kind,
+            new_values=new_column(new_kind),
         )
     except DesignerError as exc:
         return HttpResponse(escape(str(exc)), status=400)

@@ -7,7 +7,12 @@
     var select = event.target;
     if (select.matches && select.matches('select[name$="-kind"]')) {
       var column = select.closest(".column");
-      if (column) column.dataset.kind = select.value;
+      if (column) {
+        column.dataset.kind = select.value;
+        column.querySelectorAll("[data-kinds]").forEach(function (field) {
+          field.hidden = field.dataset.kinds.split(" ").indexOf(select.value) < 0;
+        });
+      }
     }
     // The preview button says how many rows it will generate.
     if (select.id === "preview-count") {

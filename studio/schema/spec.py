@@ -7,7 +7,7 @@ is known to be sound before any row is generated.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -92,22 +92,9 @@ Column = Annotated[
     Field(discriminator="kind"),
 ]
 
-# Every kind, in the order the error message for an unknown kind lists them.
-KINDS: tuple[str, ...] = (
-    "category",
-    "subcategory",
-    "integer",
-    "float",
-    "boolean",
-    "datetime",
-    "person",
-    "uuid",
-    "expression",
-    "llm_text",
-    "llm_structured",
-    "llm_judge",
-    "seed_data",
-    "document",
+# Every kind, in the union's order (the order the error message for an unknown kind lists them).
+KINDS: tuple[str, ...] = tuple(
+    model.model_fields["kind"].default for model in get_args(get_args(Column)[0])
 )
 _KINDS = KINDS
 
