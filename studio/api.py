@@ -14,7 +14,7 @@ from pydantic import Field
 from studio import selectors, services
 from studio.models import ProviderCredential
 from studio.schema import SchemaError
-from studio.schema.serialization import spec_to_json, spec_to_yaml
+from studio.schema.serialization import MAX_SCHEMA_TEXT_CHARS, spec_to_json, spec_to_yaml
 
 router = Router(tags=["projects"])
 
@@ -175,7 +175,7 @@ class VersionOut(Schema):
 
 
 class ImportIn(Schema):
-    text: str = Field(min_length=1, max_length=1_000_000)
+    text: str = Field(min_length=1, max_length=MAX_SCHEMA_TEXT_CHARS)
     name: str | None = None
 
 
