@@ -107,6 +107,7 @@ def read_table(
     size = _Size(limits, names)
     rows = []
     for number, record in enumerate(records, start=1):
+        _check_nesting(record, names, number)
         row = {
             name: to_jsonable(record[i]) if i < len(record) else None
             for i, name in enumerate(names)
@@ -150,6 +151,16 @@ def _too_deep(value: Any, limit: int) -> bool:
     return False
 
 
+def _check_nesting(record: list[Any], names: list[str], number: int) -> None:
+    """Before conversion, which recurses: a parser may have built deeper values than that."""
+    for name, value in zip(names, record, strict=False):
+        if isinstance(value, dict | list) and _too_deep(value, MAX_NESTING):
+            raise SeedFileError(
+                f"Row {number}, column '{name}' nests lists or objects more than "
+                f"{MAX_NESTING} levels deep"
+            )
+
+
 class _Size:
     """Adds up the stored size of the rows, refusing the table once past a limit."""
 
@@ -166,12 +177,6 @@ class _Size:
             raise SeedFileError(f"{where} has a value that cannot be stored as JSON") from None
 
     def add(self, row: dict[str, Any], number: int) -> None:
-        for name, value in row.items():
-            if isinstance(value, dict | list) and _too_deep(value, MAX_NESTING):
-                raise SeedFileError(
-                    f"Row {number}, column '{name}' nests lists or objects more than "
-                    f"{MAX_NESTING} levels deep"
-                )
         size = self._json_size(row, number)
         if size > self.limits.cell_bytes:
             for name, value in row.items():

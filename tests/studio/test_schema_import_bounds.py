@@ -76,3 +76,9 @@ def test_page_and_api_refuse_bad_imports_without_a_500(owner_client, owner, proj
     )
     assert api.status_code == 422 and api.json()["messages"]
     assert not DatasetSchema.objects.exists()
+
+
+def test_deep_yaml_flow_nesting_is_refused_before_parsing() -> None:
+    # PyYAML takes quadratic time over this: a minute for 100 000 levels, hours for 500 000.
+    text = "columns:\n  - " + "[" * 400_000 + "]" * 400_000 + "\n"
+    assert refusal(text) == "The schema nests lists or mappings more than 64 levels deep (line 2)"
