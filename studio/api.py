@@ -18,7 +18,7 @@ from studio.form_validation import form_validated
 from studio.forms import ProjectForm, SchemaImportForm, SchemaMetaForm
 from studio.permissions import Action
 from studio.schema import SchemaError
-from studio.schema.serialization import spec_to_json, spec_to_yaml
+from studio.schema.serialization import MAX_SCHEMA_TEXT_CHARS, spec_to_json, spec_to_yaml
 
 router = Router(tags=["projects"])
 
@@ -176,7 +176,7 @@ class VersionOut(Schema):
 
 
 class ImportIn(InputSchema):
-    text: str = Field(min_length=1, max_length=1_000_000)
+    text: str = Field(min_length=1, max_length=MAX_SCHEMA_TEXT_CHARS)
     name: str | None = None
 
 

@@ -23,6 +23,7 @@ from studio.credential_rules import (
 from studio.kinds import KINDS, field_layout, form_fields, kind_choices
 from studio.models import Project, ProviderCredential
 from studio.schema import MAX_COLUMNS, SchemaError
+from studio.schema.serialization import MAX_SCHEMA_TEXT_CHARS
 
 
 class SignupForm(UserCreationForm):
@@ -224,13 +225,17 @@ class SeedUploadForm(forms.Form):
     )
 
 
-MAX_SCHEMA_FILE_BYTES = 1024 * 1024
+# The text limit (shared with the API) is in characters; UTF-8 takes up to 4 bytes for one.
+MAX_SCHEMA_FILE_BYTES = 4 * MAX_SCHEMA_TEXT_CHARS
 
 
 class SchemaImportForm(forms.Form):
     file = forms.FileField(required=False, label="Schema file (.yaml, .yml, .json)")
     text = forms.CharField(
-        required=False, label="…or paste it", widget=forms.Textarea(attrs={"rows": 4})
+        required=False,
+        label="…or paste it",
+        max_length=MAX_SCHEMA_TEXT_CHARS,
+        widget=forms.Textarea(attrs={"rows": 4}),
     )
     name = forms.CharField(
         required=False, max_length=120, help_text="Optional: overrides the name in the file"
@@ -245,7 +250,9 @@ class SchemaImportForm(forms.Form):
         data = super().clean()
         upload = data.get("file")
         if upload is not None and upload.size > MAX_SCHEMA_FILE_BYTES:
-            raise forms.ValidationError("A schema file is at most 1 MB.")
+            raise forms.ValidationError(
+                f"A schema file is at most {MAX_SCHEMA_TEXT_CHARS:,} characters."
+            )
         if upload is None and not (data.get("text") or "").strip():
             raise forms.ValidationError("Choose a file or paste a schema.")
         return data

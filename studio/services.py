@@ -332,6 +332,9 @@ def seed_file_upload(
             filename,
             max_columns=settings.STUDIO_MAX_SEED_COLUMNS,
             max_rows=settings.STUDIO_MAX_SEED_ROWS,
+            max_cells=settings.STUDIO_MAX_SEED_CELLS,
+            max_bytes=settings.STUDIO_MAX_SEED_DECODED_BYTES,
+            max_cell_bytes=settings.STUDIO_MAX_SEED_CELL_BYTES,
         )
         seed = SeedFile.objects.create(
             project=project,
@@ -349,7 +352,12 @@ def seed_file_upload(
         )
         return seed
     if extension in DOCUMENT_EXTENSIONS:
-        text = extract_text(data, filename)
+        text = extract_text(
+            data,
+            filename,
+            max_chars=settings.STUDIO_MAX_DOCUMENT_CHARS,
+            max_pages=settings.STUDIO_MAX_DOCUMENT_PAGES,
+        )
         return SeedFile.objects.create(
             project=project,
             name=name,

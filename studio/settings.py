@@ -116,6 +116,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Refuses a body past its limit before anything reads it (see the Seed files section).
+    "studio.body_limits.RequestBodyLimitMiddleware",
     # Serves static files in every mode, also behind uvicorn with DEBUG off.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -288,8 +290,29 @@ STUDIO_BATCH_MAX_REQUESTS = env_int("STUDIO_BATCH_MAX_REQUESTS", 50_000, minimum
 STUDIO_MAX_UPLOAD_BYTES = env_int("STUDIO_MAX_UPLOAD_BYTES", 50 * 1024 * 1024, minimum=1)
 STUDIO_MAX_SEED_COLUMNS = env_int("STUDIO_MAX_SEED_COLUMNS", 200, minimum=1)
 STUDIO_MAX_SEED_ROWS = env_int("STUDIO_MAX_SEED_ROWS", 1_000_000, minimum=1)
-# Django would refuse large uploads before our own, clearer check; let it through to us.
-DATA_UPLOAD_MAX_MEMORY_SIZE = STUDIO_MAX_UPLOAD_BYTES + 1024 * 1024
+# What a table may become once decoded: a small compressed or dictionary-encoded Parquet file
+# can expand a thousandfold. Its cells (rows x columns), its rows as stored (JSON), one cell.
+STUDIO_MAX_SEED_CELLS = env_int("STUDIO_MAX_SEED_CELLS", 20_000_000, minimum=1)
+STUDIO_MAX_SEED_DECODED_BYTES = env_int(
+    "STUDIO_MAX_SEED_DECODED_BYTES", 200 * 1024 * 1024, minimum=1024
+)
+STUDIO_MAX_SEED_CELL_BYTES = env_int("STUDIO_MAX_SEED_CELL_BYTES", 2 * 1024 * 1024, minimum=1024)
+# A document's extracted text (characters), and a PDF's pages.
+STUDIO_MAX_DOCUMENT_CHARS = env_int("STUDIO_MAX_DOCUMENT_CHARS", 20_000_000, minimum=1000)
+STUDIO_MAX_DOCUMENT_PAGES = env_int("STUDIO_MAX_DOCUMENT_PAGES", 2000, minimum=1)
+# Every request body but a file upload (forms, JSON: a 1 M-character schema import escaped
+# as JSON is up to 6 MB); a multipart upload may carry STUDIO_MAX_UPLOAD_BYTES more. Bodies
+# past their limit get a 413 before they are read (studio/body_limits.py).
+STUDIO_MAX_REQUEST_BYTES = env_int("STUDIO_MAX_REQUEST_BYTES", 8 * 1024 * 1024, minimum=65536)
+DATA_UPLOAD_MAX_MEMORY_SIZE = STUDIO_MAX_REQUEST_BYTES
+# Uploaded files past this go to a temporary file while the request is read, not to memory;
+# the first handler stops a file past STUDIO_MAX_UPLOAD_BYTES while it streams.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "studio.body_limits.FileSizeLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Export --------------------------------------------------------------------------------
 # huggingface_hub also honours HF_ENDPOINT itself; tests point it at a local fake Hub.

@@ -9,6 +9,7 @@ export → import gives an equal spec.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from .errors import SchemaError
 from .spec import SchemaSpec, parse_spec
 
 __all__ = [
+    "MAX_SCHEMA_TEXT_CHARS",
     "SchemaDocument",
     "document_from_text",
     "spec_from_text",
@@ -25,6 +27,17 @@ __all__ = [
     "spec_to_json",
     "spec_to_yaml",
 ]
+
+
+# The longest schema text imported, pasted or uploaded, on the page and through the API
+# alike (a schema of the largest allowed size exports to a fraction of this).
+MAX_SCHEMA_TEXT_CHARS = 1_000_000
+# Lists and mappings inside each other: JSON schemas of structured columns nest, but not
+# this deep; deeper would exhaust the stack of whatever walks the spec next.
+MAX_SCHEMA_NESTING = 64
+# Python refuses to convert longer integers from text (sys.get_int_max_str_digits).
+_MAX_INT_DIGITS = 4300
+_BRACKET = re.compile(r"[\[\]{}]")
 
 
 @dataclass(frozen=True)
@@ -103,17 +116,27 @@ def spec_to_yaml(
     )
 
 
+def _parse_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > _MAX_INT_DIGITS:
+        raise SchemaError(
+            f"The schema has an integer of {len(digits.lstrip('-')):,} digits; "
+            f"at most {_MAX_INT_DIGITS:,} are allowed"
+        )
+    return int(digits)
+
+
 def _load(text: str) -> object:
     """JSON when the text looks like JSON, else YAML; SchemaError naming the line."""
     json_error: json.JSONDecodeError | None = None
     if text.lstrip().startswith(("{", "[")):
         try:
-            return json.loads(text)
+            return json.loads(text, parse_int=_parse_int)
         except json.JSONDecodeError as exc:
             # Might still be YAML flow style ({columns: [...]}); keep the
             # JSON message in case it is not.
             json_error = exc
     try:
+        _refuse_aliases(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         if json_error is not None:
@@ -125,31 +148,101 @@ def _load(text: str) -> object:
         problem = getattr(exc, "problem", None) or str(exc)
         where = f" on line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise SchemaError(f"YAML syntax error{where}: {problem}") from None
-    _refuse_shared_nodes(data)
+    except SchemaError:
+        raise
+    except ValueError as exc:
+        # PyYAML converts integers with int(), past Python's digit limit a ValueError.
+        raise SchemaError(f"The schema has a value that cannot be read: {exc}") from None
     return data
 
 
-def _refuse_shared_nodes(data: object) -> None:
-    """Refuse YAML aliases (``*name``) that reuse a list or mapping.
+def _refuse_aliases(text: str) -> None:
+    """Refuse YAML aliases (``*name``) before anything is built from them.
 
-    Aliases let a few lines stand for billions of items ("billion laughs"),
-    which validation would then walk one by one. A schema never needs them.
+    Aliases let a few lines stand for billions of items ("billion laughs"), and merge keys
+    (``<<: *name``) copy them at each level. A schema never needs them.
     """
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            line = event.start_mark.line + 1 if event.start_mark else 0
+            raise SchemaError(
+                f"YAML aliases (*name) are not allowed in a schema file (line {line})"
+            )
+
+
+def _check_tree(data: object) -> None:
+    """Refuse what the database or the code after us cannot take: shared nodes (JSON cannot
+    make them, YAML aliases are refused earlier), nesting past MAX_SCHEMA_NESTING, NUL
+    characters and lone surrogates in text."""
     seen: set[int] = set()
-    stack = [data]
+    stack: list[tuple[object, int]] = [(data, 1)]
     while stack:
-        node = stack.pop()
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            _check_text(node)
+            continue
         if not isinstance(node, dict | list):
             continue
+        if depth > MAX_SCHEMA_NESTING:
+            raise SchemaError(
+                f"The schema nests lists or mappings more than {MAX_SCHEMA_NESTING} levels deep"
+            )
         if id(node) in seen:
             raise SchemaError("YAML aliases (*name) are not allowed in a schema file")
         seen.add(id(node))
-        stack.extend(node.values() if isinstance(node, dict) else node)
+        children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _check_text(text: str) -> None:
+    if "\x00" in text:
+        raise SchemaError(f"The schema's text {text[:40]!r} contains a NUL character")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise SchemaError(
+                f"The schema's text {text[:40]!r} contains an unpaired surrogate (\\ud800-"
+                "\\udfff), which is not a character"
+            ) from None
+
+
+def _check_brackets(text: str) -> None:
+    """Refuse ``[[[[...`` past MAX_SCHEMA_NESTING before a parser sees it: PyYAML (and
+    libyaml) take quadratic time over nested flow collections (100 000 levels: a minute).
+
+    Brackets inside quoted text count too; no schema has 64 unclosed ones in a prompt.
+    """
+    depth = 0
+    for match in _BRACKET.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+        if depth > MAX_SCHEMA_NESTING:
+            line = text.count("\n", 0, match.start()) + 1
+            raise SchemaError(
+                f"The schema nests lists or mappings more than {MAX_SCHEMA_NESTING} levels "
+                f"deep (line {line})"
+            )
+
+
+def _parse(text: str) -> object:
+    if len(text) > MAX_SCHEMA_TEXT_CHARS:
+        raise SchemaError(
+            f"The schema text is {len(text):,} characters; the limit is {MAX_SCHEMA_TEXT_CHARS:,}"
+        )
+    _check_brackets(text)
+    try:
+        data = _load(text)
+    except RecursionError:
+        raise SchemaError(
+            f"The schema nests lists or mappings more than {MAX_SCHEMA_NESTING} levels deep"
+        ) from None
+    _check_tree(data)
+    return data
 
 
 def document_from_text(text: str) -> SchemaDocument:
     """Parse an exported (or hand-written) schema file; SchemaError with every problem."""
-    data = _load(text)
+    data = _parse(text)
     if not isinstance(data, dict):
         raise SchemaError("A schema file must be a mapping with a 'columns' list")
     body = dict(data)

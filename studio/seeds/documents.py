@@ -14,7 +14,7 @@ import re2
 
 from .chunking import chunk_spans, chunk_text
 from .errors import SeedFileError
-from .text import decode_utf8, without_nul
+from .text import decode_utf8, storable_text
 
 __all__ = ["DOCUMENT_EXTENSIONS", "chunk_spans", "chunk_text", "extract_text"]
 
@@ -26,8 +26,13 @@ _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
 _TRAILING_SPACE = re2.compile(r"[ \t]+\n")
 
 
-def extract_text(data: bytes, filename: str) -> str:
-    """The document's text, newlines as ``\\n``; SeedFileError when there is none to use."""
+def extract_text(
+    data: bytes, filename: str, *, max_chars: int = 20_000_000, max_pages: int = 2000
+) -> str:
+    """The document's text, newlines as ``\\n``; SeedFileError when there is none to use.
+
+    Bounded by ``max_chars`` of text and ``max_pages`` of PDF: a small PDF can draw the
+    same compressed text on thousands of pages."""
     extension = PurePath(filename).suffix.lower()
     if extension not in DOCUMENT_EXTENSIONS:
         shown = f"'{extension}'" if extension else "without an extension"
@@ -39,16 +44,25 @@ def extract_text(data: bytes, filename: str) -> str:
     if not data.strip():
         raise SeedFileError("The file is empty")
     if extension == ".pdf":
-        text = _pdf_text(data)
+        text = _pdf_text(data, max_chars, max_pages)
     else:
         text = decode_utf8(data)
-    text = without_nul(text)
+    _check_chars(len(text), max_chars)
+    text = storable_text(text)
     if not text.strip():
         raise SeedFileError("The file has no text")
     return text
 
 
-def _pdf_text(data: bytes) -> str:
+def _check_chars(count: int, max_chars: int) -> None:
+    if count > max_chars:
+        raise SeedFileError(
+            f"The document has more than {max_chars:,} characters of text; "
+            f"the limit is {max_chars:,}: split it into smaller files"
+        )
+
+
+def _pdf_text(data: bytes, max_chars: int, max_pages: int) -> str:
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, PyPdfError
 
@@ -68,19 +82,35 @@ def _pdf_text(data: bytes) -> str:
                     "The PDF is protected by a password; remove the password and upload it again"
                 )
         pages = reader.pages
+        if len(pages) > max_pages:
+            raise SeedFileError(
+                f"The PDF has {len(pages):,} pages; the limit is {max_pages:,}: "
+                "split it into smaller files"
+            )
         texts: list[str] = []
+        total = 0
         for number, page in enumerate(pages, start=1):
             try:
                 texts.append(page.extract_text() or "")
-            except (PyPdfError, KeyError, TypeError, ValueError) as exc:
+            except (PyPdfError, KeyError, TypeError, ValueError, RecursionError) as exc:
                 raise SeedFileError(f"Page {number} of the PDF could not be read: {exc}") from None
+            total += len(texts[-1])
+            _check_chars(total, max_chars)
     except SeedFileError:
         raise
     except FileNotDecryptedError:
         raise SeedFileError(
             "The PDF is protected by a password; remove the password and upload it again"
         ) from None
-    except (PyPdfError, OSError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (
+        PyPdfError,
+        OSError,
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        RecursionError,
+    ) as exc:
         # pypdf reports broken files with a variety of exception types.
         raise SeedFileError(
             f"The PDF could not be read (it may be damaged or incomplete): {exc}"

@@ -31,6 +31,14 @@ _MAX_CELL_CHARS = 16 * 1024 * 1024
 if csv.field_size_limit() < _MAX_CELL_CHARS:
     csv.field_size_limit(_MAX_CELL_CHARS)
 
+# Nesting of a JSON or Parquet value: deeper would exhaust the parser's stack (and the
+# database's); no table a person writes comes near it.
+MAX_NESTING = 32
+# Python refuses to convert longer integers to or from text (sys.get_int_max_str_digits).
+_MAX_INT_DIGITS = 4300
+# Parquet is read this many rows at a time, so its decoded size is counted as it grows.
+_PARQUET_BATCH_ROWS = 1024
+
 # Enough of the file for csv.Sniffer to see a few lines.
 _SNIFF_BYTES = 64 * 1024
 _DELIMITERS = ",;\t|"
@@ -53,9 +61,21 @@ class Table:
 
 
 def read_table(
-    data: bytes, filename: str, *, max_columns: int = 200, max_rows: int = 1_000_000
+    data: bytes,
+    filename: str,
+    *,
+    max_columns: int = 200,
+    max_rows: int = 1_000_000,
+    max_cells: int = 20_000_000,
+    max_bytes: int = 200 * 1024 * 1024,
+    max_cell_bytes: int = 2 * 1024 * 1024,
 ) -> Table:
-    """Parse ``data`` according to the extension of ``filename``; SeedFileError if unusable."""
+    """Parse ``data`` according to the extension of ``filename``; SeedFileError if unusable.
+
+    Besides its rows and columns, a table is bounded by what it decodes to: ``max_cells``
+    (rows x columns), ``max_bytes`` (its rows as stored JSON) and ``max_cell_bytes`` (one
+    value as JSON), because a small compressed file can stand for a huge table.
+    """
     extension = PurePath(filename).suffix.lower()
     readers = {
         ".csv": _read_csv,
@@ -63,10 +83,9 @@ def read_table(
         ".jsonl": _read_jsonl,
         ".ndjson": _read_jsonl,
         ".json": _read_json,
-        ".parquet": _read_parquet,
     }
     reader = readers.get(extension)
-    if reader is None:
+    if reader is None and extension != ".parquet":
         shown = f"'{extension}'" if extension else "without an extension"
         raise SeedFileError(
             f"Files {shown} are not supported as tables; upload a "
@@ -75,16 +94,108 @@ def read_table(
         )
     if not data.strip():
         raise SeedFileError("The file is empty")
-    headers, records = reader(data, max_columns, max_rows)
+    limits = _Limits(max_columns, max_rows, max_cells, max_bytes, max_cell_bytes)
+    if reader is None:
+        headers, records = _read_parquet(data, limits)
+    else:
+        headers, records = reader(data, max_columns, max_rows)
     _check_width(len(headers), max_columns)
     if not records:
         raise SeedFileError("The file has no rows of data")
+    _check_cells(len(records), len(headers), max_cells)
     names, renamed = normalise_names(headers)
-    rows = [
-        {name: to_jsonable(record[i]) if i < len(record) else None for i, name in enumerate(names)}
-        for record in records
-    ]
+    size = _Size(limits, names)
+    rows = []
+    for number, record in enumerate(records, start=1):
+        _check_nesting(record, names, number)
+        row = {
+            name: to_jsonable(record[i]) if i < len(record) else None
+            for i, name in enumerate(names)
+        }
+        size.add(row, number)
+        rows.append(row)
     return Table(columns=names, rows=rows, renamed=renamed)
+
+
+@dataclass(frozen=True)
+class _Limits:
+    columns: int
+    rows: int
+    cells: int
+    bytes: int
+    cell_bytes: int
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size:,} bytes"
+
+
+def _check_cells(rows: int, columns: int, max_cells: int) -> None:
+    if rows * columns > max_cells:
+        raise SeedFileError(
+            f"The table has {rows:,} rows of {columns:,} columns ({rows * columns:,} values); "
+            f"the limit is {max_cells:,} values"
+        )
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists/objects more than ``limit`` deep (without recursing)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _check_nesting(record: list[Any], names: list[str], number: int) -> None:
+    """Before conversion, which recurses: a parser may have built deeper values than that."""
+    for name, value in zip(names, record, strict=False):
+        if isinstance(value, dict | list) and _too_deep(value, MAX_NESTING):
+            raise SeedFileError(
+                f"Row {number}, column '{name}' nests lists or objects more than "
+                f"{MAX_NESTING} levels deep"
+            )
+
+
+class _Size:
+    """Adds up the stored size of the rows, refusing the table once past a limit."""
+
+    def __init__(self, limits: _Limits, names: list[str]) -> None:
+        self.limits = limits
+        self.names = names
+        self.total = 0
+
+    def _json_size(self, value: Any, number: int, name: str | None = None) -> int:
+        try:
+            return len(json.dumps(value, ensure_ascii=False))
+        except (ValueError, RecursionError):
+            where = f"Row {number}" + (f", column '{name}'," if name else "")
+            raise SeedFileError(f"{where} has a value that cannot be stored as JSON") from None
+
+    def add(self, row: dict[str, Any], number: int) -> None:
+        size = self._json_size(row, number)
+        if size > self.limits.cell_bytes:
+            for name, value in row.items():
+                cell = self._json_size(value, number, name)
+                if cell > self.limits.cell_bytes:
+                    raise SeedFileError(
+                        f"Row {number}, column '{name}' holds {_megabytes(cell)}; a value is "
+                        f"at most {_megabytes(self.limits.cell_bytes)}"
+                    )
+        self.total += size
+        if self.total > self.limits.bytes:
+            raise _too_large_decoded(self.limits.bytes, f"at row {number:,}")
+
+
+def _too_large_decoded(limit: int, where: str) -> SeedFileError:
+    return SeedFileError(
+        f"The table's values add up to more than the limit of {_megabytes(limit)} once "
+        f"decoded ({where}): upload fewer rows or smaller values"
+    )
 
 
 def _check_width(count: int, max_columns: int) -> None:
@@ -188,6 +299,32 @@ def _not_finite(_: str) -> None:
     return None
 
 
+def _parse_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > _MAX_INT_DIGITS:
+        raise _LongInteger(len(digits.lstrip("-")))
+    return int(digits)
+
+
+class _LongInteger(ValueError):
+    def __init__(self, digits: int) -> None:
+        super().__init__(f"an integer of {digits:,} digits (at most {_MAX_INT_DIGITS:,})")
+
+
+def _loads(text: str, where: str, *, one_line: bool = False) -> Any:
+    """``json.loads`` whose every refusal is a SeedFileError naming ``where``."""
+    try:
+        return json.loads(text, parse_constant=_not_finite, parse_int=_parse_int)
+    except json.JSONDecodeError as exc:
+        position = f"column {exc.colno}" if one_line else f"line {exc.lineno}, column {exc.colno}"
+        raise SeedFileError(f"{where} is not valid JSON: {exc.msg} ({position})") from None
+    except _LongInteger as exc:
+        raise SeedFileError(f"{where} holds {exc}; write it as a string") from None
+    except RecursionError:
+        raise SeedFileError(
+            f"{where} nests lists or objects too deeply (at most {MAX_NESTING} levels)"
+        ) from None
+
+
 def _read_jsonl(data: bytes, max_columns: int, max_rows: int) -> Parsed:
     text = decode_utf8(data)
 
@@ -196,12 +333,7 @@ def _read_jsonl(data: bytes, max_columns: int, max_rows: int) -> Parsed:
         for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
-            try:
-                value = json.loads(line, parse_constant=_not_finite)
-            except json.JSONDecodeError as exc:
-                raise SeedFileError(
-                    f"JSONL line {number} is not valid JSON: {exc.msg} (column {exc.colno})"
-                ) from None
+            value = _loads(line, f"JSONL line {number}", one_line=True)
             if not isinstance(value, dict):
                 raise SeedFileError(
                     f"JSONL line {number} is {_describe_json(value)}, not an object; each "
@@ -216,13 +348,7 @@ def _read_jsonl(data: bytes, max_columns: int, max_rows: int) -> Parsed:
 
 
 def _read_json(data: bytes, max_columns: int, max_rows: int) -> Parsed:
-    text = decode_utf8(data)
-    try:
-        value = json.loads(text, parse_constant=_not_finite)
-    except json.JSONDecodeError as exc:
-        raise SeedFileError(
-            f"The file is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
+    value = _loads(decode_utf8(data), "The file")
     if not isinstance(value, list):
         raise SeedFileError(
             f"The file holds {_describe_json(value)}; "
@@ -238,22 +364,49 @@ def _read_json(data: bytes, max_columns: int, max_rows: int) -> Parsed:
     return _objects_to_records(value, max_columns)
 
 
-def _read_parquet(data: bytes, max_columns: int, max_rows: int) -> Parsed:
+def _read_parquet(data: bytes, limits: _Limits) -> Parsed:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         parquet = pq.ParquetFile(io.BytesIO(data))
+        metadata = parquet.metadata
+        headers = list(parquet.schema_arrow.names)
+        # Checked from the metadata, before reading a possibly huge file: what its pages
+        # decompress to, and how many values (nested lists' items included) it holds.
+        chunks = [
+            metadata.row_group(g).column(c)
+            for g in range(metadata.num_row_groups)
+            for c in range(metadata.num_columns)
+        ]
+        uncompressed = sum(chunk.total_uncompressed_size for chunk in chunks)
+        values = sum(chunk.num_values for chunk in chunks)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise SeedFileError(f"The file is not a readable Parquet file: {exc}") from None
-    # Checked from the metadata, before reading a possibly huge file.
-    headers = list(parquet.schema_arrow.names)
-    _check_width(len(headers), max_columns)
-    if parquet.metadata.num_rows > max_rows:
-        raise _too_many_rows(max_rows)
+    _check_width(len(headers), limits.columns)
+    if metadata.num_rows > limits.rows:
+        raise _too_many_rows(limits.rows)
+    _check_cells(metadata.num_rows, len(headers), limits.cells)
+    if values > limits.cells:
+        raise SeedFileError(
+            f"The table holds {values:,} values (items of lists included); "
+            f"the limit is {limits.cells:,}"
+        )
+    if uncompressed > limits.bytes:
+        raise _too_large_decoded(limits.bytes, "its pages uncompressed")
+    records: list[list[Any]] = []
+    decoded = 0
     try:
-        table = parquet.read()
+        # By batches: a dictionary-encoded column's few bytes can decode to gigabytes, so
+        # its decoded size is counted as it grows, not after.
+        for batch in parquet.iter_batches(batch_size=_PARQUET_BATCH_ROWS):
+            decoded += batch.nbytes
+            if decoded > limits.bytes:
+                raise _too_large_decoded(limits.bytes, f"at row {len(records) + 1:,}")
+            columns = [column.to_pylist() for column in batch.columns]
+            records.extend(list(values) for values in zip(*columns, strict=True))
+    except SeedFileError:
+        raise
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise SeedFileError(f"The Parquet file could not be read: {exc}") from None
-    columns = [column.to_pylist() for column in table.columns]
-    return headers, [list(values) for values in zip(*columns, strict=True)]
+    return headers, records

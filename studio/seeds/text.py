@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .errors import SeedFileError
 
-__all__ = ["decode_utf8", "without_nul"]
+__all__ = ["decode_utf8", "storable_text", "without_nul"]
 
 
 def decode_utf8(data: bytes) -> str:
@@ -27,3 +27,16 @@ def decode_utf8(data: bytes) -> str:
 def without_nul(text: str) -> str:
     """``text`` without NUL characters, which PostgreSQL refuses in text and JSON columns."""
     return text.replace("\x00", "") if "\x00" in text else text
+
+
+def storable_text(text: str) -> str:
+    """``text`` as PostgreSQL can store it: no NUL, and a lone UTF-16 surrogate (JSON's
+    ``"\\ud800"``, which no UTF-8 text can hold) replaced by U+FFFD."""
+    text = without_nul(text)
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .text import without_nul
+from .text import storable_text
 
 __all__ = ["to_jsonable"]
 
@@ -25,7 +25,7 @@ def to_jsonable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int):
         return value
     if isinstance(value, str):
-        return without_nul(value)
+        return storable_text(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     try:
@@ -44,13 +44,13 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
         raw = bytes(value)
         try:
-            return without_nul(raw.decode("utf-8"))
+            return storable_text(raw.decode("utf-8"))
         except UnicodeDecodeError:
             return "base64:" + base64.b64encode(raw).decode("ascii")
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, Mapping):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
+        return {storable_text(str(k)): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [to_jsonable(v) for v in value]
     # numpy scalars and arrays expose .tolist() (a Python value or list), other

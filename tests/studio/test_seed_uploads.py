@@ -47,6 +47,10 @@ def test_a_document_upload_shows_its_chunks(owner_client, project):
         ("data.parquet", b"PAR1 not really parquet", "Parquet"),
         ("image.png", b"\x89PNG....", "Upload a table"),
         ("broken.pdf", b"%PDF-1.4 garbage", "PDF"),
+        ("deep.jsonl", b'{"a": ' + b"[" * 50_000 + b"]" * 50_000 + b"}\n", "too deeply"),
+        ("deep.json", b"[" * 50_000 + b"]" * 50_000, "too deeply"),
+        ("long.jsonl", b'{"n": ' + b"7" * 5000 + b"}\n", "5,000 digits"),
+        ("blank.txt", b"   \n", "empty"),
     ],
 )
 def test_bad_files_are_refused_with_a_message_and_nothing_is_saved(
@@ -63,10 +67,8 @@ def test_bad_files_are_refused_with_a_message_and_nothing_is_saved(
 def test_uploads_above_the_size_limit_are_refused(owner_client, project, settings):
     settings.STUDIO_MAX_UPLOAD_BYTES = 1000
     response = upload(owner_client, project, "big.csv", b"a\n" + b"x\n" * 2000)
-    assert response.status_code == 400
-    assert (
-        "the limit is 0.0 MB" in response.content.decode() or "limit" in response.content.decode()
-    )
+    assert response.status_code == 413
+    assert "big.csv is larger than the limit of 1,000 bytes" in response.content.decode()
     assert not SeedFile.objects.exists()
 
 
@@ -85,3 +87,12 @@ def test_strangers_cannot_see_or_upload(stranger_client, owner_client, project):
     assert stranger_client.post(f"/seed-files/{seed.pk}/delete/").status_code == 404
     assert upload(stranger_client, project, "x.csv", b"a\n1\n").status_code == 404
     assert SeedFile.objects.count() == 1
+
+
+def test_nul_bytes_and_lone_surrogates_are_stored_as_text(owner_client, project):
+    jsonl = b'{"a": "x\\u0000y", "b": {"k\\u0000": "\\ud800z"}}\n'
+    assert upload(owner_client, project, "odd.jsonl", jsonl).status_code == 302
+    assert SeedRow.objects.get().data == {"a": "xy", "b": {"k": "\ufffd\ufffd\ufffdz"}}
+    document = b"line one\x00\nline two\n"
+    assert upload(owner_client, project, "nul.txt", document).status_code == 302
+    assert SeedFile.objects.get(name="nul.txt").text == "line one\nline two\n"

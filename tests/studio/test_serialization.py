@@ -209,7 +209,7 @@ def test_yaml_aliases_are_refused() -> None:
     text = "\n".join(levels) + "\ncolumns: *l8\n"
     with pytest.raises(SchemaError) as info:
         spec_from_text(text)
-    assert info.value.messages == ["YAML aliases (*name) are not allowed in a schema file"]
+    assert info.value.messages == ["YAML aliases (*name) are not allowed in a schema file (line 2)"]
 
 
 def test_only_safe_yaml_is_loaded() -> None:
