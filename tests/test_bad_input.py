@@ -140,7 +140,7 @@ def test_api_refuses_nul_characters_in_a_schema_and_names_the_column(api: Api, p
         "post", f"{url}/import", {"text": json.dumps({"name": "x\x00", "columns": SPEC["columns"]})}
     )
     assert imported.status_code == 422
-    assert "name cannot contain NUL" in imported.json()["detail"]
+    assert "name: text cannot contain NUL" in imported.json()["detail"]
     assert not project.schemas.exists()
 
 

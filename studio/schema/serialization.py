@@ -175,11 +175,11 @@ def _check_tree(data: object) -> None:
     make them, YAML aliases are refused earlier), nesting past MAX_SCHEMA_NESTING, NUL
     characters and lone surrogates in text."""
     seen: set[int] = set()
-    stack: list[tuple[object, int]] = [(data, 1)]
+    stack: list[tuple[object, int, str]] = [(data, 1, "")]
     while stack:
-        node, depth = stack.pop()
+        node, depth, where = stack.pop()
         if isinstance(node, str):
-            _check_text(node)
+            _check_text(node, where)
             continue
         if not isinstance(node, dict | list):
             continue
@@ -190,20 +190,32 @@ def _check_tree(data: object) -> None:
         if id(node) in seen:
             raise SchemaError("YAML aliases (*name) are not allowed in a schema file")
         seen.add(id(node))
-        children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children)
+        if isinstance(node, dict):
+            for key, value in node.items():
+                here = f"{where}.{key}" if where else str(key)
+                stack.append((key, depth + 1, where or "a key"))
+                stack.append((value, depth + 1, here))
+        else:
+            stack.extend(
+                (child, depth + 1, f"{where}.{i}" if where else str(i))
+                for i, child in enumerate(node)
+            )
 
 
-def _check_text(text: str) -> None:
+def _check_text(text: str, where: str) -> None:
+    """``where`` is the dotted place of the text in the schema (``columns.0.prompt``)."""
+    # Keys are the sender's text too: no NUL nor lone surrogate in the message itself.
+    place = (where or "the schema").replace("\x00", "")
+    place = place.encode("utf-8", "backslashreplace").decode("utf-8")
     if "\x00" in text:
-        raise SchemaError(f"The schema's text {text[:40]!r} contains a NUL character")
+        raise SchemaError(f"{place}: text cannot contain NUL characters (\\u0000)")
     if not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
             raise SchemaError(
-                f"The schema's text {text[:40]!r} contains an unpaired surrogate (\\ud800-"
-                "\\udfff), which is not a character"
+                f"{place}: text contains an unpaired surrogate (\\ud800-\\udfff), which is "
+                "not a character"
             ) from None
 
 

@@ -31,9 +31,15 @@ LONG_INT_YAML = "columns:\n  - name: n\n    kind: integer\n    low: " + "9" * 50
         ('{"columns": ' + "[" * 70 + "]" * 70 + "}", "more than 64 levels deep"),
         (LONG_INT_JSON, "an integer of 5,000 digits"),
         (LONG_INT_YAML, "cannot be read"),
-        ('{"columns": [{"name": "a\\u0000", "kind": "uuid"}]}', "contains a NUL character"),
-        ('columns:\n  - name: "a\\0"\n    kind: uuid\n', "contains a NUL character"),
-        ('{"columns": [{"name": "\\ud800", "kind": "uuid"}]}', "unpaired surrogate"),
+        (
+            '{"columns": [{"name": "a\\u0000", "kind": "uuid"}]}',
+            "columns.0.name: text cannot contain NUL",
+        ),
+        ('columns:\n  - name: "a\\0"\n    kind: uuid\n', "columns.0.name: text cannot contain NUL"),
+        (
+            '{"columns": [{"name": "\\ud800", "kind": "uuid"}]}',
+            "columns.0.name: text contains an unpaired surrogate",
+        ),
         ("x" * (MAX_SCHEMA_TEXT_CHARS + 1), "the limit is 1,000,000"),
     ],
 )
