@@ -238,7 +238,7 @@ def produce(run_id: int, rate: float, seconds: float) -> None:
     """Finish pending rows of ``run_id`` at ``rate`` a second through the workers' write path."""
     import django
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
     from generation import live
     from generation.db_thread import DbThread

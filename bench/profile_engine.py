@@ -125,7 +125,7 @@ def main() -> None:
     for name in ("DATABASE_URL", "REDIS_URL"):
         os.environ.pop(name, None)
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="studio.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         STUDIO_DATA_DIR=temp,
         STUDIO_LOG_LEVEL="WARNING",
     )

@@ -14,9 +14,9 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.utils import timezone
 
+from config.asgi import application
 from generation import live, services
 from generation.models import Row, Run
-from studio.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

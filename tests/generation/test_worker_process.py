@@ -28,7 +28,7 @@ WORKER_THREADS = 2
 
 def _worker_env() -> dict[str, str]:
     env = dict(os.environ)
-    env["DJANGO_SETTINGS_MODULE"] = "studio.settings"
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     # The worker must write to the test database this process created.
     db = connection.settings_dict
     env["DATABASE_URL"] = (

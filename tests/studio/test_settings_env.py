@@ -8,7 +8,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from studio.settings import env_int
+from config.settings import env_int
 
 
 def test_a_number_setting_below_its_minimum_is_refused_with_its_name(monkeypatch):
@@ -25,7 +25,7 @@ def test_a_number_setting_below_its_minimum_is_refused_with_its_name(monkeypatch
 
 
 def test_the_studio_does_not_start_with_a_chunk_size_of_zero():
-    env = {**os.environ, "STUDIO_CHUNK_SIZE": "0", "DJANGO_SETTINGS_MODULE": "studio.settings"}
+    env = {**os.environ, "STUDIO_CHUNK_SIZE": "0", "DJANGO_SETTINGS_MODULE": "config.settings"}
     done = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         capture_output=True,
@@ -42,7 +42,7 @@ def _setting_in_a_fresh_process(env: dict[str, str], name: str) -> str:
         [sys.executable, "-c", f"from django.conf import settings; print(settings.{name})"],
         capture_output=True,
         text=True,
-        env={**env, "DJANGO_SETTINGS_MODULE": "studio.settings"},
+        env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"},
         timeout=60,
     )
     assert done.returncode == 0, done.stderr

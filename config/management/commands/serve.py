@@ -11,9 +11,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from config.asgi import application
 from generation import live
 from generation.services import run_resume_unfinished
-from studio.asgi import application
 from studio.demo import ensure_demo
 
 

@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "studio",
     "generation",
     "evaluation",
+    "config",  # the project wiring: only for its `serve` command
 ]
 
 MIDDLEWARE = [
@@ -127,9 +128,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
-ROOT_URLCONF = "studio.urls"
-ASGI_APPLICATION = "studio.asgi.application"
-WSGI_APPLICATION = "studio.wsgi.application"
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {

@@ -4,10 +4,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from config.api_site import api
 from evaluation import views as evaluation_views
 from generation import views as generation_views
 from studio import views as studio_views
-from studio.api_site import api
 
 urlpatterns = [
     path("", studio_views.project_list, name="project-list"),
