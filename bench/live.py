@@ -241,10 +241,10 @@ def produce(run_id: int, rate: float, seconds: float) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
     from generation import live
-    from generation.db_thread import DbThread
     from generation.engine import RowOutcome
     from generation.models import Row, Run
-    from generation.row_writes import ChunkWrites, chunk_writes_apply
+    from generation.worker.db_thread import DbThread
+    from generation.worker.row_writes import ChunkWrites, chunk_writes_apply
 
     async def run() -> None:
         db = DbThread()

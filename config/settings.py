@@ -208,10 +208,10 @@ DRAMATIQ_MIDDLEWARE = [
     "django_dramatiq.middleware.DbConnectionsMiddleware",
     # Async actors (generate_chunk) run on one event loop per worker process...
     "dramatiq.middleware.asyncio.AsyncIO",
-    # ...where chunks share provider clients and the calls in flight (generation/worker_loop.py).
-    "generation.worker_loop.WorkerLoopMiddleware",
+    # ...where chunks share provider clients and the calls in flight (generation/worker/loop.py).
+    "generation.worker.loop.WorkerLoopMiddleware",
     # Sends again the chunks of runs that stopped advancing (the broker lost them).
-    "generation.stalled_runs.StalledRunSweeper",
+    "generation.worker.stalled_runs.StalledRunSweeper",
 ]
 if EMBEDDED:
     DRAMATIQ_BROKER = {
@@ -232,11 +232,11 @@ else:
         "MIDDLEWARE": DRAMATIQ_MIDDLEWARE,
     }
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
-# Longest an idle worker waits before it looks at its queue again (generation/worker_loop.py).
+# Longest an idle worker waits before it looks at its queue again (generation/worker/loop.py).
 STUDIO_WORKER_POLL_MS = env_int("STUDIO_WORKER_POLL_MS", 100, minimum=1)
 # A running run of which no row finished and no call was recorded for this long gets its pending
 # chunks sent again by a worker, checked every STUDIO_STALLED_RUN_CHECK_SECONDS (0: never), in
-# case the broker lost its messages (generation/stalled_runs.py, docs/chaos.md).
+# case the broker lost its messages (generation/worker/stalled_runs.py, docs/chaos.md).
 STUDIO_STALLED_RUN_SECONDS = env_int("STUDIO_STALLED_RUN_SECONDS", 300, minimum=1)
 STUDIO_STALLED_RUN_CHECK_SECONDS = env_int("STUDIO_STALLED_RUN_CHECK_SECONDS", 30, minimum=0)
 # Threads of the in-process worker in embedded mode.
@@ -273,7 +273,7 @@ STUDIO_PROVIDER_MAX_ATTEMPTS = env_int("STUDIO_PROVIDER_MAX_ATTEMPTS", 4, minimu
 # mode, where it would let users aim the server at its internal network (studio.provider_urls).
 STUDIO_ALLOW_PRIVATE_PROVIDER_URLS = env_bool("STUDIO_ALLOW_PRIVATE_PROVIDER_URLS", EMBEDDED)
 # A call in flight holds its worst cost against its run's budget as a lease of this many
-# seconds, renewed every third of it by the chunk making the call (generation/budget_holds.py):
+# seconds, renewed every third of it by the chunk making the call (generation/worker/budget_holds.py):
 # a killed worker's holds stop counting within one lease. At least 10 s, so a slow flush or a
 # paused process does not let a live call's hold lapse.
 STUDIO_BUDGET_HOLD_SECONDS = env_int("STUDIO_BUDGET_HOLD_SECONDS", 60, minimum=10)

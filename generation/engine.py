@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from generation.seed_data import SeedData, SeedDataMissing
+from generation.seeds.data import SeedData, SeedDataMissing
 from studio.schema import SchemaSpec
 from studio.schema.llm_kinds import LlmColumn, LlmJudgeColumn, is_llm
 from studio.schema.samplers import is_sampler, rng_for, sample_value

@@ -36,5 +36,5 @@ STUDIO_BATCH_POLL_SECONDS = 0.2
 # (pytest-django creates it, in memory, only for tests that ask for it).
 DATABASES["embedded"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}  # noqa: F405
 # No stalled-run sweeper thread in the workers the tests start in this process: the sweep is
-# tested by calling it (tests/generation/test_stalled_runs.py).
+# tested by calling it (tests/generation/worker/test_stalled_runs.py).
 STUDIO_STALLED_RUN_CHECK_SECONDS = 0

@@ -454,7 +454,7 @@ def test_every_api_operation_has_an_access_entry() -> None:
 
 
 def test_every_websocket_route_has_an_access_entry() -> None:
-    from generation.routing import websocket_urlpatterns
+    from generation.live.routing import websocket_urlpatterns
 
     paths = [_path_template(str(pattern.pattern)) for pattern in websocket_urlpatterns]
     assert sorted(paths) == sorted(SOCKETS)

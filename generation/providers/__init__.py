@@ -1,5 +1,5 @@
-"""Provider plug-ins: one interface (``Provider.complete``, ``embed``, ``check_connection``),
-one module per provider.
+"""Provider plug-ins: one interface (``Provider.complete``, ``embed``, ``check_connection``;
+``batch.BatchClient`` for batch APIs), one sub-package per provider, one ``registry``.
 
 The SDK-backed providers are imported on first use (``build_provider`` or attribute access):
 the openai and anthropic SDKs take ~2.5 s to import, and the pure modules that only need the
@@ -19,11 +19,12 @@ from generation.providers.base import (
     ProviderError,
     on_answer,
 )
-from generation.providers.simulator import SIMULATED_PREFIX, SimulatedProvider
+from generation.providers.registry import build_batch_client, build_provider
+from generation.providers.simulator.online import SIMULATED_PREFIX, SimulatedProvider
 
 if TYPE_CHECKING:
-    from generation.providers.anthropic_provider import AnthropicProvider
-    from generation.providers.openai_provider import OpenAIProvider
+    from generation.providers.anthropic.online import AnthropicProvider
+    from generation.providers.openai.online import OpenAIProvider
 
 __all__ = [
     "SIMULATED_PREFIX",
@@ -36,6 +37,7 @@ __all__ = [
     "ProviderConfig",
     "ProviderError",
     "SimulatedProvider",
+    "build_batch_client",
     "build_provider",
     "on_answer",
 ]
@@ -43,25 +45,11 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name == "OpenAIProvider":
-        from generation.providers.openai_provider import OpenAIProvider
+        from generation.providers.openai.online import OpenAIProvider
 
         return OpenAIProvider
     if name == "AnthropicProvider":
-        from generation.providers.anthropic_provider import AnthropicProvider
+        from generation.providers.anthropic.online import AnthropicProvider
 
         return AnthropicProvider
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def build_provider(config: ProviderConfig) -> Provider:
-    if config.provider in ("openai", "openai_compatible"):
-        from generation.providers.openai_provider import OpenAIProvider
-
-        return OpenAIProvider(config)
-    if config.provider == "anthropic":
-        from generation.providers.anthropic_provider import AnthropicProvider
-
-        return AnthropicProvider(config)
-    if config.provider == "simulator":
-        return SimulatedProvider(config)
-    raise ValueError(f"Unknown provider {config.provider!r}")
