@@ -8,16 +8,16 @@ import json
 import pytest
 
 from generation.providers import (
-    AnthropicProvider,
     CompletionRequest,
-    OpenAIProvider,
     ProviderConfig,
     ProviderError,
     build_batch_client,
 )
 from generation.providers.anthropic.batch import message_params
+from generation.providers.anthropic.online import AnthropicProvider
 from generation.providers.batch import BatchItem
 from generation.providers.openai.batch import chat_body
+from generation.providers.openai.online import OpenAIProvider
 
 SCHEMA = {
     "type": "object",
