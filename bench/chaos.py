@@ -222,7 +222,7 @@ def studio_env(pg: Postgres, redis: Redis) -> dict[str, str]:
         k: v for k, v in os.environ.items() if not k.startswith(("STUDIO_", "DJANGO_", "BENCH_"))
     }
     env.update(
-        DJANGO_SETTINGS_MODULE="studio.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         DJANGO_SECRET_KEY="chaos-only-secret-key-not-for-production",
         STUDIO_ENCRYPTION_KEYS="Y2hhb3Mtb25seS1rZXktY2hhb3Mtb25seS1rZXktY2g=",
         DJANGO_SECURE_COOKIES="false",

@@ -260,7 +260,7 @@ def _start_workers(count: int, threads: int, log_dir: Path) -> list[subprocess.P
                     str(threads),
                 ],
                 cwd=ROOT,
-                env={**os.environ, "DJANGO_SETTINGS_MODULE": "studio.settings"},
+                env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -306,7 +306,7 @@ def main() -> None:
     # bench/run.py stops this process with SIGTERM: unwind so the workers are stopped too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
     import dramatiq
     from django.conf import settings

@@ -238,13 +238,13 @@ def produce(run_id: int, rate: float, seconds: float) -> None:
     """Finish pending rows of ``run_id`` at ``rate`` a second through the workers' write path."""
     import django
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
     from generation import live
-    from generation.db_thread import DbThread
     from generation.engine import RowOutcome
     from generation.models import Row, Run
-    from generation.row_writes import ChunkWrites, chunk_writes_apply
+    from generation.worker.db_thread import DbThread
+    from generation.worker.row_writes import ChunkWrites, chunk_writes_apply
 
     async def run() -> None:
         db = DbThread()

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LOOP_PARTS = [
     (
         "provider SDK call (openai + httpx, incl. TCP connects)",
-        [("openai_provider.py", "complete")],
+        [("openai/online.py", "complete")],
         [],
     ),
     ("building provider clients (per chunk)", [("llm_calls.py", "_provider")], []),
@@ -37,9 +37,9 @@ LOOP_PARTS = [
     (
         "rate limiter, retries, token estimate",
         [("retry.py", "call_with_retries"), ("token_estimate.py", "estimate_request_tokens")],
-        [("openai_provider.py", "complete")],
+        [("openai/online.py", "complete")],
     ),
-    ("live publish", [("live.py", "publish_rows")], []),
+    ("live publish", [("live/__init__.py", "publish_rows")], []),
     ("handing ORM calls to the DB thread and back", [("db_thread.py", "run")], []),
     (
         "engine: templating, samplers, the row's bookkeeping",
@@ -125,7 +125,7 @@ def main() -> None:
     for name in ("DATABASE_URL", "REDIS_URL"):
         os.environ.pop(name, None)
     os.environ.update(
-        DJANGO_SETTINGS_MODULE="studio.settings",
+        DJANGO_SETTINGS_MODULE="config.settings",
         STUDIO_DATA_DIR=temp,
         STUDIO_LOG_LEVEL="WARNING",
     )
@@ -152,11 +152,11 @@ def _profile(fake_url: str, rows: int, top: int, latency: float, budget: bool, s
     from django.core.management import call_command
 
     from bench.driver import _http, _setup_project
-    from generation import db_thread
-    from generation.chunk_filler import fill_chunk
     from generation.models import Run
     from generation.services import run_create
-    from generation.worker_loop import bind_worker_loop, unbind_and_close
+    from generation.worker import db_thread
+    from generation.worker.chunk_filler import fill_chunk
+    from generation.worker.loop import bind_worker_loop, unbind_and_close
 
     call_command("migrate", interactive=False, verbosity=0)
     _http(fake_url + "/bench/configure", {"latency": latency} if latency else {})

@@ -55,7 +55,7 @@ RATELIMIT_PREFIX = "studio:ratelimit:"  # generation.ratelimit.DEFAULT_PREFIX
 BENCH_KEY_PREFIXES = (QUEUE_NAMESPACE, RATELIMIT_PREFIX)
 # Settings every mode gets; the keys are for this benchmark only.
 COMMON_ENV = {
-    "DJANGO_SETTINGS_MODULE": "studio.settings",
+    "DJANGO_SETTINGS_MODULE": "config.settings",
     "DJANGO_SECRET_KEY": "bench-only-secret-key-not-for-production",
     "STUDIO_ENCRYPTION_KEYS": "YmVuY2gtb25seS1rZXktYmVuY2gtb25seS1rZXktYmU=",
     "STUDIO_LOG_LEVEL": "WARNING",
@@ -88,7 +88,7 @@ JITTER = env_float("BENCH_LATENCY_JITTER", 0.0)
 RPM = int(env_float("BENCH_RPM", 600))
 ERROR_RATE = env_float("BENCH_ERROR_RATE", 0.0)
 THREADS = int(env_float("BENCH_WORKER_THREADS", 2))
-# Empty: the settings' defaults (studio/settings.py).
+# Empty: the settings' defaults (config/settings.py).
 CHUNK_SIZE = os.environ.get("BENCH_CHUNK_SIZE", "").strip()
 ROW_CONC = os.environ.get("BENCH_ROW_CONCURRENCY", "").strip()
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")

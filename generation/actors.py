@@ -5,8 +5,8 @@ from __future__ import annotations
 import dramatiq
 
 from generation import live
-from generation.chunk_filler import fill_chunk
-from generation.chunk_giveup import chunk_give_up, error_kind
+from generation.worker.chunk_filler import fill_chunk
+from generation.worker.chunk_giveup import chunk_give_up, error_kind
 
 # A chunk is small; an hour is a generous bound for one with slow, rate-limited calls.
 CHUNK_TIME_LIMIT_MS = 60 * 60 * 1000
@@ -21,7 +21,7 @@ CHUNK_TIME_LIMIT_MS = 60 * 60 * 1000
 )
 async def generate_chunk(run_id: int, start: int, end: int) -> None:
     # Async: it runs on the worker process's event loop (Dramatiq's AsyncIO middleware), shared
-    # with the other chunks of the process (generation/worker_loop.py).
+    # with the other chunks of the process (generation/worker/loop.py).
     await fill_chunk(run_id, start, end)
 
 

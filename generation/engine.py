@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from generation.kinds import filler_for
-from generation.seed_data import SeedData, SeedDataMissing
+from generation.seeds.data import SeedData, SeedDataMissing
 from studio.schema import SchemaSpec
 from studio.schema.llm_kinds import LlmColumn
 from studio.schema.samplers import rng_for

@@ -55,7 +55,7 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # When a worker last sent the pending chunks of this run again because it had stopped
-    # advancing (generation/stalled_runs.py); counts as progress for the next sweep.
+    # advancing (generation/worker/stalled_runs.py); counts as progress for the next sweep.
     swept_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -173,7 +173,7 @@ class BudgetHold(models.Model):
     entry adds the real cost to the run's spend (in the same transaction) or it fails. Kept in
     the database, not in a worker's memory, so the worker processes of every machine see each
     other's calls: ``spent + holds + next call`` never passes the budget. A hold whose worker
-    died is no longer counted once ``expires_at`` is past (generation/budget_holds.py)."""
+    died is no longer counted once ``expires_at`` is past (generation/worker/budget_holds.py)."""
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="budget_holds")
     amount_usd = models.DecimalField(max_digits=12, decimal_places=6)

@@ -7,11 +7,11 @@ import asyncio
 import random
 from dataclasses import dataclass
 
-from generation.db_thread import DbThread
 from generation.engine import RowOutcome, fill_row
-from generation.llm_calls import CallContext
-from generation.seed_data import SeedData
-from generation.seed_loading import load_seed_data
+from generation.seeds.data import SeedData
+from generation.seeds.loading import load_seed_data
+from generation.worker.db_thread import DbThread
+from generation.worker.llm_calls import CallContext
 from studio.models import Project
 from studio.schema import SchemaSpec
 

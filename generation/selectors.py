@@ -11,8 +11,8 @@ from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
 from django.http import Http404
 from django.utils import timezone
 
-from generation.budget_holds import holds_live_total
 from generation.models import LlmCall, Row, Run
+from generation.worker.budget_holds import holds_live_total
 from studio.models import Project
 from studio.permissions import Action
 from studio.schema import SchemaSpec
@@ -157,7 +157,7 @@ class RunOutlook:
     rows_per_minute: float | None
     eta_seconds: int | None
     budget_percent: int | None
-    # What the calls in flight hold of the budget at most (generation/budget_holds.py).
+    # What the calls in flight hold of the budget at most (generation/worker/budget_holds.py).
     held_usd: Decimal = Decimal(0)
     budget_left: Decimal | None = None
 
@@ -207,7 +207,7 @@ def run_outlook(*, run: Run, counters: RunCounters, now: datetime | None = None)
 
 def run_budget_held(*, run: Run, now: datetime | None = None) -> Decimal:
     """What the calls in flight of a going run with a budget hold of it at most (their worst
-    cost until their real cost is known; generation/budget_holds.py). 0 for any other run."""
+    cost until their real cost is known; generation/worker/budget_holds.py). 0 for any other run."""
     if not (run.budget_usd and run.is_active):
         return Decimal(0)
     return holds_live_total(run.pk, now)

@@ -21,10 +21,10 @@ from generation.batch.services import (  # batch mode
     batch_resume_open_jobs,
     is_batch_run,
 )
-from generation.budget_holds import holds_clear_all
 from generation.models import Row, Run
 from generation.pending_rows import pending_rows_insert
-from generation.row_writes import run_finish_if_done
+from generation.worker.budget_holds import holds_clear_all
+from generation.worker.row_writes import run_finish_if_done
 from studio.models import DatasetSchema
 from studio.schema import SchemaError, parse_spec
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from generation import live, services
 from generation.connection_check import ConnectionCheckFailed, credential_check_connection
 from generation.forms import BudgetForm, PreviewForm, RetryMatchingForm, RunStartForm
-from generation.live_fragments import ERRORS_SHOWN, run_page_context
+from generation.live.fragments import ERRORS_SHOWN, run_page_context
 from generation.preview import preview_rows
 from generation.selectors import (
     row_get_for_user,

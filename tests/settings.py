@@ -22,7 +22,7 @@ os.environ["HF_HUB_DISABLE_XET"] = "1"
 # turn it off.
 os.environ["STUDIO_ALLOW_PRIVATE_PROVIDER_URLS"] = "true"
 
-from studio.settings import *  # noqa: E402, F403
+from config.settings import *  # noqa: E402, F403
 
 # Tests retry fast: the policy is the same, the waits are shorter.
 STUDIO_PROVIDER_TIMEOUT = 10
@@ -36,5 +36,5 @@ STUDIO_BATCH_POLL_SECONDS = 0.2
 # (pytest-django creates it, in memory, only for tests that ask for it).
 DATABASES["embedded"] = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}  # noqa: F405
 # No stalled-run sweeper thread in the workers the tests start in this process: the sweep is
-# tested by calling it (tests/generation/test_stalled_runs.py).
+# tested by calling it (tests/generation/worker/test_stalled_runs.py).
 STUDIO_STALLED_RUN_CHECK_SECONDS = 0

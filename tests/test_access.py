@@ -425,14 +425,14 @@ def url_patterns(
 
 def api_operations() -> list[tuple[str, str]]:
     """Every (method, path) of the API, from its OpenAPI schema."""
-    from studio.api_site import api
+    from config.api_site import api
 
     paths = api.get_openapi_schema()["paths"]
     return [(method, path) for path, operations in paths.items() for method in operations]
 
 
 def test_every_url_pattern_has_an_access_entry() -> None:
-    from studio.api_site import api
+    from config.api_site import api
 
     covered = {route.path for route in PAGES} | set(USER_PAGES) | set(PUBLIC_PAGES)
     api_paths = {path for _, path in api_operations()}
@@ -454,7 +454,7 @@ def test_every_api_operation_has_an_access_entry() -> None:
 
 
 def test_every_websocket_route_has_an_access_entry() -> None:
-    from generation.routing import websocket_urlpatterns
+    from generation.live.routing import websocket_urlpatterns
 
     paths = [_path_template(str(pattern.pattern)) for pattern in websocket_urlpatterns]
     assert sorted(paths) == sorted(SOCKETS)
@@ -743,7 +743,7 @@ def stranger_headers(stranger) -> list[tuple[bytes, bytes]]:  # noqa: ANN001
 
 
 async def _connect(path: str, headers: list[tuple[bytes, bytes]]) -> tuple[Any, Any]:
-    from studio.asgi import application
+    from config.asgi import application
 
     communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, code = await communicator.connect(timeout=5)

@@ -12,9 +12,9 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from ninja.params.models import BodyModel
 
+from config.api_site import api as ninja_api
 from generation.models import Run
 from studio.api_input import InputSchema
-from studio.api_site import api as ninja_api
 from studio.models import ApiToken, DatasetSchema, Project
 from studio.schema import SchemaError, parse_spec
 from studio.services import api_token_create, credential_create, schema_create

@@ -19,11 +19,11 @@ from decimal import Decimal
 from typing import Any
 
 from generation.engine import LlmAsk, LlmFailure
-from generation.llm_calls import CallContext, _Paid, credential_price, ledger_lookup
 from generation.pricing import call_cost
 from generation.providers import Completion, CompletionRequest
-from generation.providers.batch_base import BATCH_PROVIDERS
+from generation.providers.registry import BATCH_PROVIDERS
 from generation.token_estimate import estimate_request_tokens
+from generation.worker.llm_calls import CallContext, _Paid, credential_price, ledger_lookup
 from studio.models import ProviderCredential
 
 BATCH_PRICE_FACTOR = Decimal("0.5")

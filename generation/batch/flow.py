@@ -13,7 +13,7 @@ from generation import live
 from generation.batch.jobs import job_poll, job_submit, jobs_cancel, jobs_create, setting
 from generation.batch.passes import fill_pass
 from generation.models import BatchJob, Run
-from generation.row_writes import run_finish_if_done, run_stop_at_budget
+from generation.worker.row_writes import run_finish_if_done, run_stop_at_budget
 
 logger = logging.getLogger(__name__)
 

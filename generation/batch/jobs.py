@@ -38,12 +38,11 @@ from generation.batch.calls import (
 )
 from generation.models import BatchJob, BatchRequest, LlmCall, Run
 from generation.provider_configs import CredentialUnusable, credential_provider_config
-from generation.providers import ProviderError
-from generation.providers.batch_base import (
+from generation.providers import ProviderError, build_batch_client
+from generation.providers.batch import (
     BatchClient,
     BatchItem,
     BatchState,
-    build_batch_client,
 )
 from studio.models import ProviderCredential
 

@@ -15,17 +15,17 @@ from django.conf import settings
 
 from generation import live
 from generation.batch.calls import BatchCallContext, Deferred, DeferredCall
-from generation.db_thread import DbThread
 from generation.engine import fill_row
-from generation.llm_calls import BudgetReached
 from generation.models import BatchJob, BatchRequest, Row, Run
-from generation.row_writes import (
+from generation.seeds.loading import load_seed_data
+from generation.worker.db_thread import DbThread
+from generation.worker.llm_calls import BudgetReached
+from generation.worker.row_writes import (
     row_store_outcome,
     run_fail_pending,
     run_is_running,
     run_stop_at_budget,
 )
-from generation.seed_loading import load_seed_data
 from studio.models import ProviderCredential
 from studio.schema import SchemaError, SchemaSpec, parse_spec
 

@@ -48,7 +48,7 @@ CHROMIUM_ARGS = [
 STARTUP_TIMEOUT = 60.0
 # Variables of the services mode and of the rest of the suite (DATABASE_URL, REDIS_URL, the
 # STUDIO_* test knobs, DJANGO_SETTINGS_MODULE=tests.settings set by pytest-django, ...):
-# `make run` has none of them, so the server gets studio.settings and the embedded mode.
+# `make run` has none of them, so the server gets config.settings and the embedded mode.
 _DROPPED_PREFIXES = ("STUDIO_", "DJANGO_", "HF_", "HUGGINGFACE_")
 _DROPPED = {"DATABASE_URL", "REDIS_URL"}
 

@@ -15,7 +15,7 @@ from generation.batch.calls import BATCH_PRICE_FACTOR, request_from_record
 from generation.batch.jobs import _claim_for_sending, _client
 from generation.models import BatchJob, LlmCall, Row, Run
 from generation.pricing import call_cost
-from generation.providers.batch_base import BatchItem
+from generation.providers.batch import BatchItem
 from studio.models import ProviderCredential
 from studio.services import credential_create, schema_create
 from tests.fixtures import drain

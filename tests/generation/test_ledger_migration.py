@@ -17,7 +17,7 @@ from generation.batch.jobs import _claim_for_sending, _client
 from generation.models import BatchJob, BatchRequest, LlmCall, Row, Run
 from generation.providers import CompletionRequest
 from generation.providers.base import project_ledger_key
-from generation.providers.batch_base import BatchItem
+from generation.providers.batch import BatchItem
 from studio.services import schema_create
 from tests.fixtures import drain, qa_spec
 

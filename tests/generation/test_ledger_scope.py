@@ -12,9 +12,9 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from generation import services
-from generation.llm_calls import ledger_lookup
 from generation.models import BatchJob, LlmCall, Row, Run
-from generation.row_writes import ChunkWrites, chunk_writes_apply, record_calls
+from generation.worker.llm_calls import ledger_lookup
+from generation.worker.row_writes import ChunkWrites, chunk_writes_apply, record_calls
 from studio.models import ProviderCredential
 from studio.services import credential_create, project_create, schema_create
 from tests.fixtures import PASSWORD, drain, qa_spec

@@ -212,7 +212,7 @@ def test_fresh_samples_ask_again_where_a_rerun_would_reuse_answers(
 def test_every_call_slot_of_a_worker_comes_back_after_retried_and_failed_calls(
     worker, qa_schema, owner, llm_server, settings
 ):
-    from generation import worker_loop
+    from generation.worker import loop as worker_loop
 
     settings.STUDIO_ROW_CONCURRENCY = 2  # × 2 worker threads: 4 calls in flight per process
     settings.STUDIO_CHUNK_SIZE = 5
@@ -235,7 +235,7 @@ def test_every_call_slot_of_a_worker_comes_back_after_retried_and_failed_calls(
 def test_the_chunks_of_a_worker_share_its_calls_in_flight_and_its_clients(
     worker, qa_schema, owner, llm_server, settings
 ):
-    from generation import worker_loop
+    from generation.worker import loop as worker_loop
 
     settings.STUDIO_ROW_CONCURRENCY = 3  # × 2 worker threads: 6 calls in flight per process
     settings.STUDIO_CHUNK_SIZE = 10

@@ -12,7 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from studio.asgi import application
+from config.asgi import application
 from studio.models import SeedFile, SeedRow
 from studio.services import api_token_create
 

@@ -9,8 +9,8 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 
+from config.management.commands.serve import Command
 from studio.demo import DEMO_USERNAME, OLD_FIXED_PASSWORD
-from studio.management.commands.serve import Command
 
 pytestmark = pytest.mark.django_db
 

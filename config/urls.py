@@ -1,0 +1,103 @@
+"""URL wiring for the whole site: pages of the three apps, the REST API, the admin."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from config.api_site import api
+from evaluation import views as evaluation_views
+from generation import views as generation_views
+from studio import views as studio_views
+
+urlpatterns = [
+    path("", studio_views.project_list, name="project-list"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("signup/", studio_views.signup, name="signup"),
+    path("settings/tokens/", studio_views.api_tokens, name="api-tokens"),
+    path(
+        "settings/tokens/<int:token_id>/revoke/",
+        studio_views.api_token_delete,
+        name="api-token-delete",
+    ),
+    path("projects/<int:project_id>/", studio_views.project_detail, name="project-detail"),
+    path(
+        "projects/<int:project_id>/credentials/new/",
+        studio_views.credential_create,
+        name="credential-create",
+    ),
+    path("credentials/<int:credential_id>/", studio_views.credential_edit, name="credential-edit"),
+    path(
+        "credentials/<int:credential_id>/test/",
+        generation_views.credential_test,
+        name="credential-test",
+    ),
+    path(
+        "projects/<int:project_id>/schemas/new/", studio_views.schema_create, name="schema-create"
+    ),
+    path(
+        "projects/<int:project_id>/schemas/preview/",
+        generation_views.schema_preview,
+        name="schema-preview",
+    ),
+    path(
+        "projects/<int:project_id>/seed-files/",
+        studio_views.seed_file_upload,
+        name="seed-file-upload",
+    ),
+    path("seed-files/<int:seed_file_id>/", studio_views.seed_file_detail, name="seed-file-detail"),
+    path(
+        "seed-files/<int:seed_file_id>/delete/",
+        studio_views.seed_file_delete,
+        name="seed-file-delete",
+    ),
+    path(
+        "projects/<int:project_id>/schemas/designer/",
+        studio_views.schema_designer_op,
+        name="schema-designer-op",
+    ),
+    path(
+        "projects/<int:project_id>/schemas/check/", studio_views.schema_check, name="schema-check"
+    ),
+    path(
+        "projects/<int:project_id>/schemas/import/",
+        studio_views.schema_import,
+        name="schema-import",
+    ),
+    path("schemas/<int:schema_id>/", studio_views.schema_edit, name="schema-edit"),
+    path("schemas/<int:schema_id>/export/", studio_views.schema_export, name="schema-export"),
+    path(
+        "schemas/<int:schema_id>/versions/<int:version>/restore/",
+        studio_views.schema_restore,
+        name="schema-restore",
+    ),
+    path("schemas/<int:schema_id>/runs/", generation_views.run_create, name="run-create"),
+    path("runs/<int:run_id>/", generation_views.run_detail, name="run-detail"),
+    path("runs/<int:run_id>/rows/", generation_views.run_rows, name="run-rows"),
+    path(
+        "runs/<int:run_id>/actions/<slug:action>/", generation_views.run_action, name="run-action"
+    ),
+    path("runs/<int:run_id>/budget/", generation_views.run_budget, name="run-budget"),
+    path(
+        "runs/<int:run_id>/retry-matching/",
+        generation_views.run_retry_matching,
+        name="run-retry-matching",
+    ),
+    path("runs/status/", generation_views.run_board, name="run-board"),
+    path(
+        "projects/<int:project_id>/runs/status/",
+        generation_views.run_board,
+        name="project-run-board",
+    ),
+    path("rows/<int:row_id>/", generation_views.row_detail, name="row-detail"),
+    path("rows/<int:row_id>/review/", evaluation_views.row_review, name="row-review"),
+    path("runs/<int:run_id>/export/", evaluation_views.run_export, name="run-export"),
+    path(
+        "runs/<int:run_id>/export/hub-pushes/",
+        evaluation_views.hub_exports_partial,
+        name="hub-exports",
+    ),
+    path("runs/<int:run_id>/export.jsonl", evaluation_views.export_jsonl, name="export-jsonl"),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+]

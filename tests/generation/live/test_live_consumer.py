@@ -1,0 +1,445 @@
+"""The run websocket: access first, then the current state, then coalesced pushes rendered from
+the database; the page it drives stays bounded and shows every row once."""
+
+import asyncio
+import re
+import time
+from datetime import timedelta
+from html.parser import HTMLParser
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django.utils import timezone
+
+from config.asgi import application
+from generation import live, services
+from generation.models import Row, Run
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def make_run(project, owner, rows=60):
+    run = Run.objects.create(
+        project=project,
+        schema_name="QA",
+        spec_snapshot={"columns": [{"name": "topic", "kind": "category", "values": ["space"]}]},
+        seed=1,
+        num_rows=rows,
+        status=Run.Status.RUNNING,
+        created_by=owner,
+    )
+    Row.objects.bulk_create([Row(run=run, index=i) for i in range(rows)])
+    return run
+
+
+def finish(run, indices, *, status=Row.Status.GENERATED, errors=None):
+    rows = list(run.rows.filter(index__in=indices).order_by("index"))
+    for row in rows:
+        Row.objects.filter(pk=row.pk).update(
+            status=status,
+            values={"topic": f"value-{row.index}"},
+            errors=errors or {},
+            finished_at=timezone.now(),
+        )
+    return [row.pk for row in rows]
+
+
+async def connect(user, run):
+    client = Client()
+    await database_sync_to_async(client.force_login)(user)
+    communicator = WebsocketCommunicator(
+        application,
+        f"/ws/runs/{run.pk}/",
+        headers=[
+            (b"origin", b"http://127.0.0.1"),
+            (b"host", b"127.0.0.1"),
+            (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
+        ],
+    )
+    connected, code = await communicator.connect(timeout=5)
+    return communicator, connected if connected else code
+
+
+async def drain_messages(communicator, quiet=1.0):
+    """Every message until the socket has been quiet for ``quiet`` seconds, with arrival times."""
+    messages = []
+    while not await communicator.receive_nothing(timeout=quiet):
+        messages.append((time.monotonic(), await communicator.receive_from()))
+    return messages
+
+
+def row_ids_in(html):
+    return re.findall(r'<article[^>]* id="row-(\d+)"', html)
+
+
+class PageModel(HTMLParser):
+    """The row list of a page as htmx would leave it after each pushed message: top-level
+    elements are swapped out of band by id (replace, prepend into #run-rows); the rows named
+    by #run-rows-trim are taken out (static/js/studio.js)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows: list[str] = []
+        self.appearances: dict[str, int] = {}
+        self.fragments: set[str] = set()
+
+    def apply(self, html):
+        self._depth = 0
+        self._top = None
+        self._ids = []
+        self._ops = []
+        self.feed(html)
+        self.close()
+        for oob, top_id, ids, removed in self._ops:
+            if top_id == "run-rows":
+                self.rows = ids
+            elif top_id == "run-rows-trim":
+                for row_id in removed:
+                    assert row_id in self.rows, f"delete of a row the page does not show: {row_id}"
+                    self.rows.remove(row_id)
+            elif oob == "afterbegin:#run-rows":
+                assert not set(ids) & set(self.rows), "a prepended row is already shown"
+                self.rows = ids + self.rows
+            elif top_id and top_id.startswith("row-"):
+                assert top_id in self.rows, f"in-place swap of a row the page lacks: {top_id}"
+            else:
+                self.fragments.add(top_id)
+            if top_id == "run-rows" or oob == "afterbegin:#run-rows":
+                for row_id in ids:
+                    self.appearances[row_id] = self.appearances.get(row_id, 0) + 1
+        assert len(self.rows) == len(set(self.rows)), "a row is shown twice"
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if self._depth == 0:
+            removed = (attrs.get("data-remove") or "").split()
+            self._top = [attrs.get("hx-swap-oob"), attrs.get("id"), [], removed]
+            self._ops.append(self._top)
+        elif tag == "article" and "row-card" in (attrs.get("class") or ""):
+            self._top[2].append(attrs["id"])
+        self._depth += 1
+
+    def handle_endtag(self, tag):
+        self._depth -= 1
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        self._depth -= 1
+
+
+def newest_row_ids(run, limit=live.LIVE_ROWS_SHOWN):
+    rows = run.rows.exclude(status=Row.Status.PENDING).order_by("-finished_at", "-index")
+    return [f"row-{pk}" for pk in rows.values_list("pk", flat=True)[:limit]]
+
+
+# ---- access -------------------------------------------------------------------------------------
+
+
+async def test_a_collaborator_watches_the_run(project, owner, collaborator):
+    run = await database_sync_to_async(make_run)(project, owner, rows=3)
+    communicator, connected = await connect(collaborator, run)
+    assert connected is True
+    assert 'id="run-counters"' in await communicator.receive_from(timeout=5)
+    await communicator.disconnect()
+
+
+async def test_a_strangers_socket_is_closed_before_it_joins_the_group(
+    project, owner, stranger, monkeypatch
+):
+    run = await database_sync_to_async(make_run)(project, owner, rows=3)
+    layer = get_channel_layer()
+    joined = []
+    original = layer.group_add
+
+    async def spy(group, channel):
+        joined.append(group)
+        await original(group, channel)
+
+    monkeypatch.setattr(layer, "group_add", spy)
+    communicator, result = await connect(stranger, run)
+    assert result == 4404
+    assert joined == []
+    await communicator.disconnect()
+
+
+async def test_an_anonymous_socket_is_closed(project, owner):
+    run = await database_sync_to_async(make_run)(project, owner, rows=3)
+    communicator = WebsocketCommunicator(
+        application,
+        f"/ws/runs/{run.pk}/",
+        headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")],
+    )
+    connected, code = await communicator.connect(timeout=5)
+    assert connected is False and code == 4404
+    await communicator.disconnect()
+
+
+# ---- late join, coalescing ------------------------------------------------------------------------
+
+
+async def test_late_joiner_gets_current_state_then_coalesced_updates_without_duplicates(
+    project, owner
+):
+    run = await database_sync_to_async(make_run)(project, owner)
+    early = await database_sync_to_async(finish)(run, range(5))
+    communicator, connected = await connect(owner, run)
+    assert connected
+    initial = await communicator.receive_from(timeout=5)
+    assert 'id="run-counters"' in initial and "5 / 60 rows" in initial
+    assert sorted(row_ids_in(initial)) == sorted(str(pk) for pk in early)
+
+    # 50 rows finish in a burst, each announced separately, as workers do.
+    later = await database_sync_to_async(finish)(run, range(5, 55))
+    for pk in later:
+        await live.publish_rows(run.pk, [pk])
+    messages = [html for _, html in await drain_messages(communicator)]
+    await communicator.disconnect()
+
+    # Coalesced: not 50 pushes (a push that reused the counters may be followed by one more).
+    assert 1 <= len(messages) <= 4
+    pushed = [row for html in messages for row in row_ids_in(html)]
+    assert sorted(pushed) == sorted(str(pk) for pk in later)  # every row exactly once
+    # The counters are sent when they change: the last push that carries them shows the end.
+    counters = [html for html in messages if 'id="run-counters"' in html]
+    assert counters and "55 / 60 rows" in counters[-1]
+    assert 'hx-swap-oob="afterbegin:#run-rows"' in messages[0]
+
+
+async def test_counters_of_a_big_run_are_recomputed_sparingly_and_the_page_ends_exact(
+    project, owner, monkeypatch
+):
+    """Counters that cost 60 ms (a run of a few hundred thousand rows) are recomputed at most
+    once per 10 × 60 ms while rows stream in; a push that reused them is followed by one that
+    shows the truth, with no new row needed."""
+    from generation import selectors
+    from generation.live import fragments as live_fragments
+
+    calls = []
+
+    def slow_counters(*, run):
+        calls.append(time.monotonic())
+        time.sleep(0.06)
+        return selectors.run_counters(run=run)
+
+    monkeypatch.setattr(live_fragments, "run_counters", slow_counters)
+    run = await database_sync_to_async(make_run)(project, owner, rows=100)
+    communicator, _ = await connect(owner, run)
+    await communicator.receive_from(timeout=5)  # counters computed now, kept for 0.6 s
+
+    # Three rows finish at once: their push comes within 0.6 s, with the counters kept...
+    for pk in await database_sync_to_async(finish)(run, range(3)):
+        await live.publish_rows(run.pk, [pk])
+    first = [html for _, html in await drain_messages(communicator, quiet=1.5)]
+    assert len(row_ids_in(first[0])) == 3
+    # ...and a later push, with no new row, shows them counted.
+    counters = [html for html in first if 'id="run-counters"' in html]
+    assert counters and "3 / 100 rows" in counters[-1]
+
+    async def produce():
+        for start in range(3, 43, 2):  # 40 more rows over about 2 s
+            for pk in await database_sync_to_async(finish)(run, range(start, start + 2)):
+                await live.publish_rows(run.pk, [pk])
+            await asyncio.sleep(0.1)
+
+    calls.clear()
+    producer = asyncio.create_task(produce())
+    received = await drain_messages(communicator, quiet=1.5)
+    await producer
+    await communicator.disconnect()
+
+    pushes = [html for _, html in received]
+    assert len(pushes) >= 6  # the rows stream: every push brings its rows
+    assert len([pk for html in pushes for pk in row_ids_in(html)]) == 40
+    gaps = [later - earlier for earlier, later in zip(calls, calls[1:], strict=False)]
+    assert min(gaps) >= 0.6 * 0.9, gaps  # never more often than 10 × their cost
+    assert len(calls) < len(pushes)
+    counters = [html for html in pushes if 'id="run-counters"' in html]
+    assert "43 / 100 rows" in counters[-1]
+
+
+async def test_a_steady_stream_is_pushed_at_most_five_times_a_second(project, owner):
+    run = await database_sync_to_async(make_run)(project, owner, rows=300)
+    communicator, _ = await connect(owner, run)
+    await communicator.receive_from(timeout=5)
+    page = PageModel()
+
+    async def produce():
+        # About 200 rows a second for 1.5 s, one announcement per row.
+        for start in range(0, 300, 10):
+            pks = await database_sync_to_async(finish)(run, range(start, start + 10))
+            for pk in pks:
+                await live.publish_rows(run.pk, [pk])
+            await asyncio.sleep(0.05)
+
+    producer = asyncio.create_task(produce())
+    received = await drain_messages(communicator)
+    await producer
+    await communicator.disconnect()
+
+    times = [at for at, _ in received]
+    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    # Pushes begin an interval apart, so a send can follow the previous one closely only when
+    # that one's render was slow (a loaded machine): over any second, still at most one push
+    # per interval, plus one.
+    most_in_a_second = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert most_in_a_second <= 1 / live.PUSH_INTERVAL_SECONDS + 1, gaps
+    span = times[-1] - times[0]
+    assert len(received) <= span / live.PUSH_INTERVAL_SECONDS + 2
+    assert len(received) >= 5  # 300 rows over about 1.5 s: a steady stream of pushes
+    for _, html in received:
+        page.apply(html)
+    assert len(page.rows) == live.LIVE_ROWS_SHOWN  # bounded
+    assert page.rows == await database_sync_to_async(newest_row_ids)(run)
+    assert all(count == 1 for count in page.appearances.values())
+
+
+async def test_the_page_keeps_only_the_newest_rows_and_deletes_the_rest(project, owner):
+    run = await database_sync_to_async(make_run)(project, owner, rows=130)
+    await database_sync_to_async(finish)(run, range(30))
+    communicator, _ = await connect(owner, run)
+    page = PageModel()
+    page.apply(await communicator.receive_from(timeout=5))
+    assert len(page.rows) == 30
+    for start in (30, 70, 110):
+        pks = await database_sync_to_async(finish)(run, range(start, start + 20))
+        await live.publish_rows(run.pk, pks)
+        for _, html in await drain_messages(communicator, quiet=0.5):
+            page.apply(html)
+        assert len(page.rows) == min(live.LIVE_ROWS_SHOWN, start + 20)
+    await communicator.disconnect()
+    assert page.rows == await database_sync_to_async(newest_row_ids)(run)
+
+
+async def test_a_reconnecting_page_gets_the_whole_state_again_and_replaces_its_rows(project, owner):
+    run = await database_sync_to_async(make_run)(project, owner, rows=40)
+    page = PageModel()
+    first, _ = await connect(owner, run)
+    page.apply(await first.receive_from(timeout=5))
+    pks = await database_sync_to_async(finish)(run, range(10))
+    await live.publish_rows(run.pk, pks)
+    for _, html in await drain_messages(first, quiet=0.5):
+        page.apply(html)
+    await first.disconnect()  # the socket drops; rows go on finishing meanwhile
+
+    await database_sync_to_async(finish)(run, range(10, 25))
+    second, _ = await connect(owner, run)
+    state = await second.receive_from(timeout=5)
+    assert re.search(r'<div id="run-rows" class="rows" hx-swap-oob="true">', state)
+    page.apply(state)
+    pks = await database_sync_to_async(finish)(run, range(25, 30))
+    await live.publish_rows(run.pk, pks)
+    for _, html in await drain_messages(second, quiet=0.5):
+        page.apply(html)
+    await second.disconnect()
+
+    assert page.rows == await database_sync_to_async(newest_row_ids)(run)
+    assert len(page.rows) == 30  # no gap
+    assert len(set(page.rows)) == 30  # no duplicate
+
+
+# ---- what a push carries ------------------------------------------------------------------------
+
+
+async def test_a_changed_row_is_swapped_in_place_not_added_again(project, owner):
+    run = await database_sync_to_async(make_run)(project, owner, rows=2)
+    [pk] = await database_sync_to_async(finish)(run, [0])
+    communicator, _ = await connect(owner, run)
+    await communicator.receive_from(timeout=5)
+    await database_sync_to_async(
+        lambda: Row.objects.filter(pk=pk).update(review_status=Row.Review.ACCEPTED)
+    )()
+    await live.publish_rows(run.pk, [pk])
+    update = await communicator.receive_from(timeout=5)
+    await communicator.disconnect()
+    assert f'id="row-{pk}" hx-swap-oob="true"' in update
+    assert "afterbegin" not in update
+    # Only what changed travels: the counters (accepted 1), not the untouched controls.
+    assert 'id="run-counters"' in update
+    assert 'id="run-controls"' not in update and 'id="run-errors"' not in update
+
+
+async def test_nothing_is_sent_when_nothing_changed(project, owner):
+    run = await database_sync_to_async(make_run)(project, owner, rows=2)
+    communicator, _ = await connect(owner, run)
+    await communicator.receive_from(timeout=5)
+    await live.publish_rows(run.pk, [])
+    assert await communicator.receive_nothing(timeout=1)
+    await communicator.disconnect()
+
+
+async def test_a_retried_row_that_finishes_again_moves_to_the_top(project, owner):
+    run = await database_sync_to_async(make_run)(project, owner, rows=3)
+    [failed] = await database_sync_to_async(finish)(
+        run, [0], status=Row.Status.FAILED, errors={"topic": "Boom"}
+    )
+    await database_sync_to_async(finish)(run, [1])
+    communicator, _ = await connect(owner, run)
+    page = PageModel()
+    page.apply(await communicator.receive_from(timeout=5))
+    assert page.rows[-1] == f"row-{failed}"
+
+    def retry_and_finish():
+        Row.objects.filter(pk=failed).update(
+            status=Row.Status.GENERATED, errors={}, finished_at=timezone.now() + timedelta(0, 1)
+        )
+
+    await database_sync_to_async(retry_and_finish)()
+    await live.publish_rows(run.pk, [failed])
+    update = await communicator.receive_from(timeout=5)
+    await communicator.disconnect()
+    assert re.search(rf'id="run-rows-trim"[^>]* data-remove="row-{failed}"', update)
+    page.apply(update)
+    assert page.rows[0] == f"row-{failed}"
+    assert len(page.rows) == 2
+
+
+async def test_pause_from_one_page_reaches_every_open_page(project, owner, collaborator):
+    run = await database_sync_to_async(make_run)(project, owner, rows=3)
+    first, _ = await connect(owner, run)
+    second, _ = await connect(collaborator, run)
+    for communicator in (first, second):
+        assert 'id="run-pause"' in await communicator.receive_from(timeout=5)
+    await database_sync_to_async(services.run_pause)(run=run)
+    await live.publish_rows(run.pk, [])  # what the pause view does after its commit
+    for communicator in (first, second):
+        update = await communicator.receive_from(timeout=5)
+        assert 'id="run-status">Paused<' in update
+        assert 'id="run-resume"' in update and 'id="run-pause"' not in update
+        await communicator.disconnect()
+
+
+async def test_errors_are_grouped_by_message_with_a_retry_for_each(project, owner):
+    run = await database_sync_to_async(make_run)(project, owner, rows=6)
+    await database_sync_to_async(finish)(
+        run, range(3), status=Row.Status.FAILED, errors={"q": "Rate limited"}
+    )
+    await database_sync_to_async(finish)(
+        run, [3], status=Row.Status.FAILED, errors={"q": "Bad <key>"}
+    )
+    await database_sync_to_async(lambda: Run.objects.filter(pk=run.pk).update(status="failed"))()
+    communicator, _ = await connect(owner, run)
+    initial = await communicator.receive_from(timeout=5)
+    await communicator.disconnect()
+    errors = re.search(r'<section id="run-errors".*?</section>', initial, re.S).group(0)
+    assert re.search(r"3×</span>\s*<span class=\"message\">Rate limited<", errors)
+    assert "Bad &lt;key&gt;" in errors and "Bad <key>" not in errors
+    assert errors.count("Retry these") == 2
+
+
+async def test_row_values_are_escaped_in_pushed_html(project, owner):
+    run = await database_sync_to_async(make_run)(project, owner, rows=1)
+    await database_sync_to_async(
+        lambda: Row.objects.filter(run=run).update(
+            status=Row.Status.GENERATED,
+            values={"topic": "<script>alert(1)</script>"},
+            finished_at=timezone.now(),
+        )
+    )()
+    communicator, _ = await connect(owner, run)
+    initial = await communicator.receive_from(timeout=5)
+    await communicator.disconnect()
+    assert "<script>alert(1)</script>" not in initial
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in initial
