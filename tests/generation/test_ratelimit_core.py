@@ -112,13 +112,6 @@ def test_unlimited_budgets_never_wait():
     )
 
 
-def test_the_old_reserve_interface_still_spaces_requests():
-    clock = FakeClock()
-    limiter = InMemoryRateLimiter(clock)
-    waits = [limiter.reserve("k", per_minute=120) for _ in range(4)]
-    assert waits == pytest.approx([0.0, 0.0, 0.5, 1.0])
-
-
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [
