@@ -100,15 +100,6 @@ class LlmStructuredColumn(_LlmColumnBase):
     def value_fields(self) -> list[str]:
         return list(self.json_schema.get("properties", {}))
 
-    def answer_problems(self, parsed: object) -> list[str]:
-        """Why a parsed answer does not follow the schema (empty when it does), for a re-ask."""
-        validator = jsonschema.Draft202012Validator(self.json_schema)
-        problems = []
-        for error in sorted(validator.iter_errors(parsed), key=lambda e: list(e.absolute_path)):
-            where = _path(error.absolute_path)
-            problems.append(f"{where}: {error.message}" if where else error.message)
-        return problems
-
     @model_validator(mode="after")
     def _check(self) -> LlmStructuredColumn:
         label = f"Column '{self.name}': json_schema"
