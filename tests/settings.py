@@ -14,7 +14,7 @@ os.environ.setdefault("STUDIO_CHANNELS_PREFIX", f"studio-test-live-{os.getpid()}
 os.environ.setdefault("STUDIO_TEST_DATABASE_NAME", "test_studio")
 os.environ["HF_HUB_DISABLE_XET"] = "1"
 
-from studio.settings import *  # noqa: E402, F403
+from studio.settings import *  # noqa: F403
 
 # Tests retry fast: the policy is the same, the waits are shorter.
 STUDIO_PROVIDER_TIMEOUT = 10
