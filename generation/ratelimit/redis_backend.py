@@ -7,9 +7,9 @@ script again on NOSCRIPT). The asks for one key that an event loop makes while i
 for that key is out go together in the next one (coalesce.py): the script charges them one after
 the other, as separate round trips would have. Times come from Redis's own ``TIME``, never
 from the clients, so machines with skewed clocks share one timeline; a client only receives a
-relative wait. A test may give the limiter a ``clock`` instead: every script then takes the time
-as its first argument (empty in production: Redis's ``TIME``), so a test runs on a fake clock. The hash expires once it no longer matters (its state is then the same as a
-fresh key's).
+relative wait. A test may give the limiter a ``clock`` instead: every script takes the time as
+its first argument, empty in production (Redis's ``TIME``), so a test runs on a fake clock. The
+hash expires once it no longer matters (its state is then the same as a fresh key's).
 
 A key with no limit (rpm and tpm ≤ 0, a self-hosted server) has nothing to charge and only its
 pause to honour: each loop answers from the pause it read last (and from its own pauses, known
@@ -60,8 +60,8 @@ end
 """
 
 # Every script's ARGV[1] is the time to use, or '' for Redis's own TIME (production).
-# KEYS[1] the key's hash; ARGV now, rpm, tpm, window, margin, burst_fraction, then one token estimate
-# per call asking. The calls are charged one after the other, as if each had its own round trip.
+# KEYS[1] the key's hash; ARGV now, rpm, tpm, window, margin, burst_fraction, then one token
+# estimate per call asking. The calls are charged one after the other, as if each had its own round trip.
 # Returns {granted (0: paused, nothing charged), then one wait in seconds per call, as strings
 # (Lua numbers would be truncated); paused: a single wait, the pause's}. Mirrors core.reserve.
 ACQUIRE_LUA = (
@@ -111,8 +111,8 @@ return answer
 """
 )
 
-# KEYS[1]; ARGV now, tpm, window, margin, burst_fraction, then (estimated, actual) per call, applied
-# one after the other. Mirrors core.correct_usage.
+# KEYS[1]; ARGV now, tpm, window, margin, burst_fraction, then (estimated, actual) per call,
+# applied one after the other. Mirrors core.correct_usage.
 USAGE_LUA = (
     _COMMON_LUA
     + """
