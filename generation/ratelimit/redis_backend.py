@@ -61,7 +61,8 @@ end
 
 # Every script's ARGV[1] is the time to use, or '' for Redis's own TIME (production).
 # KEYS[1] the key's hash; ARGV now, rpm, tpm, window, margin, burst_fraction, then one token
-# estimate per call asking. The calls are charged one after the other, as if each had its own round trip.
+# estimate per call asking. The calls are charged one after the other, as if each had its own
+# round trip.
 # Returns {granted (0: paused, nothing charged), then one wait in seconds per call, as strings
 # (Lua numbers would be truncated); paused: a single wait, the pause's}. Mirrors core.reserve.
 ACQUIRE_LUA = (
