@@ -184,7 +184,7 @@ class Processes:
     redis: Redis | None = None
 
     def start(self, args: list[str], env: dict[str, str], log_name: str) -> subprocess.Popen:
-        out = open(self.folder / log_name, "ab")  # noqa: SIM115
+        out = open(self.folder / log_name, "ab")
         process = subprocess.Popen(
             args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -343,7 +343,7 @@ def start_worker(processes: Processes, env: dict[str, str], number: int) -> subp
 # ---- the run under chaos ------------------------------------------------------------------------
 
 
-def main() -> int:  # noqa: C901, PLR0915
+def main() -> int:
     def terminate(*_: object) -> None:
         raise KeyboardInterrupt
 
@@ -368,7 +368,7 @@ def main() -> int:  # noqa: C901, PLR0915
             processes.close()
 
 
-def chaos(processes: Processes) -> int:  # noqa: C901, PLR0912, PLR0915
+def chaos(processes: Processes) -> int:
     folder = processes.folder
     pg = processes.postgres = Postgres(folder)
     redis = processes.redis = Redis(folder)
@@ -459,7 +459,7 @@ def chaos(processes: Processes) -> int:  # noqa: C901, PLR0912, PLR0915
     return 0
 
 
-def report(  # noqa: PLR0913
+def report(
     run_id: int,
     final: dict,
     requests: list[list],

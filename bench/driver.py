@@ -123,7 +123,7 @@ class _EngineCpu:
 # ---- the studio side -----------------------------------------------------------------------------
 
 
-def _setup_project(fake_url: str, name: str, rpm: int, tpm: int):  # noqa: ANN202
+def _setup_project(fake_url: str, name: str, rpm: int, tpm: int):
     from django.contrib.auth import get_user_model
 
     from studio.models import ProviderCredential
@@ -157,7 +157,7 @@ def _setup_project(fake_url: str, name: str, rpm: int, tpm: int):  # noqa: ANN20
     return user, schema
 
 
-def _run_once(schema, user, rows: int, timeout: float) -> tuple[Any, float, float]:  # noqa: ANN001
+def _run_once(schema, user, rows: int, timeout: float) -> tuple[Any, float, float]:
     """Create a run and wait until it is no longer running: (run, start, end) wall times."""
     from generation.models import Run
     from generation.services import run_create
@@ -247,7 +247,7 @@ def _start_server_loop() -> None:
 def _start_workers(count: int, threads: int, log_dir: Path) -> list[subprocess.Popen]:
     workers = []
     for number in range(count):
-        log = open(log_dir / f"worker-{number}.log", "wb")  # noqa: SIM115
+        log = open(log_dir / f"worker-{number}.log", "wb")
         workers.append(
             subprocess.Popen(
                 [

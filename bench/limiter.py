@@ -32,7 +32,7 @@ async def _measure(asks: int, rounds: int, grouped: bool) -> tuple[float, float,
 
     async def one_round_trip() -> None:  # the script as one call used it before grouping
         await entry.acquire(
-            keys=[limiter._redis_key("k")], args=[1_000_000, 0, *limiter._budget_args(), 100]
+            keys=[limiter._redis_key("k")], args=["", 1_000_000, 0, *limiter._budget_args(), 100]
         )
 
     async def grouped_ask() -> None:

@@ -288,11 +288,11 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-def measure(  # noqa: PLR0913
-    page,  # noqa: ANN001
+def measure(
+    page,
     mode: str,
     data_dir: Path,
-    llm,  # noqa: ANN001
+    llm,
     rate: int,
     seconds: float,
     project_url: str,
@@ -354,7 +354,7 @@ def measure(  # noqa: PLR0913
     return summarise(mode, rate, probe, frames, connected_ms, end_ms, finished)
 
 
-def summarise(  # noqa: PLR0913
+def summarise(
     mode: str,
     rate: int,
     probe: dict,

@@ -139,7 +139,7 @@ class Cleanup:
         self.databases: list[str] = []
         self.temp = Path(tempfile.mkdtemp(prefix="studio-bench-"))
 
-    def start(self, args: list[str], env: dict[str, str], **kwargs) -> subprocess.Popen:  # noqa: ANN003
+    def start(self, args: list[str], env: dict[str, str], **kwargs) -> subprocess.Popen:
         process = subprocess.Popen(
             args, cwd=ROOT, env=env, start_new_session=True, **kwargs
         )  # its own session: Ctrl-C reaches only this script, which stops the whole group

@@ -13,14 +13,13 @@ Which price applies, by the credential's provider:
 - ``openai_compatible`` → first the hosted service behind ``base_url`` when genai-prices knows
   its URL (OpenRouter, Groq, Together, DeepSeek, Mistral, ...); otherwise, only when the model
   name is an OpenAI or Anthropic model (a LiteLLM-style proxy relaying ``gpt-4o-mini`` bills at
-  OpenAI's price), that price; otherwise 0 and ``known_price`` is False: a self-hosted server
+  OpenAI's price), that price; otherwise 0: a self-hosted server
   (vLLM, Ollama, llama.cpp) costs nothing per token, and an open-weights model name must not be
   priced at whichever cloud host happens to sell it.
 - ``None`` (caller did not say) → the model name alone, as before.
 - ``simulator`` → 0.
 
-Unknown models cost 0 and ``known_price`` says so, so the run page can say "cost unknown"
-rather than guess.
+Unknown models cost 0 rather than a guess.
 """
 
 from __future__ import annotations
@@ -138,26 +137,8 @@ def call_cost(
     base_url: str | None = None,
     custom_price: Price | None = None,
 ) -> Decimal:
-    """The cost of one call in USD; 0 when no price is known (see ``known_price``)."""
+    """The cost of one call in USD; 0 when no price is known."""
     if custom_price is not None:
         return _from_price(custom_price, input_tokens, output_tokens)
     cost = _lookup(model, input_tokens, output_tokens, provider, base_url)
     return cost if cost is not None else ZERO
-
-
-@lru_cache(maxsize=1024)
-def _known(model: str, provider: str | None, base_url: str | None) -> bool:
-    # Priced with a typical call: a model priced only for huge contexts would still be found.
-    return _lookup(model, 1000, 1000, provider, base_url) is not None
-
-
-def known_price(
-    model: str,
-    *,
-    provider: str | None = None,
-    base_url: str | None = None,
-    custom_price: Price | None = None,
-) -> bool:
-    """Whether ``call_cost`` has a price for this model (False: the cost shown is a 0 that
-    means "unknown")."""
-    return custom_price is not None or _known(model, provider, base_url)

@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 
 
-class FormInvalid(Exception):  # noqa: N818 - raised for the API edge to answer 422
+class FormInvalid(Exception):
     """Input a form refused. ``errors`` maps each field to its messages; ``messages`` are
     sentences that start with the field's label, for a page's flash messages."""
 

@@ -81,7 +81,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     return _project_page(request, project, SeedUploadForm())
 
 
-def _project_page(request: HttpRequest, project, upload_form, status: int = 200) -> HttpResponse:  # noqa: ANN001
+def _project_page(request: HttpRequest, project, upload_form, status: int = 200) -> HttpResponse:
     context = {
         "project": project,
         "credentials": selectors.credential_list(project=project),
@@ -189,7 +189,7 @@ def credential_edit(request: HttpRequest, credential_id: int) -> HttpResponse:
     return render(request, "studio/credential_form.html", context)
 
 
-def _schema_page(request: HttpRequest, *, project, schema=None) -> HttpResponse:  # noqa: ANN001
+def _schema_page(request: HttpRequest, *, project, schema=None) -> HttpResponse:
     post = request.POST if request.method == "POST" else None
     meta_initial, columns_initial = _initial_for(request, project, schema)
     meta = SchemaMetaForm(post, initial=meta_initial)
@@ -238,7 +238,7 @@ def _schema_page(request: HttpRequest, *, project, schema=None) -> HttpResponse:
     return render(request, "studio/schema_form.html", context, status=400 if problems else 200)
 
 
-def _initial_for(request: HttpRequest, project, schema) -> tuple[dict, list[dict]]:  # noqa: ANN001
+def _initial_for(request: HttpRequest, project, schema) -> tuple[dict, list[dict]]:
     if schema is not None:
         initial = {"name": schema.name, "description": schema.description}
         return initial, [column_initial(c) for c in schema.spec["columns"]]
@@ -262,14 +262,14 @@ def _levels(spec: dict) -> list[list[str]]:
         return []
 
 
-def _versions(schema) -> list:  # noqa: ANN001
+def _versions(schema) -> list:
     versions = list(schema.versions.select_related("created_by")[:20])
     for version in versions:
         version.yaml = spec_to_yaml(version.spec)
     return versions
 
 
-def _rebound(project, post, columns) -> object:  # noqa: ANN001
+def _rebound(project, post, columns) -> object:
     data = QueryDict(mutable=True)
     for key, values in data_from_columns(post, columns).items():
         data.setlist(key, values)

@@ -16,29 +16,29 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 @pytest.fixture
-def owner(db):  # noqa: ANN001, ANN201
+def owner(db):
     return get_user_model().objects.create_user("owner", password=PASSWORD)
 
 
 @pytest.fixture
-def collaborator(db):  # noqa: ANN001, ANN201
+def collaborator(db):
     return get_user_model().objects.create_user("collaborator", password=PASSWORD)
 
 
 @pytest.fixture
-def stranger(db):  # noqa: ANN001, ANN201
+def stranger(db):
     return get_user_model().objects.create_user("stranger", password=PASSWORD)
 
 
 @pytest.fixture
-def project(owner, collaborator) -> Project:  # noqa: ANN001
+def project(owner, collaborator) -> Project:
     project = project_create(user=owner, name="Trivia", description="test project")
     project_member_add(project=project, user=collaborator)
     return project
 
 
 @pytest.fixture
-def openai_credential(project, llm_server) -> ProviderCredential:  # noqa: ANN001
+def openai_credential(project, llm_server) -> ProviderCredential:
     llm_server.valid_keys = {"sk-test-good-key"}
     return credential_create(
         project=project,
@@ -51,7 +51,7 @@ def openai_credential(project, llm_server) -> ProviderCredential:  # noqa: ANN00
 
 
 @pytest.fixture
-def anthropic_credential(project, llm_server) -> ProviderCredential:  # noqa: ANN001
+def anthropic_credential(project, llm_server) -> ProviderCredential:
     return credential_create(
         project=project,
         name="fake anthropic",
@@ -78,28 +78,28 @@ def qa_spec(credential_id: int) -> dict:
 
 
 @pytest.fixture
-def qa_schema(project, owner, openai_credential):  # noqa: ANN001, ANN201
+def qa_schema(project, owner, openai_credential):
     return schema_create(project=project, user=owner, name="QA", data=qa_spec(openai_credential.pk))
 
 
-def client_for(user) -> Client:  # noqa: ANN001
+def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
 
 
 @pytest.fixture
-def owner_client(owner) -> Client:  # noqa: ANN001
+def owner_client(owner) -> Client:
     return client_for(owner)
 
 
 @pytest.fixture
-def stranger_client(stranger) -> Client:  # noqa: ANN001
+def stranger_client(stranger) -> Client:
     return client_for(stranger)
 
 
 @pytest.fixture
-def worker(transactional_db) -> Iterator[dramatiq.Worker]:  # noqa: ANN001
+def worker(transactional_db) -> Iterator[dramatiq.Worker]:
     """A Dramatiq worker on the Redis broker, in this process. Use `drain(worker)` to wait."""
     broker = dramatiq.get_broker()
     broker.flush_all()

@@ -22,7 +22,7 @@ os.environ["HF_HUB_DISABLE_XET"] = "1"
 # turn it off.
 os.environ["STUDIO_ALLOW_PRIVATE_PROVIDER_URLS"] = "true"
 
-from config.settings import *  # noqa: E402, F403
+from config.settings import *  # noqa: F403
 
 # Tests retry fast: the policy is the same, the waits are shorter.
 STUDIO_PROVIDER_TIMEOUT = 10

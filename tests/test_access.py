@@ -63,7 +63,7 @@ EXPECTED_ROLES: dict[Action, set[str]] = {
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hasher(settings) -> None:  # noqa: ANN001
+def fast_password_hasher(settings) -> None:
     """The cast's passwords are hashed once per test; the default hasher is slow on purpose."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -133,7 +133,7 @@ def make_world(project: Project, schema: DatasetSchema, credential: ProviderCred
 
 
 @pytest.fixture
-def world(project, qa_schema, openai_credential, owner, collaborator, stranger) -> World:  # noqa: ANN001
+def world(project, qa_schema, openai_credential, owner, collaborator, stranger) -> World:
     world = make_world(project, qa_schema, openai_credential)
     world.users = {"owner": owner, "editor": collaborator, "stranger": stranger}
     for role in ("reviewer", "viewer"):
@@ -719,7 +719,7 @@ def test_export_page_shows_the_hub_push_to_the_owner_only(identity: str, world: 
 # --------------------------------------------------------------------------------------------
 
 
-def session_headers(user) -> list[tuple[bytes, bytes]]:  # noqa: ANN001
+def session_headers(user) -> list[tuple[bytes, bytes]]:
     """What a browser of a signed-in ``user`` sends when it opens the run page's websocket."""
     session_key = client_for(user).cookies["sessionid"].value
     # Import the URLconf (and with it every view, provider SDK and pandas) here, not on the
@@ -733,12 +733,12 @@ def session_headers(user) -> list[tuple[bytes, bytes]]:  # noqa: ANN001
 
 
 @pytest.fixture
-def owner_headers(owner) -> list[tuple[bytes, bytes]]:  # noqa: ANN001
+def owner_headers(owner) -> list[tuple[bytes, bytes]]:
     return session_headers(owner)
 
 
 @pytest.fixture
-def stranger_headers(stranger) -> list[tuple[bytes, bytes]]:  # noqa: ANN001
+def stranger_headers(stranger) -> list[tuple[bytes, bytes]]:
     return session_headers(stranger)
 
 

@@ -19,7 +19,7 @@ PROVIDER_KEY = "sk-api-secret-provider-key-9876"
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hasher(settings) -> None:  # noqa: ANN001
+def fast_password_hasher(settings) -> None:
     """The cast's passwords are hashed once per test; the default hasher is slow on purpose."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -43,7 +43,7 @@ class Api:
 
 
 @pytest.fixture
-def api(owner) -> Api:  # noqa: ANN001
+def api(owner) -> Api:
     _, token = api_token_create(user=owner, name="tests")
     return Api(token)
 
@@ -76,7 +76,7 @@ def create_credential(api: Api, project_id: int, base_url: str) -> int:
 
 
 @pytest.mark.django_db
-def test_created_project_is_listed_and_readable(api: Api, owner) -> None:  # noqa: ANN001
+def test_created_project_is_listed_and_readable(api: Api, owner) -> None:
     project_id = create_project(api)
     assert [p["id"] for p in api.get("/api/projects").json()] == [project_id]
     response = api.get(f"/api/projects/{project_id}")
@@ -183,7 +183,7 @@ def test_schema_naming_an_unknown_column_is_refused_with_422(api: Api) -> None:
 @pytest.mark.django_db
 def test_schema_with_a_credential_of_another_project_is_refused(
     api: Api, openai_credential
-) -> None:  # noqa: ANN001
+) -> None:
     project_id = create_project(api)
     response = api.post(
         f"/api/projects/{project_id}/schemas",
@@ -217,7 +217,7 @@ def test_validate_returns_generation_levels_or_messages(api: Api) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_run_rows_review_and_export_end_to_end(api: Api, worker, llm_server) -> None:  # noqa: ANN001
+def test_run_rows_review_and_export_end_to_end(api: Api, worker, llm_server) -> None:
     llm_server.valid_keys = {PROVIDER_KEY}  # the worker must use the decrypted key
     project_id = create_project(api)
     credential_id = create_credential(api, project_id, llm_server.openai_base_url)
@@ -275,7 +275,7 @@ def test_run_rows_review_and_export_end_to_end(api: Api, worker, llm_server) -> 
     assert len(b"".join(everything.streaming_content).decode().splitlines()) == 5
 
 
-def test_run_can_be_cancelled_through_the_api(api: Api, worker, llm_server) -> None:  # noqa: ANN001
+def test_run_can_be_cancelled_through_the_api(api: Api, worker, llm_server) -> None:
     project_id = create_project(api)
     credential_id = create_credential(api, project_id, llm_server.openai_base_url)
     schema_id = api.post(
@@ -297,14 +297,14 @@ def test_run_can_be_cancelled_through_the_api(api: Api, worker, llm_server) -> N
 
 
 @pytest.mark.django_db
-def test_unknown_token_gets_401(project) -> None:  # noqa: ANN001
+def test_unknown_token_gets_401(project) -> None:
     for token in ["dst_not-a-real-token", "not-even-the-prefix", ""]:
         response = Client(HTTP_AUTHORIZATION=f"Bearer {token}").get("/api/projects")
         assert response.status_code == 401, token
 
 
 @pytest.mark.django_db
-def test_revoked_token_gets_401(owner, project) -> None:  # noqa: ANN001
+def test_revoked_token_gets_401(owner, project) -> None:
     token, plain = api_token_create(user=owner, name="soon revoked")
     api = Api(plain)
     assert api.get(f"/api/projects/{project.pk}").status_code == 200
@@ -314,7 +314,7 @@ def test_revoked_token_gets_401(owner, project) -> None:  # noqa: ANN001
 
 
 @pytest.mark.django_db
-def test_token_of_an_inactive_user_gets_401(owner) -> None:  # noqa: ANN001
+def test_token_of_an_inactive_user_gets_401(owner) -> None:
     _, plain = api_token_create(user=owner, name="ci")
     owner.is_active = False
     owner.save()
@@ -322,7 +322,7 @@ def test_token_of_an_inactive_user_gets_401(owner) -> None:  # noqa: ANN001
 
 
 @pytest.mark.django_db
-def test_token_use_is_recorded(owner) -> None:  # noqa: ANN001
+def test_token_use_is_recorded(owner) -> None:
     token, plain = api_token_create(user=owner, name="ci")
     assert token.last_used_at is None
     Api(plain).get("/api/projects")
@@ -333,7 +333,7 @@ def test_token_use_is_recorded(owner) -> None:  # noqa: ANN001
 @pytest.mark.django_db
 def test_token_page_shows_a_new_token_once_and_keeps_only_its_hash(
     owner_client: Client, owner
-) -> None:  # noqa: ANN001
+) -> None:
     response = owner_client.post("/settings/tokens/", {"name": "CI pipeline"})
     assert response.status_code == 200
     token = ApiToken.objects.get(user=owner)
@@ -358,7 +358,7 @@ def test_token_page_shows_a_new_token_once_and_keeps_only_its_hash(
 
 
 @pytest.mark.django_db
-def test_user_cannot_revoke_another_users_token(owner, stranger_client: Client) -> None:  # noqa: ANN001
+def test_user_cannot_revoke_another_users_token(owner, stranger_client: Client) -> None:
     token, plain = api_token_create(user=owner, name="ci")
     stranger_client.post(f"/settings/tokens/{token.pk}/revoke/")
     assert ApiToken.objects.filter(pk=token.pk).exists()
@@ -411,7 +411,7 @@ def test_api_docs_page_renders(owner_client: Client) -> None:
 
 
 @pytest.mark.django_db
-def test_a_run_shows_its_budget_spend_and_what_calls_in_flight_hold(api: Api, owner) -> None:  # noqa: ANN001
+def test_a_run_shows_its_budget_spend_and_what_calls_in_flight_hold(api: Api, owner) -> None:
     from datetime import timedelta
     from decimal import Decimal
 

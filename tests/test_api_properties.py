@@ -62,7 +62,7 @@ SPEC = {"columns": [{"name": "n", "kind": "integer", "low": 1, "high": 9}]}
 
 
 @pytest.fixture
-def setting(owner, project) -> dict[str, Any]:  # noqa: ANN001
+def setting(owner, project) -> dict[str, Any]:
     schema = schema_create(project=project, user=owner, name="Numbers", data=SPEC)
     run = run_create(schema=schema, user=owner, num_rows=2)
     client = Client(

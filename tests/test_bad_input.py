@@ -33,12 +33,12 @@ class Api:
 
 
 @pytest.fixture
-def api(owner) -> Api:  # noqa: ANN001
+def api(owner) -> Api:
     return Api(api_token_create(user=owner, name="tests")[1])
 
 
 @pytest.fixture
-def schema(project, owner) -> DatasetSchema:  # noqa: ANN001
+def schema(project, owner) -> DatasetSchema:
     return schema_create(project=project, user=owner, name="Numbers", data=SPEC)
 
 
@@ -65,7 +65,7 @@ BAD_RUNS = [
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("body", "field"), BAD_RUNS)
-def test_api_refuses_an_absurd_run_naming_the_field(api: Api, schema, body, field) -> None:  # noqa: ANN001
+def test_api_refuses_an_absurd_run_naming_the_field(api: Api, schema, body, field) -> None:
     response = api.send("post", f"/api/schemas/{schema.pk}/runs", body)
     assert field in _fields_named(response)
     assert not Run.objects.exists()
@@ -81,7 +81,7 @@ def test_api_refuses_an_absurd_run_naming_the_field(api: Api, schema, body, fiel
         ({"num_rows": "1000000000"}, "Rows"),
     ],
 )
-def test_run_form_refuses_an_absurd_run_naming_the_field(owner_client, schema, form, label) -> None:  # noqa: ANN001
+def test_run_form_refuses_an_absurd_run_naming_the_field(owner_client, schema, form, label) -> None:
     response = owner_client.post(f"/schemas/{schema.pk}/runs/", form)
     assert response.status_code == 302
     assert any(message.startswith(f"{label}: ") for message in _flash(response))
@@ -92,7 +92,7 @@ def test_run_form_refuses_an_absurd_run_naming_the_field(owner_client, schema, f
 @pytest.mark.django_db
 def test_a_budget_beyond_its_column_is_refused_and_the_run_keeps_its_own(
     api: Api, owner_client, schema
-) -> None:  # noqa: ANN001
+) -> None:
     run = api.send("post", f"/api/schemas/{schema.pk}/runs", {"num_rows": 1, "budget_usd": "2.5"})
     assert run.status_code == 201, run.content
     run_id = run.json()["id"]
@@ -109,7 +109,7 @@ def test_a_budget_beyond_its_column_is_refused_and_the_run_keeps_its_own(
 
 
 @pytest.mark.django_db
-def test_the_largest_budget_the_column_holds_is_accepted(api: Api, schema) -> None:  # noqa: ANN001
+def test_the_largest_budget_the_column_holds_is_accepted(api: Api, schema) -> None:
     body = {"num_rows": 1, "budget_usd": "99999999.9999", "seed": 2**63 - 1}
     response = api.send("post", f"/api/schemas/{schema.pk}/runs", body)
     assert response.status_code == 201, response.content
@@ -129,7 +129,7 @@ def test_api_refuses_nul_characters_in_a_project(api: Api) -> None:
 
 
 @pytest.mark.django_db
-def test_api_refuses_nul_characters_in_a_schema_and_names_the_column(api: Api, project) -> None:  # noqa: ANN001
+def test_api_refuses_nul_characters_in_a_schema_and_names_the_column(api: Api, project) -> None:
     url = f"/api/projects/{project.pk}/schemas"
     assert _fields_named(api.send("post", url, {"name": "a\x00", "spec": SPEC})) == {"name"}
     spec = {"columns": [{"name": "topic", "kind": "category", "values": ["ok", "b\x00d"]}]}
@@ -145,7 +145,7 @@ def test_api_refuses_nul_characters_in_a_schema_and_names_the_column(api: Api, p
 
 
 @pytest.mark.django_db
-def test_designer_refuses_nul_characters_in_a_column(owner_client, project) -> None:  # noqa: ANN001
+def test_designer_refuses_nul_characters_in_a_column(owner_client, project) -> None:
     response = owner_client.post(
         f"/projects/{project.pk}/schemas/new/",
         {
@@ -172,7 +172,7 @@ def test_the_schema_core_names_the_column_holding_a_nul_character() -> None:
 
 
 @pytest.mark.django_db
-def test_every_api_body_refuses_nul_characters_naming_the_place(api: Api, project) -> None:  # noqa: ANN001
+def test_every_api_body_refuses_nul_characters_naming_the_place(api: Api, project) -> None:
     response = api.send(
         "post",
         f"/api/projects/{project.pk}/credentials",
@@ -188,7 +188,7 @@ def test_every_api_body_refuses_nul_characters_naming_the_place(api: Api, projec
 @pytest.mark.django_db
 def test_designer_refuses_an_escaped_nul_in_a_json_schema_naming_the_column(
     owner_client, project
-) -> None:  # noqa: ANN001
+) -> None:
     simulator = credential_create(project=project, name="sim", provider="simulator")
     response = owner_client.post(
         f"/projects/{project.pk}/schemas/new/",
@@ -219,7 +219,7 @@ def test_designer_refuses_an_escaped_nul_in_a_json_schema_naming_the_column(
 @pytest.mark.django_db
 def test_restoring_a_version_that_does_not_exist_is_404_and_changes_nothing(
     api: Api, owner_client, schema
-) -> None:  # noqa: ANN001
+) -> None:
     page = owner_client.post(f"/schemas/{schema.pk}/versions/99/restore/")
     assert page.status_code == 404
     response = api.send("post", f"/api/schemas/{schema.pk}/versions/99/restore", {})
@@ -233,7 +233,7 @@ def test_restoring_a_version_that_does_not_exist_is_404_and_changes_nothing(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("header", ["Bearer dst_not-a-real-token", "Bearer nope", "Bearer "])
-def test_a_post_with_an_invalid_token_is_401_not_a_csrf_403(owner, header) -> None:  # noqa: ANN001
+def test_a_post_with_an_invalid_token_is_401_not_a_csrf_403(owner, header) -> None:
     client = Client(HTTP_AUTHORIZATION=header, enforce_csrf_checks=True)
     response = client.post("/api/projects", data="{}", content_type="application/json")
     assert response.status_code == 401
@@ -247,7 +247,7 @@ def test_a_post_with_an_invalid_token_is_401_not_a_csrf_403(owner, header) -> No
 
 
 @pytest.mark.django_db
-def test_a_post_with_a_revoked_token_is_401(owner) -> None:  # noqa: ANN001
+def test_a_post_with_a_revoked_token_is_401(owner) -> None:
     token, plain = api_token_create(user=owner, name="soon revoked")
     token.delete()
     client = Client(HTTP_AUTHORIZATION=f"Bearer {plain}", enforce_csrf_checks=True)
@@ -256,7 +256,7 @@ def test_a_post_with_a_revoked_token_is_401(owner) -> None:  # noqa: ANN001
 
 
 @pytest.mark.django_db
-def test_revoking_another_users_token_is_404_and_keeps_it(owner, stranger_client) -> None:  # noqa: ANN001
+def test_revoking_another_users_token_is_404_and_keeps_it(owner, stranger_client) -> None:
     token, _ = api_token_create(user=owner, name="ci")
     response = stranger_client.post(f"/settings/tokens/{token.pk}/revoke/")
     assert response.status_code == 404
@@ -265,7 +265,7 @@ def test_revoking_another_users_token_is_404_and_keeps_it(owner, stranger_client
 
 
 @pytest.mark.django_db
-def test_the_api_revokes_only_the_callers_own_tokens(owner, stranger) -> None:  # noqa: ANN001
+def test_the_api_revokes_only_the_callers_own_tokens(owner, stranger) -> None:
     theirs, _ = api_token_create(user=owner, name="ci")
     spare, _ = api_token_create(user=stranger, name="spare")
     stranger_api = Api(api_token_create(user=stranger, name="mine")[1])

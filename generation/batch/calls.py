@@ -29,7 +29,7 @@ from studio.models import ProviderCredential
 BATCH_PRICE_FACTOR = Decimal("0.5")
 
 
-class Deferred(Exception):  # noqa: N818 - a signal, not an error
+class Deferred(Exception):
     """The answer is not in the ledger yet: the request goes into the next batch and the row
     stays pending. Deliberately not an ``LlmFailure`` (nor a ``ValueError``), so the engine
     does not record it as a column error but lets it end the row's fill."""

@@ -71,29 +71,6 @@ class CompletionRequest:
         last_user = next((m.content for m in reversed(conversation) if m.role == "user"), "")
         object.__setattr__(self, "prompt", last_user)
 
-    @classmethod
-    def single(
-        cls,
-        *,
-        model: str,
-        prompt: str,
-        system: str = "",
-        temperature: float = 0.7,
-        max_tokens: int = 512,
-        json_schema: dict[str, Any] | None = None,
-        schema_name: str = "answer",
-    ) -> CompletionRequest:
-        """A one-question request (the usual case for a column)."""
-        return cls(
-            model=model,
-            system=system,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            conversation=(Message("user", prompt),),
-            json_schema=json_schema,
-            schema_name=schema_name,
-        )
-
     def with_turns(self, *turns: Message) -> CompletionRequest:
         """The same request with ``turns`` appended to the conversation."""
         return dataclasses.replace(self, prompt="", conversation=self.conversation + turns)

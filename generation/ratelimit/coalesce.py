@@ -74,7 +74,7 @@ class Coalescer(Generic[Item, Result]):
                     for _, future in taken:
                         future.cancel()
                     raise
-                except Exception as exc:  # noqa: BLE001 - handed to every ask of the group
+                except Exception as exc:
                     for _, future in taken:
                         if not future.done():
                             future.set_exception(exc)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from generation.ratelimit.core import (
     KeyState,
@@ -31,9 +31,11 @@ class InMemoryRateLimiter:
         *,
         config: LimiterConfig | None = None,
         wall_clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._clock = clock
         self._wall_clock = wall_clock
+        self._sleep = sleep
         self.config = config or LimiterConfig()
         self._lock = threading.Lock()
         self._states: dict[str, KeyState] = {}
@@ -53,22 +55,11 @@ class InMemoryRateLimiter:
             )
         return grant.granted, grant.wait
 
-    async def acquire(
-        self,
-        key: str,
-        *,
-        rpm: int | None = None,
-        tpm: int = 0,
-        tokens: int = 0,
-        per_minute: int | None = None,
-    ) -> None:
-        """See ``RateLimiter.acquire``. ``per_minute=`` is the old spelling of ``rpm=`` (requests
-        only), kept until every caller passes rpm/tpm/tokens."""
-        requests = rpm if rpm is not None else (per_minute or 0)
+    async def acquire(self, key: str, *, rpm: int, tpm: int, tokens: int) -> None:
         while True:
-            granted, wait = self.try_acquire(key, rpm=requests, tpm=tpm, tokens=tokens)
+            granted, wait = self.try_acquire(key, rpm=rpm, tpm=tpm, tokens=tokens)
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
             if granted:
                 return
 
@@ -97,16 +88,3 @@ class InMemoryRateLimiter:
 
     async def aclose(self) -> None:
         return None
-
-    def reserve(self, key: str, *, per_minute: int) -> float:
-        """The old interface: take one request from a bucket of ``per_minute`` a minute with a
-        burst of one second's worth; return how long to wait. Kept for existing callers."""
-        interval = 60.0 / per_minute
-        capacity = max(1.0, per_minute / 60.0)
-        with self._lock:
-            state = self._state(key)
-            now = self._clock()
-            tat = state.request_tat if state.request_tat is not None else now
-            start = max(now, tat - (capacity - 1) * interval)
-            state.request_tat = max(tat, start) + interval
-        return start - now

@@ -7,8 +7,9 @@ script again on NOSCRIPT). The asks for one key that an event loop makes while i
 for that key is out go together in the next one (coalesce.py): the script charges them one after
 the other, as separate round trips would have. Times come from Redis's own ``TIME``, never
 from the clients, so machines with skewed clocks share one timeline; a client only receives a
-relative wait. The hash expires once it no longer matters (its state is then the same as a
-fresh key's).
+relative wait. A test may give the limiter a ``clock`` instead: every script takes the time as
+its first argument, empty in production (Redis's ``TIME``), so a test runs on a fake clock. The
+hash expires once it no longer matters (its state is then the same as a fresh key's).
 
 A key with no limit (rpm and tpm ≤ 0, a self-hosted server) has nothing to charge and only its
 pause to honour: each loop answers from the pause it read last (and from its own pauses, known
@@ -27,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ from generation.ratelimit.core import (
 
 _COMMON_LUA = """
 local function now_s()
+  if ARGV[1] ~= '' then return tonumber(ARGV[1]) end
   local t = redis.call('TIME')
   return tonumber(t[1]) + tonumber(t[2]) / 1000000
 end
@@ -57,16 +59,18 @@ local function keep_until(key, now, horizon)
 end
 """
 
-# KEYS[1] the key's hash; ARGV rpm, tpm, window, margin, burst_fraction, then one token estimate
-# per call asking. The calls are charged one after the other, as if each had its own round trip.
+# Every script's ARGV[1] is the time to use, or '' for Redis's own TIME (production).
+# KEYS[1] the key's hash; ARGV now, rpm, tpm, window, margin, burst_fraction, then one token
+# estimate per call asking. The calls are charged one after the other, as if each had its own
+# round trip.
 # Returns {granted (0: paused, nothing charged), then one wait in seconds per call, as strings
 # (Lua numbers would be truncated); paused: a single wait, the pause's}. Mirrors core.reserve.
 ACQUIRE_LUA = (
     _COMMON_LUA
     + """
 local key = KEYS[1]
-local rpm, tpm = tonumber(ARGV[1]), tonumber(ARGV[2])
-local window, margin, burst = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local rpm, tpm = tonumber(ARGV[2]), tonumber(ARGV[3])
+local window, margin, burst = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local now = now_s()
 local state = redis.call('HMGET', key, 'r', 't', 'p')
 local paused = tonumber(state[3]) or 0
@@ -79,7 +83,7 @@ if tpm > 0 then ti, tc = budget(tpm, window, margin, burst) end
 local answer = {1}
 local horizon = now
 local requests, tokens_charged = false, false
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   local tokens = tonumber(ARGV[i])
   local start = now
   local cost = 0
@@ -108,21 +112,21 @@ return answer
 """
 )
 
-# KEYS[1]; ARGV tpm, window, margin, burst_fraction, then (estimated, actual) per call, applied
-# one after the other. Mirrors core.correct_usage.
+# KEYS[1]; ARGV now, tpm, window, margin, burst_fraction, then (estimated, actual) per call,
+# applied one after the other. Mirrors core.correct_usage.
 USAGE_LUA = (
     _COMMON_LUA
     + """
 local key = KEYS[1]
-local tpm = tonumber(ARGV[1])
-local window, margin, burst = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local tpm = tonumber(ARGV[2])
+local window, margin, burst = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 if tpm <= 0 then return 0 end
 local now = now_s()
 local ti = budget(tpm, window, margin, burst)
 local stored = tonumber(redis.call('HGET', key, 't'))
 local ttat = stored or now
 local changed = false
-for i = 5, #ARGV - 1, 2 do
+for i = 6, #ARGV - 1, 2 do
   local estimated, actual = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
   local delta = math.min(math.max(actual, 0), tpm) - math.min(math.max(estimated, 0), tpm)
   if delta ~= 0 then
@@ -137,12 +141,12 @@ return 1
 """
 )
 
-# KEYS[1]; ARGV seconds, window. Extends (never shortens) the pause. Mirrors core.pause.
+# KEYS[1]; ARGV now, seconds, window. Extends (never shortens) the pause. Mirrors core.pause.
 PAUSE_LUA = (
     _COMMON_LUA
     + """
 local key = KEYS[1]
-local seconds, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local seconds, window = tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = now_s()
 local current = tonumber(redis.call('HGET', key, 'p')) or 0
 local target = math.max(current, now + seconds)
@@ -151,6 +155,10 @@ keep_until(key, now, target + window)
 return fmt(target - now)
 """
 )
+
+
+def _server_time() -> str:
+    return ""  # the scripts read Redis's own TIME
 
 
 # Redis connections per event loop (a loop fills one chunk); commands wait for a free one.
@@ -172,6 +180,8 @@ def _forget_read(client: _LoopClient, redis_key: str, task: asyncio.Task[Any]) -
 class _LoopClient:
     loop: asyncio.AbstractEventLoop
     client: aioredis.Redis
+    # The time each script is given: '' (Redis's own TIME) unless a test set a clock.
+    script_now: Callable[[], str | float]
     acquire: Any
     usage: Any
     pause: Any
@@ -193,7 +203,7 @@ class _LoopClient:
     ) -> list[tuple[bool, float]]:
         redis_key, rpm, tpm, budget_args = group  # type: ignore[misc]
         granted, *waits = await self.acquire(
-            keys=[redis_key], args=[rpm, tpm, *budget_args, *tokens]
+            keys=[redis_key], args=[self.script_now(), rpm, tpm, *budget_args, *tokens]
         )
         if not int(granted):  # paused: nothing was charged, every ask waits for the pause
             return [(False, float(waits[0]))] * len(tokens)
@@ -203,7 +213,12 @@ class _LoopClient:
         redis_key, tpm, budget_args = group  # type: ignore[misc]
         await self.usage(
             keys=[redis_key],
-            args=[tpm, *budget_args, *(number for pair in pairs for number in pair)],
+            args=[
+                self.script_now(),
+                tpm,
+                *budget_args,
+                *(number for pair in pairs for number in pair),
+            ],
         )
         return [None] * len(pairs)
 
@@ -215,10 +230,19 @@ class RedisRateLimiter:
         *,
         prefix: str = DEFAULT_PREFIX,
         config: LimiterConfig | None = None,
+        clock: Callable[[], float] | None = None,
+        wall_clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
+        """``clock``, ``wall_clock`` and ``sleep`` are for tests (a fake clock): with no
+        ``clock``, Redis's TIME is the budget's clock and ``time.monotonic`` the process's."""
         self.url = url
         self.prefix = prefix
         self.config = config or LimiterConfig()
+        self._clock = clock or time.monotonic
+        self._script_now: Callable[[], str | float] = clock or _server_time
+        self._wall_clock = wall_clock
+        self._sleep = sleep
         self._lock = threading.Lock()
         self._clients: dict[int, _LoopClient] = {}
 
@@ -243,6 +267,7 @@ class RedisRateLimiter:
                 entry = _LoopClient(
                     loop,
                     client,
+                    self._script_now,
                     client.register_script(ACQUIRE_LUA),
                     client.register_script(USAGE_LUA),
                     client.register_script(PAUSE_LUA),
@@ -262,7 +287,7 @@ class RedisRateLimiter:
         if rpm > 0 or tpm > 0:
             return await client.acquires.ask(group, max(0, tokens))
         paused_until, read_at = client.pauses.get(redis_key, (0.0, float("-inf")))
-        now = time.monotonic()
+        now = self._clock()
         recheck = self.config.pause_recheck
         if now - read_at > PAUSE_STALE_LIMIT * recheck:  # never read, or Redis slow or gone
             return await self._read_pause(client, group)
@@ -272,11 +297,10 @@ class RedisRateLimiter:
             read.add_done_callback(lambda task: _forget_read(client, redis_key, task))
         return (True, 0.0) if paused_until <= now else (False, paused_until - now)
 
-    @staticmethod
-    async def _read_pause(client: _LoopClient, group: tuple) -> tuple[bool, float]:
+    async def _read_pause(self, client: _LoopClient, group: tuple) -> tuple[bool, float]:
         """An unlimited key's pause, read (an acquire that charges nothing) and remembered."""
         granted, wait = await client.acquires.ask(group, 0)
-        now = time.monotonic()
+        now = self._clock()
         client.pauses[group[0]] = (now if granted else now + wait, now)
         return granted, wait
 
@@ -284,7 +308,7 @@ class RedisRateLimiter:
         while True:
             granted, wait = await self.try_acquire(key, rpm=rpm, tpm=tpm, tokens=tokens)
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
             if granted:
                 return
 
@@ -297,13 +321,16 @@ class RedisRateLimiter:
     async def _pause(self, key: str, seconds: float) -> None:
         redis_key, client = self._redis_key(key), self._client()
         remaining = float(
-            await client.pause(keys=[redis_key], args=[seconds, self.config.window_seconds])
+            await client.pause(
+                keys=[redis_key],
+                args=[self._script_now(), seconds, self.config.window_seconds],
+            )
         )
-        now = time.monotonic()
+        now = self._clock()
         client.pauses[redis_key] = (now + remaining, now)  # this loop knows at once
 
     async def observe_headers(self, key: str, headers: Mapping[str, str]) -> None:
-        seconds = pause_from_headers(headers, wall_now=time.time(), config=self.config)
+        seconds = pause_from_headers(headers, wall_now=self._wall_clock(), config=self.config)
         if seconds > 0:
             await self._pause(key, seconds)
 

@@ -34,7 +34,7 @@ from studio.schema import SchemaError, SchemaSpec, parse_spec
 _chunk_order = itertools.count()
 
 
-class _SpecUnusable(Exception):  # noqa: N818 - a signal to fail the run's rows
+class _SpecUnusable(Exception):
     """The run's schema snapshot does not validate any more: no retry could fill a row."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -43,7 +43,7 @@ MSG_CREDENTIAL_GONE = "The credential of column '{column}' was deleted"
 MSG_INVALID_ANSWER = "The answer did not match the JSON schema after {tries} tries: {error}"
 
 
-class RunStopped(Exception):  # noqa: N818 - a signal, not an error
+class RunStopped(Exception):
     """The run was paused or cancelled while the row waited: the row stays pending."""
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, model_validator
 
 from .base import NAME_PATTERN, NAME_RULE, ColumnBase
 from .errors import SchemaError
-from .json_schema_limits import SafeValidator, json_schema_limit_problems
+from .json_schema_limits import json_schema_limit_problems
 from .json_schema_refs import ref_problems
 
 __all__ = [
@@ -101,15 +101,6 @@ class LlmStructuredColumn(_LlmColumnBase):
 
     def value_fields(self) -> list[str]:
         return list(self.json_schema.get("properties", {}))
-
-    def answer_problems(self, parsed: object) -> list[str]:
-        """Why a parsed answer does not follow the schema (empty when it does), for a re-ask."""
-        validator = SafeValidator(self.json_schema)
-        problems = []
-        for error in sorted(validator.iter_errors(parsed), key=lambda e: list(e.absolute_path)):
-            where = _path(error.absolute_path)
-            problems.append(f"{where}: {error.message}" if where else error.message)
-        return problems
 
     @model_validator(mode="after")
     def _check(self) -> LlmStructuredColumn:

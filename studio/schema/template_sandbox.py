@@ -153,7 +153,7 @@ def _budget() -> RenderBudget:
     return budget
 
 
-class budget_for_render:  # noqa: N801 - used as a context manager, like a function
+class budget_for_render:
     """``with budget_for_render(steps) as budget:`` — the budget the sandbox charges inside."""
 
     def __init__(self, steps: int = MAX_RENDER_STEPS) -> None:
@@ -342,7 +342,7 @@ def _steps(iterable: Any) -> Iterator[Any]:
         yield item
 
 
-def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:  # noqa: A002
+def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:
     _budget().charge()
     if n > 100 or max > 1000:
         raise SecurityError("lipsum is limited to 100 paragraphs of 1 000 words")
@@ -352,12 +352,12 @@ def _lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str
 class _BudgetRewriter(NodeTransformer):
     """Each ``for`` iterates through ``studio_steps``; each ``~`` is ``studio_concat``."""
 
-    def visit_For(self, node: nodes.For) -> nodes.Node:  # noqa: N802 - Jinja's visitor naming
+    def visit_For(self, node: nodes.For) -> nodes.Node:
         self.generic_visit(node)
         node.iter = nodes.Filter(node.iter, "studio_steps", [], [], None, None, lineno=node.lineno)
         return node
 
-    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:  # noqa: N802
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
         items = nodes.List(node.nodes, lineno=node.lineno)
         return nodes.Filter(items, "studio_concat", [], [], None, None, lineno=node.lineno)
@@ -414,7 +414,7 @@ class StudioSandbox(SandboxedEnvironment):
 
         return checked
 
-    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         budget = _budget()
         budget.charge()
         budget.check_size(args if not kwargs else [args, kwargs], "a call's arguments")

@@ -156,14 +156,14 @@ def run_server(*, hub_url: str, name: str, demo: bool) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="session")
-def studio_server(hub_server_session) -> Iterator[LiveServer]:  # noqa: ANN001
+def studio_server(hub_server_session) -> Iterator[LiveServer]:
     """The embedded-mode server without the demo project, shared by the session."""
     with run_server(hub_url=hub_server_session.url, name="main", demo=False) as server:
         yield server
 
 
 @pytest.fixture
-def demo_server(hub_server_session) -> Iterator[LiveServer]:  # noqa: ANN001
+def demo_server(hub_server_session) -> Iterator[LiveServer]:
     """A second server, as a brand-new `make run` starts it: with the demo project."""
     with run_server(hub_url=hub_server_session.url, name="demo", demo=True) as server:
         yield server
@@ -183,7 +183,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, request) -> Iterator[object]:  # noqa: ANN001
+def page(browser, request) -> Iterator[object]:
     """A fresh browser context (no cookies) and page; a screenshot is kept if the test fails."""
     context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(15_000)
@@ -208,12 +208,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 
 
 @pytest.fixture
-def shot(request) -> object:  # noqa: ANN001
+def shot(request) -> object:
     """`shot(page, "step")` saves test-artifacts/e2e/<test>-NN-step.png (full page)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     counter = iter(range(1, 100))
 
-    def take(page, step: str) -> Path:  # noqa: ANN001
+    def take(page, step: str) -> Path:
         path = ARTIFACTS / f"{request.node.name}-{next(counter):02d}-{step}.png"
         page.screenshot(path=str(path), full_page=True)
         return path

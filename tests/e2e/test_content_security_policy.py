@@ -34,7 +34,7 @@ def watch(page: Page, origin: str) -> tuple[list[str], list[str]]:
         lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
     )
 
-    def only_this_server(route) -> None:  # noqa: ANN001
+    def only_this_server(route) -> None:
         url = route.request.url
         if url.startswith(("data:", "blob:")) or urlsplit(url).netloc == urlsplit(origin).netloc:
             route.continue_()

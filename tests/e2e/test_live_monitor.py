@@ -72,7 +72,7 @@ def open_page(context: BrowserContext) -> Page:
     return page
 
 
-def set_up_schema(page: Page, base: str, llm_server, *, user: str, rpm: int) -> None:  # noqa: ANN001
+def set_up_schema(page: Page, base: str, llm_server, *, user: str, rpm: int) -> None:
     """Sign up, a project, a credential paced at ``rpm``, a saved QA schema (ends on it)."""
     llm_server.valid_keys = None
     sign_up(page, base, user)
@@ -122,7 +122,7 @@ def wait_finished(page: Page, rows: int, timeout: float = 60_000) -> None:
     expect(page.locator("#run-status")).to_have_text(re.compile("Finished"))
 
 
-def wait_provider_idle(llm_server, quiet: float = 1.5, timeout: float = 60.0) -> None:  # noqa: ANN001
+def wait_provider_idle(llm_server, quiet: float = 1.5, timeout: float = 60.0) -> None:
     """Until the fake provider has had no request for ``quiet`` seconds: calls of a cancelled
     run that were already waiting for the limiter still go out, and would take the failures
     queued for the next run."""
@@ -211,7 +211,7 @@ class DroppingProxy:
 
 
 @pytest.fixture
-def proxy(studio_server) -> Iterator[DroppingProxy]:  # noqa: ANN001
+def proxy(studio_server) -> Iterator[DroppingProxy]:
     proxy = DroppingProxy(int(studio_server.url.rsplit(":", 1)[1]))
     yield proxy
     proxy.close()

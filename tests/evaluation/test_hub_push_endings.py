@@ -33,7 +33,7 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def _queue_push(run, owner) -> HubExport:  # noqa: ANN001
+def _queue_push(run, owner) -> HubExport:
     """An export as the page records it, without sending its message (the test runs it)."""
     return HubExport.objects.create(
         run=run,
@@ -43,7 +43,7 @@ def _queue_push(run, owner) -> HubExport:  # noqa: ANN001
     )
 
 
-def _assert_failed(export: HubExport, owner_client, run) -> None:  # noqa: ANN001
+def _assert_failed(export: HubExport, owner_client, run) -> None:
     export.refresh_from_db()
     assert export.status == HubExport.Status.FAILED
     assert export.token_encrypted == ""
@@ -85,7 +85,7 @@ def test_an_unexpected_error_fails_the_push_instead_of_leaving_it_queued(
 ):
     settings.HF_ENDPOINT = hub_server.url
 
-    def broken_card(facts):  # noqa: ANN001, ANN202
+    def broken_card(facts):
         raise KeyError("model")
 
     monkeypatch.setattr(hub_export, "build_card", broken_card)

@@ -14,8 +14,8 @@ import pytest
 # Guard: the fake Hub has no Xet endpoint. huggingface_hub reads this at import time.
 os.environ["HF_HUB_DISABLE_XET"] = "1"
 
-from .hub_server import FakeHubServer  # noqa: E402
-from .llm_server import FakeLLMServer  # noqa: E402
+from .hub_server import FakeHubServer
+from .llm_server import FakeLLMServer
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from generation.pricing import PRICES_PER_MILLION, call_cost, known_price
+from generation.pricing import PRICES_PER_MILLION, call_cost
 
 
 @pytest.mark.parametrize(
@@ -20,7 +20,6 @@ def test_known_models_have_plausible_costs(model, provider):
     cost = call_cost(model, 1_000, 500, provider=provider)
     # Between $0.01 and $100 per million tokens, in and out.
     assert Decimal("0.000015") < cost < Decimal("0.15")
-    assert known_price(model, provider=provider)
 
 
 def test_gpt_4o_mini_matches_its_list_price():
@@ -37,20 +36,17 @@ def test_a_custom_price_wins():
     assert call_cost(
         "my-llama", 2_000, 1_000, provider="openai_compatible", custom_price=custom
     ) == (Decimal("0.004"))
-    assert known_price("my-llama", provider="openai_compatible", custom_price=custom)
 
 
 @pytest.mark.parametrize("provider", [None, "openai", "anthropic", "openai_compatible"])
-def test_an_unknown_model_costs_nothing_and_says_so(provider):
+def test_an_unknown_model_costs_nothing(provider):
     assert call_cost("no-such-model-xyz", 1000, 1000, provider=provider) == 0
-    assert not known_price("no-such-model-xyz", provider=provider)
 
 
 def test_compatible_servers_are_free_unless_hosted_or_relaying_a_vendor_model():
     local = "http://127.0.0.1:8000/v1"
     # A self-hosted open model: free, even if some cloud sells a model of that name.
     assert call_cost("llama3.1:8b", 1000, 1000, provider="openai_compatible", base_url=local) == 0
-    assert not known_price("deepseek-chat", provider="openai_compatible", base_url=local)
     # A proxy relaying an OpenAI model: OpenAI's price.
     assert call_cost("gpt-4o-mini", 1000, 1000, provider="openai_compatible", base_url=local) > 0
     # A hosted service genai-prices knows by its URL: that service's price.
@@ -74,12 +70,11 @@ def test_the_fallback_table_prices_what_genai_prices_does_not_know(monkeypatch):
     import generation.pricing as pricing
 
     monkeypatch.setattr(pricing, "_genai_price", lambda *a, **k: None)
-    pricing._known.cache_clear()
+    pricing._lookup.cache_clear()  # a cached answer would not ask genai-prices
     try:
         assert (
             call_cost("gpt-4o-mini", 1_000_000, 0, provider="openai")
             == (PRICES_PER_MILLION["gpt-4o-mini"][0])
         )
-        assert known_price("claude-haiku-4-5", provider="anthropic")
     finally:
-        pricing._known.cache_clear()
+        pricing._lookup.cache_clear()

@@ -112,13 +112,6 @@ def test_unlimited_budgets_never_wait():
     )
 
 
-def test_the_old_reserve_interface_still_spaces_requests():
-    clock = FakeClock()
-    limiter = InMemoryRateLimiter(clock)
-    waits = [limiter.reserve("k", per_minute=120) for _ in range(4)]
-    assert waits == pytest.approx([0.0, 0.0, 0.5, 1.0])
-
-
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [
@@ -203,7 +196,7 @@ async def test_limited_call_feeds_429s_headers_and_usage_back(llm_server):
     provider = build_provider(
         ProviderConfig("openai_compatible", "k", llm_server.openai_base_url, 5)
     )
-    request = CompletionRequest.single(model="gpt-4o-mini", prompt="hello", max_tokens=50)
+    request = CompletionRequest(model="gpt-4o-mini", prompt="hello", max_tokens=50)
     llm_server.fail_next(1, status=429, headers={"retry-after": "4"})
     with pytest.raises(Exception, match="Rate limit"):
         await limited_call(

@@ -31,11 +31,9 @@ def test_messages_add_overhead_and_the_answer_budget():
 
 
 def test_a_request_counts_its_system_prompt_and_schema():
-    plain = CompletionRequest.single(model="m", prompt="x" * 400, max_tokens=256)
-    with_system = CompletionRequest.single(
-        model="m", prompt="x" * 400, system="s" * 40, max_tokens=256
-    )
-    structured = CompletionRequest.single(
+    plain = CompletionRequest(model="m", prompt="x" * 400, max_tokens=256)
+    with_system = CompletionRequest(model="m", prompt="x" * 400, system="s" * 40, max_tokens=256)
+    structured = CompletionRequest(
         model="m", prompt="x" * 400, max_tokens=256, json_schema={"type": "object"}
     )
     assert estimate_request_tokens(plain) == TOKENS_PER_REPLY + TOKENS_PER_MESSAGE + 100 + 256

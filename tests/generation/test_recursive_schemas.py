@@ -33,14 +33,14 @@ def spec(credential_id, json_schema):
 
 
 @pytest.fixture
-def simulator(project):  # noqa: ANN001, ANN201
+def simulator(project):
     return credential_create(
         project=project, name="sim", provider=ProviderCredential.Provider.SIMULATOR
     )
 
 
 @pytest.mark.django_db
-def test_preview_and_save_refuse_a_recursive_schema_naming_the_column(project, owner, simulator):  # noqa: ANN001
+def test_preview_and_save_refuse_a_recursive_schema_naming_the_column(project, owner, simulator):
     _, token = api_token_create(user=owner, name="t")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", raise_request_exception=False)
     for url, body in [
@@ -56,7 +56,7 @@ def test_preview_and_save_refuse_a_recursive_schema_naming_the_column(project, o
 @pytest.mark.django_db(transaction=True)
 def test_a_run_whose_snapshot_is_recursive_fails_instead_of_running_forever(
     worker, project, owner, simulator
-):  # noqa: ANN001
+):
     flat = {"type": "object", "properties": {"leaf": {"type": "string"}}, "required": ["leaf"]}
     schema = schema_create(project=project, user=owner, name="t", data=spec(simulator.pk, flat))
     with transaction.atomic():  # the chunks are sent when this commits
@@ -79,7 +79,7 @@ def test_a_run_whose_snapshot_is_recursive_fails_instead_of_running_forever(
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_run_whose_snapshot_is_recursive_fails_too(
     worker, project, owner, openai_credential
-):  # noqa: ANN001
+):
     flat = {"type": "object", "properties": {"leaf": {"type": "string"}}, "required": ["leaf"]}
     schema = schema_create(
         project=project, user=owner, name="t", data=spec(openai_credential.pk, flat)

@@ -3,7 +3,6 @@
 import pytest
 
 from generation.providers import ProviderError
-from generation.ratelimit import InMemoryRateLimiter
 from generation.retry import call_with_retries
 
 
@@ -44,15 +43,3 @@ async def test_attempts_are_bounded_and_the_last_error_is_kept():
     with pytest.raises(ProviderError, match="rate limited 3"):
         await call_with_retries(always_429, max_attempts=3, initial_wait=0.01)
     assert len(calls) == 3
-
-
-def test_limiter_spaces_requests_to_the_per_minute_rate():
-    now = [0.0]
-    limiter = InMemoryRateLimiter(clock=lambda: now[0])
-    # 120 per minute = 2 per second, with a burst of 2.
-    waits = [limiter.reserve("k", per_minute=120) for _ in range(6)]
-    assert waits[:2] == [0.0, 0.0]
-    assert waits[2:] == pytest.approx([0.5, 1.0, 1.5, 2.0])
-    now[0] = 10.0  # after a quiet period the bucket is full again, but no fuller than its burst
-    assert limiter.reserve("k", per_minute=120) == 0.0
-    assert limiter.reserve("other", per_minute=120) == 0.0  # keys are independent

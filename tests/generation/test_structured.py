@@ -94,7 +94,7 @@ def test_an_invalid_schema_is_the_callers_error():
 
 
 def test_a_reask_appends_the_bad_answer_and_the_correction():
-    request = CompletionRequest.single(model="m", prompt="Rate it", system="S", json_schema=SCHEMA)
+    request = CompletionRequest(model="m", prompt="Rate it", system="S", json_schema=SCHEMA)
     bad = 'Sure: {"score": 3} {{ not a template }}'
     again = reask_messages(request, bad, "property 'reasoning' is required")
     assert again.messages() == [
@@ -126,7 +126,7 @@ async def test_complete_structured_reasks_until_the_answer_is_valid():
         seen.append(request)
         return completion(next(answers))
 
-    request = CompletionRequest.single(model="m", prompt="Rate it", json_schema=SCHEMA)
+    request = CompletionRequest(model="m", prompt="Rate it", json_schema=SCHEMA)
     result = await complete_structured(call, request, max_reasks=2)
     assert result.ok and result.parsed == VALID and result.error is None
     assert [len(r.messages()) for r in seen] == [1, 3, 5]
@@ -138,7 +138,7 @@ async def test_complete_structured_gives_up_keeping_the_last_text_and_error():
     async def call(request: CompletionRequest) -> Completion:
         return completion('{"score": 3}')
 
-    request = CompletionRequest.single(model="m", prompt="Rate it", json_schema=SCHEMA)
+    request = CompletionRequest(model="m", prompt="Rate it", json_schema=SCHEMA)
     result = await complete_structured(call, request, max_reasks=1)
     assert not result.ok and result.parsed is None
     assert result.text == '{"score": 3}'
@@ -154,12 +154,10 @@ async def test_complete_structured_lets_provider_errors_through_and_needs_a_sche
 
     with pytest.raises(ProviderError, match="boom"):
         await complete_structured(
-            call, CompletionRequest.single(model="m", prompt="x", json_schema=SCHEMA), max_reasks=2
+            call, CompletionRequest(model="m", prompt="x", json_schema=SCHEMA), max_reasks=2
         )
     with pytest.raises(ValueError):
-        await complete_structured(
-            call, CompletionRequest.single(model="m", prompt="x"), max_reasks=1
-        )
+        await complete_structured(call, CompletionRequest(model="m", prompt="x"), max_reasks=1)
 
 
 @pytest.mark.parametrize("provider_name", ["openai_compatible", "anthropic"])
@@ -169,7 +167,7 @@ async def test_a_schema_breaking_answer_is_reasked_through_the_real_sdks(llm_ser
     )
     provider = build_provider(ProviderConfig(provider_name, "k", base_url, 5))
     llm_server.invalid_json_next(1)
-    request = CompletionRequest.single(
+    request = CompletionRequest(
         model="gpt-4o-mini", prompt="Rate this sentence", json_schema=SCHEMA, max_tokens=100
     )
     result = await complete_structured(provider.complete, request, max_reasks=2)

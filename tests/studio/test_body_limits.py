@@ -18,7 +18,7 @@ from studio.services import api_token_create
 
 
 @pytest.fixture
-def small_limits(settings):  # noqa: ANN001, ANN201
+def small_limits(settings):
     settings.STUDIO_MAX_UPLOAD_BYTES = 20_000
     settings.STUDIO_MAX_REQUEST_BYTES = 65_536
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 65_536
@@ -26,7 +26,7 @@ def small_limits(settings):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def api_client(owner) -> Client:  # noqa: ANN001
+def api_client(owner) -> Client:
     _, token = api_token_create(user=owner, name="tests")
     return Client(HTTP_AUTHORIZATION=f"Bearer {token}")
 
@@ -86,7 +86,7 @@ def test_a_json_body_past_the_request_limit_is_refused(api_client, project, smal
 
 
 class Unreadable(io.RawIOBase):
-    def read(self, *args):  # noqa: ANN002, ANN201
+    def read(self, *args):
         raise AssertionError("the body was read")
 
 
@@ -100,7 +100,7 @@ def test_a_declared_length_past_the_limit_is_refused_without_reading_the_body(sm
     request.META["wsgi.input"] = Unreadable()
     request._stream = Unreadable()
 
-    def view(request):  # noqa: ANN001, ANN202
+    def view(request):
         raise AssertionError("the view ran")
 
     response = RequestBodyLimitMiddleware(view)(request)
@@ -108,12 +108,12 @@ def test_a_declared_length_past_the_limit_is_refused_without_reading_the_body(sm
     assert "The request is 314.6 MB; the limit is" in response.content.decode()
 
 
-def asgi_post(path: str, headers: list[tuple[bytes, bytes]], chunks):  # noqa: ANN001, ANN201
+def asgi_post(path: str, headers: list[tuple[bytes, bytes]], chunks):
     """Runs one request through the ASGI application; returns (status, body, chunks read)."""
     sent: list[dict] = []
     read = 0
 
-    async def receive():  # noqa: ANN202
+    async def receive():
         nonlocal read
         chunk = next(chunks, None)
         if chunk is None:
@@ -121,7 +121,7 @@ def asgi_post(path: str, headers: list[tuple[bytes, bytes]], chunks):  # noqa: A
         read += 1
         return {"type": "http.request", "body": chunk, "more_body": True}
 
-    async def send(message):  # noqa: ANN001, ANN202
+    async def send(message):
         sent.append(message)
 
     scope = {
@@ -144,7 +144,7 @@ def asgi_post(path: str, headers: list[tuple[bytes, bytes]], chunks):  # noqa: A
     return start["status"], body.decode(), read
 
 
-def endless(size: int = 64 * 1024):  # noqa: ANN201
+def endless(size: int = 64 * 1024):
     while True:
         yield b"x" * size
 

@@ -28,7 +28,7 @@ def _printed_password(output: str) -> str:
     return match.group(1)
 
 
-def _demo():  # noqa: ANN202
+def _demo():
     return get_user_model().objects.get(username=DEMO_USERNAME)
 
 

@@ -28,13 +28,13 @@ class FakeClock:
 
 
 @pytest.fixture
-def fake_clock(monkeypatch) -> FakeClock:  # noqa: ANN001
+def fake_clock(monkeypatch) -> FakeClock:
     clock = FakeClock()
     monkeypatch.setattr(throttles, "clock", clock)
     return clock
 
 
-def _sign_in(address: str, password: str):  # noqa: ANN202
+def _sign_in(address: str, password: str):
     client = Client(REMOTE_ADDR=address)
     response = client.post("/login/", {"username": "owner", "password": password})
     return client, response
@@ -63,7 +63,7 @@ def test_the_sign_in_form_locks_a_username_from_an_address_after_failures(
     assert client.get("/").status_code == 200
 
 
-def _api(address: str, token: str):  # noqa: ANN202
+def _api(address: str, token: str):
     return Client(REMOTE_ADDR=address).get(
         "/api/projects", headers={"Authorization": f"Bearer {token}"}
     )

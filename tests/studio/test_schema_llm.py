@@ -46,24 +46,6 @@ def test_is_llm_and_kinds() -> None:
     assert structured.response_schema() == {"type": "object", "properties": {"a": {}}}
 
 
-def test_structured_answer_problems_list_what_to_fix() -> None:
-    column = LlmStructuredColumn(
-        name="s",
-        **LLM,
-        json_schema={
-            "type": "object",
-            "properties": {"reasoning": {"type": "string"}, "steps": {"type": "integer"}},
-            "required": ["reasoning", "steps"],
-        },
-    )
-    assert column.answer_problems({"reasoning": "r", "steps": 3}) == []
-    assert column.answer_problems({"steps": "three"}) == [
-        "'reasoning' is a required property",
-        "steps: 'three' is not of type 'integer'",
-    ]
-    assert column.answer_problems([]) == ["[] is not of type 'object'"]
-
-
 def test_judge_response_schema_is_valid_and_asks_reason_then_score() -> None:
     schema = make_judge().response_schema()
     jsonschema.Draft202012Validator.check_schema(schema)

@@ -20,14 +20,14 @@ from studio.demo import ensure_demo
 class Command(BaseCommand):
     help = "Run the studio (web server, and in embedded mode the worker) in this process."
 
-    def add_arguments(self, parser):  # noqa: ANN001, ANN201
+    def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument(
             "--no-demo", action="store_true", help="Skip the demo project (embedded mode only)"
         )
 
-    def handle(self, *args, host: str, port: int, no_demo: bool, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args, host: str, port: int, no_demo: bool, **options) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         if not no_demo:
             self.demo_account()

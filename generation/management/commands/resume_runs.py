@@ -9,6 +9,6 @@ from generation.services import run_resume_unfinished
 class Command(BaseCommand):
     help = "Re-enqueue unfinished runs (their pending rows)."
 
-    def handle(self, *args, **options) -> None:  # noqa: ANN002, ANN003
+    def handle(self, *args, **options) -> None:
         count = run_resume_unfinished()
         self.stdout.write(f"Re-enqueued {count} unfinished run(s)")

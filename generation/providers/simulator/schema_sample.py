@@ -48,7 +48,7 @@ class _Sampler:
                 "characters; the simulator builds no larger answer"
             )
 
-    def sample(self, schema: dict[str, Any], name: str, depth: int) -> Any:  # noqa: C901, PLR0911
+    def sample(self, schema: dict[str, Any], name: str, depth: int) -> Any:
         if depth > MAX_SAMPLE_DEPTH:
             raise SampleTooLarge(
                 f"the schema nests (or refers to itself) more than {MAX_SAMPLE_DEPTH} levels deep"

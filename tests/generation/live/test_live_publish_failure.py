@@ -21,7 +21,7 @@ def test_a_chunk_goes_on_when_its_live_updates_cannot_be_published(
 ):
     published = []
 
-    async def broken_publish(run_id, row_ids):  # noqa: ANN001, ANN202
+    async def broken_publish(run_id, row_ids):
         published.append(row_ids)
         raise RedisConnectionError("Connection closed by server.")
 

@@ -42,9 +42,7 @@ def anthropic_provider(llm_server, key="sk-ant-good"):
 
 def test_prompt_keyword_still_makes_a_single_user_message():
     old = CompletionRequest(model="m", prompt="Hi", system="S", temperature=0.2, max_tokens=9)
-    new = CompletionRequest.single(
-        model="m", prompt="Hi", system="S", temperature=0.2, max_tokens=9
-    )
+    new = CompletionRequest(model="m", prompt="Hi", system="S", temperature=0.2, max_tokens=9)
     assert old.messages() == new.messages() == [{"role": "user", "content": "Hi"}]
     assert old.prompt == new.prompt == "Hi"
     assert old.ledger_key(
@@ -77,10 +75,10 @@ def test_the_same_question_has_another_key_in_another_project():
 
 
 def test_the_ledger_key_covers_the_conversation_and_the_schema():
-    base = CompletionRequest.single(model="m", prompt="Now a moon of it.")
+    base = CompletionRequest(model="m", prompt="Now a moon of it.")
     multi = CompletionRequest(model="m", conversation=CONVERSATION)
-    structured = CompletionRequest.single(model="m", prompt="Now a moon of it.", json_schema=SCHEMA)
-    renamed = CompletionRequest.single(
+    structured = CompletionRequest(model="m", prompt="Now a moon of it.", json_schema=SCHEMA)
+    renamed = CompletionRequest(
         model="m", prompt="Now a moon of it.", json_schema=SCHEMA, schema_name="other"
     )
     keys = {
@@ -110,7 +108,7 @@ async def test_a_conversation_is_sent_turn_by_turn(llm_server, make):
 async def test_openai_structured_output_uses_response_format(llm_server):
     provider = openai_provider(llm_server)
     completion = await provider.complete(
-        CompletionRequest.single(
+        CompletionRequest(
             model="gpt-4o-mini", prompt="A quiz question", json_schema=SCHEMA, schema_name="quiz q"
         )
     )
@@ -128,9 +126,7 @@ async def test_openai_structured_output_uses_response_format(llm_server):
 async def test_anthropic_structured_output_is_a_forced_tool_call(llm_server):
     provider = anthropic_provider(llm_server)
     completion = await provider.complete(
-        CompletionRequest.single(
-            model="claude-haiku-4-5", prompt="A quiz question", json_schema=SCHEMA
-        )
+        CompletionRequest(model="claude-haiku-4-5", prompt="A quiz question", json_schema=SCHEMA)
     )
     await provider.aclose()
     sent = llm_server.generation_requests()[-1].body
@@ -146,7 +142,7 @@ async def test_anthropic_wraps_a_schema_whose_root_is_not_an_object(llm_server):
     provider = anthropic_provider(llm_server)
     schema = {"type": "array", "items": {"type": "string"}, "minItems": 3}
     completion = await provider.complete(
-        CompletionRequest.single(model="claude-haiku-4-5", prompt="Three words", json_schema=schema)
+        CompletionRequest(model="claude-haiku-4-5", prompt="Three words", json_schema=schema)
     )
     await provider.aclose()
     sent = llm_server.generation_requests()[-1].body
@@ -207,7 +203,7 @@ async def test_a_429_carries_its_rate_limit_headers(llm_server, make):
     llm_server.fail_next(1, status=429, headers={"retry-after": "3"})
     provider = make(llm_server)
     with pytest.raises(ProviderError) as caught:
-        await provider.complete(CompletionRequest.single(model="gpt-4o-mini", prompt="x"))
+        await provider.complete(CompletionRequest(model="gpt-4o-mini", prompt="x"))
     await provider.aclose()
     assert caught.value.retry_after == 3.0
     assert caught.value.rate_limit_headers["retry-after"] == "3"
@@ -221,7 +217,7 @@ async def test_the_simulator_answers_structured_requests_and_embeds_offline():
     provider._latency = 0  # type: ignore[attr-defined]
     plain = await provider.complete(CompletionRequest(model="sim", prompt="Tell me about tea"))
     structured = await provider.complete(
-        CompletionRequest.single(model="sim", prompt="A quiz", json_schema=SCHEMA)
+        CompletionRequest(model="sim", prompt="A quiz", json_schema=SCHEMA)
     )
     vectors = await provider.embed(["a", "b"], model="sim")
     assert plain.text.startswith(SIMULATED_PREFIX)

@@ -30,7 +30,7 @@ def _fill_in_threads(run, ranges):
     def fill(start, end):
         try:
             asyncio.run(fill_chunk(run.pk, start, end))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=fill, args=r) for r in ranges]

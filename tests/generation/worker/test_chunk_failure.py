@@ -24,7 +24,7 @@ def test_a_row_that_breaks_fails_the_chunk_after_its_other_rows_are_stored(
     llm_server.latency = 0.2  # the other rows' calls are in flight when row 0 breaks
     real_fill_row = chunk_filler.fill_row
 
-    async def fill_row(spec, *, row_index, **kwargs):  # noqa: ANN001, ANN003, ANN202
+    async def fill_row(spec, *, row_index, **kwargs):
         if row_index == 0:
             raise ConnectionError("Connection closed by server.")
         return await real_fill_row(spec, row_index=row_index, **kwargs)
@@ -57,7 +57,7 @@ def test_a_chunk_rides_out_a_database_restart_without_paying_a_call_twice(
     real_fill_row = chunk_filler.fill_row
     dropped = []
 
-    async def fill_row(spec, *, row_index, **kwargs):  # noqa: ANN001, ANN003, ANN202
+    async def fill_row(spec, *, row_index, **kwargs):
         if row_index == 0:  # every row has started; their calls go out now
             with psycopg.connect(admin, autocommit=True) as other:
                 dropped.extend(

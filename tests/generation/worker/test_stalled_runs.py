@@ -26,7 +26,7 @@ def _stall() -> timedelta:
 
 
 @pytest.fixture
-def lost_run(qa_schema, owner):  # noqa: ANN001, ANN201
+def lost_run(qa_schema, owner):
     """A running run of 12 rows whose messages the broker lost before any worker took one."""
     broker = dramatiq.get_broker()
     broker.flush_all()

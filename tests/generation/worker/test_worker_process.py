@@ -88,7 +88,7 @@ def start_worker() -> Iterator[Callable[[], subprocess.Popen]]:
     dramatiq.get_broker().flush_all()
 
 
-def _wait_for(condition: Callable[[], bool], seconds: float, process=None) -> None:  # noqa: ANN001
+def _wait_for(condition: Callable[[], bool], seconds: float, process=None) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         if process is not None and process.poll() is not None:
