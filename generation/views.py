@@ -25,7 +25,6 @@ from generation.selectors import (
     run_get_for_user,
     run_lines,
     run_list_for_board,
-    run_output_columns,
 )
 from studio.form_validation import form_messages
 from studio.forms import build_column_formset, spec_from_formset
@@ -64,7 +63,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """The live page. Rendered whole from the database, so a plain reload shows the truth; the
     websocket then replaces the same fragments as the run goes."""
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.VIEW)
-    context = run_page_context(run=run, columns=run_output_columns(run=run)) | {
+    context = run_page_context(run=run, columns=run.spec.output_columns()) | {
         "project": run.project,
         "error_summary": run_error_summary(run=run, limit=ERRORS_SHOWN),
         "rows": row_list_recent(run=run, limit=live.LIVE_ROWS_SHOWN),
@@ -122,7 +121,7 @@ def run_rows(request: HttpRequest, run_id: int) -> HttpResponse:
         "project": run.project,
         "page": page,
         "rows": page.object_list,
-        "columns": run_output_columns(run=run),
+        "columns": run.spec.output_columns(),
         "status": status or "",
         "review": review or "",
     }

@@ -27,7 +27,7 @@ from generation.row_writes import (
 )
 from generation.seed_loading import load_seed_data
 from studio.models import ProviderCredential
-from studio.schema import SchemaError, SchemaSpec, parse_spec
+from studio.schema import SchemaError, SchemaSpec
 
 # Rows whose seed data is loaded at once; a pass goes through all pending rows slice by slice.
 PASS_SLICE_ROWS = 500
@@ -72,7 +72,7 @@ def _load(run_id: int) -> _Loaded | None:
         .values_list("key", "error")
     )
     try:
-        spec = parse_spec(run.spec_snapshot)
+        spec = run.spec
     except SchemaError as exc:  # saved before a check refused it: no pass could fill a row
         run_fail_pending(run_id=run_id, problems=exc.messages)
         return None
