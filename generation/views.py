@@ -33,13 +33,6 @@ from studio.schema import SchemaError
 from studio.selectors import credential_get_for_user, project_get_for_user, schema_get_for_user
 from studio.services import schema_validate
 
-RUN_ACTIONS = {
-    "pause": services.run_pause,
-    "resume": services.run_resume,
-    "cancel": services.run_cancel,
-    "retry-failed": services.run_retry_failed,
-}
-
 
 @login_required
 @require_POST
@@ -132,14 +125,13 @@ def run_rows(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_POST
 def run_action(request: HttpRequest, run_id: int, action: str) -> HttpResponse:
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.OPERATE_RUNS)
-    handler = RUN_ACTIONS.get(action)
+    handler = services.RUN_ACTIONS.get(action)
     if handler is None:
         return HttpResponse(status=404)
     try:
-        handler(run=run)
+        handler(run=run)  # publishes the new state to every open page once committed
     except services.RunError as exc:
         messages.error(request, str(exc))
-    live.publish_rows_sync(run.pk, [])
     if request.htmx:
         # Every open page, this one included, learns the new state over its websocket.
         return HttpResponse(status=204)
@@ -155,7 +147,6 @@ def run_retry_matching(request: HttpRequest, run_id: int) -> HttpResponse:
     if not form.is_valid():
         return HttpResponse("Say which error message to retry.", status=400)
     services.run_retry_failed_matching(run=run, message=form.cleaned_data["message"])
-    live.publish_rows_sync(run.pk, [])
     if request.htmx:
         return HttpResponse(status=204)  # every open page learns the new state by websocket
     return redirect("run-detail", run.pk)
@@ -175,7 +166,6 @@ def run_budget(request: HttpRequest, run_id: int) -> HttpResponse:
         except services.RunError as exc:
             error = str(exc)
         else:
-            live.publish_rows_sync(run.pk, [])
             if request.htmx:
                 return HttpResponse(status=204)
             return redirect("run-detail", run.pk)
