@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from generation import live
-from generation.batch.calls import BatchCallContext, Deferred, DeferredCall
+from generation.batch.calls import Deferred, DeferredCall, DeferToBatch
 from generation.db_thread import DbThread
 from generation.engine import fill_row
-from generation.llm_calls import BudgetReached
+from generation.llm_calls import BudgetReached, CallContext
 from generation.models import BatchJob, BatchRequest, Row, Run
 from generation.row_writes import (
     row_store_outcome,
@@ -81,21 +81,22 @@ def _load(run_id: int) -> _Loaded | None:
 
 async def fill_pass(run_id: int) -> PassOutcome:
     db = DbThread()
-    context: BatchCallContext | None = None
+    context: CallContext | None = None
     outcome = PassOutcome()
     try:
         loaded = await db.run(_load, run_id)
         if loaded is None:
             return outcome
         run = loaded.run
-        context = BatchCallContext(
+        misses = DeferToBatch(errors=loaded.errors)
+        context = CallContext(
             credentials=loaded.credentials,
             db=db,
             # As chunk_filler: equal seeds share answers unless the run asked for fresh samples.
             sample_prefix=(f"run:{run_id}" if run.fresh_samples else f"run-seed:{run.seed}"),
             project_id=run.project_id,
             run_id=run_id,
-            errors=loaded.errors,
+            on_miss=misses,
         )
         semaphore = asyncio.Semaphore(settings.STUDIO_ROW_CONCURRENCY)
         stopped = False
@@ -139,7 +140,7 @@ async def fill_pass(run_id: int) -> PassOutcome:
             if stopped:
                 break
         outcome.completed = not stopped
-        outcome.deferred = dict(context.deferred)
+        outcome.deferred = dict(misses.deferred)
         outcome.consumed_job_ids = loaded.collected_job_ids
         return outcome
     finally:
