@@ -76,9 +76,10 @@ class Run(models.Model):
     def spec(self) -> SchemaSpec:
         """The snapshot as a typed schema: the one way pages, exports and workers read a run's
         columns (``run.spec.output_columns()`` for the fields it writes), so none of them can
-        drift from the others by reading the raw JSON its own way. Raises SchemaError if the
-        snapshot no longer validates; snapshots were validated when the run started, and kinds
-        only grow, as for saved schemas (``run_create``)."""
+        drift from the others by reading the raw JSON its own way. Parsed once per instance:
+        a snapshot never changes after the run starts. Raises SchemaError if the snapshot no
+        longer validates; it was validated when the run started, and kinds only grow, as for
+        saved schemas (``run_create``)."""
         return parse_spec(self.spec_snapshot)
 
 
