@@ -137,8 +137,10 @@ def _setup_project(fake_url: str, name: str, rpm: int, tpm: int):
         provider=ProviderCredential.Provider.OPENAI_COMPATIBLE,
         base_url=fake_url + "/v1",
         api_key="sk-bench-0000",
-        requests_per_minute=rpm,
-        tokens_per_minute=tpm,
+    )
+    # 0 is "no limit" to the limiter: a value the credential rules refuse from users, set here.
+    ProviderCredential.objects.filter(pk=credential.pk).update(
+        requests_per_minute=rpm, tokens_per_minute=tpm
     )
     spec = {
         "columns": [

@@ -6,6 +6,16 @@ from dataclasses import dataclass
 
 import yaml
 
+from studio.schema import (
+    CategoryColumn,
+    ExpressionColumn,
+    IntegerColumn,
+    LlmTextColumn,
+    SchemaSpec,
+    SeedDataColumn,
+    UuidColumn,
+)
+
 SIZE_CATEGORIES = [
     (1_000, "n<1K"),
     (10_000, "1K<n<10K"),
@@ -26,8 +36,7 @@ class CardFacts:
     repo_id: str
     schema_name: str
     schema_version: int
-    columns: list[dict]  # the snapshot's column specs
-    output_columns: list[str]
+    spec: SchemaSpec  # the run's schema: its output columns are the pushed fields
     rows: int
     rows_generated: int
     models: list[str]
@@ -65,10 +74,11 @@ def build_card(facts: CardFacts) -> str:
             "",
         ]
     lines += ["## Columns", "", "| column | kind | how it was made |", "| --- | --- | --- |"]
-    for column in facts.columns:
-        if column["name"] not in facts.output_columns:
+    for column in facts.spec.columns:
+        if column.drop:
             continue
-        lines.append(f"| `{column['name']}` | {column['kind']} | {_describe(column)} |")
+        for name in column.provides():  # a seed table gives its fields, not its own name
+            lines.append(f"| `{name}` | {column.kind} | {_describe(column)} |")
     lines += ["", "## Models", ""]
     lines += [f"- `{model}`" for model in facts.models] or ["- none (samplers and templates only)"]
     lines += [
@@ -84,19 +94,20 @@ def build_card(facts: CardFacts) -> str:
     return "\n".join(lines)
 
 
-def _describe(column: dict) -> str:
-    kind = column["kind"]
-    if kind == "category":
-        return "sampled from: " + ", ".join(_escape(v) for v in column["values"][:8])
-    if kind == "integer":
-        return f"uniform integer in [{column['low']}, {column['high']}]"
-    if kind == "uuid":
+def _describe(column: object) -> str:
+    if isinstance(column, CategoryColumn):
+        return "sampled from: " + ", ".join(_escape(v) for v in column.values[:8])
+    if isinstance(column, IntegerColumn):
+        return f"uniform integer in [{column.low}, {column.high}]"
+    if isinstance(column, UuidColumn):
         return "random UUID"
-    if kind == "expression":
-        return "template: `" + _escape(column["template"]) + "`"
-    if kind == "llm_text":
-        return f"`{_escape(column['model'])}` with prompt `{_escape(column['prompt'])}`"
-    return kind
+    if isinstance(column, ExpressionColumn):
+        return "template: `" + _escape(column.template) + "`"
+    if isinstance(column, LlmTextColumn):
+        return f"`{_escape(column.model)}` with prompt `{_escape(column.prompt)}`"
+    if isinstance(column, SeedDataColumn):
+        return f"a field of the seed table of column `{_escape(column.name)}`"
+    return str(getattr(column, "kind", ""))
 
 
 def _escape(text: str) -> str:

@@ -17,7 +17,7 @@ from evaluation.dataset_card import CardFacts, build_card
 from evaluation.formats import parquet_bytes
 from evaluation.hub_push import DATA_PATH, HubPushError, HubPushResult, push_dataset
 from evaluation.models import HubExport
-from evaluation.selectors import export_records, output_columns
+from evaluation.selectors import export_records
 from generation.models import Row
 from studio.crypto import SecretUnavailable, decrypt_secret
 
@@ -73,23 +73,23 @@ def hub_export_push(*, export_id: int) -> None:
 
 def _push(export: HubExport) -> tuple[HubPushResult, int]:
     run = export.run
-    columns = output_columns(run=run)
+    spec = run.spec
+    columns = spec.output_columns()
     records = list(export_records(run=run))
-    llm_columns = [c for c in run.spec_snapshot["columns"] if c["kind"].startswith("llm")]
+    llm_columns = spec.llm_columns()
     card = build_card(
         CardFacts(
             repo_id=export.repo_id,
             schema_name=run.schema_name,
             schema_version=run.schema_version,
-            columns=run.spec_snapshot["columns"],
-            output_columns=columns,
+            spec=spec,
             rows=len(records),
             rows_generated=run.rows.filter(status=Row.Status.GENERATED).count(),
-            models=sorted({c["model"] for c in llm_columns}),
+            models=sorted({c.model for c in llm_columns}),
             seed=run.seed,
             data_path=DATA_PATH,
             simulated=run.project.credentials.filter(
-                provider="simulator", pk__in=[c["credential_id"] for c in llm_columns]
+                provider="simulator", pk__in=[c.credential_id for c in llm_columns]
             ).exists(),
         )
     )

@@ -13,10 +13,6 @@ from studio.permissions import Action
 from studio.selectors import AnyUser, authorize
 
 
-def output_columns(*, run: Run) -> list[str]:
-    return [c["name"] for c in run.spec_snapshot["columns"] if not c.get("drop")]
-
-
 def export_rows(*, run: Run, review: str | None = Row.Review.ACCEPTED) -> QuerySet[Row]:
     rows = run.rows.filter(status=Row.Status.GENERATED)
     if review:
@@ -25,8 +21,9 @@ def export_rows(*, run: Run, review: str | None = Row.Review.ACCEPTED) -> QueryS
 
 
 def export_records(*, run: Run, review: str | None = Row.Review.ACCEPTED) -> Iterator[dict]:
-    """The output columns of each exported row, a reviewer's edit taking precedence."""
-    columns = output_columns(run=run)
+    """The output columns of each exported row (a seed table's fields, not its column's name),
+    a reviewer's edit taking precedence."""
+    columns = run.spec.output_columns()
     for values, edited in (
         export_rows(run=run, review=review)
         .values_list("values", "edited_values")

@@ -40,7 +40,7 @@ def row_review(*, row: Row, user: AbstractBaseUser, decision: str) -> Row:
     row.reviewed_at = timezone.now()
     row.save(update_fields=["review_status", "reviewed_by", "reviewed_at"])
     run_id, row_id = row.run_id, row.pk
-    transaction.on_commit(lambda: publish_rows_sync(run_id, [row_id]))
+    transaction.on_commit(lambda: publish_rows_sync(run_id, [row_id]), robust=True)
     return row
 
 

@@ -30,7 +30,7 @@ def row_review(request: HttpRequest, row_id: int) -> HttpResponse:
     if request.htmx:
         context = {
             "row": row,
-            "columns": selectors.output_columns(run=row.run),
+            "columns": row.run.spec.output_columns(),
             "project": row.run.project,  # its role decides the review buttons
         }
         return render(request, "generation/partials/row.html", context)

@@ -14,7 +14,10 @@ class RunAdmin(admin.ModelAdmin):
 class RowAdmin(admin.ModelAdmin):
     list_display = ["id", "run", "index", "status", "review_status"]
     list_filter = ["status", "review_status"]
-    raw_id_fields = ["run", "reviewed_by"]
+    raw_id_fields = ["run"]
+    # Review decisions and edits are written by evaluation.services only (it publishes them to
+    # the run's watchers after commit); the admin shows them.
+    readonly_fields = ["review_status", "reviewed_by", "reviewed_at", "edited_values"]
 
 
 @admin.register(LlmCall)

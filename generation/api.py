@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from generation import live, services
+from generation import services
 from generation.connection_check import ConnectionCheckFailed, credential_check_connection
 from generation.forms import MAX_BUDGET_USD, MAX_SEED, BudgetForm, RunStartForm
 from generation.preview import preview_rows
@@ -143,18 +143,9 @@ def get_run(request: HttpRequest, run_id: int) -> Any:
     return _run_out(run_get_for_user(user=request.user, run_id=run_id, action=Action.VIEW))
 
 
-RUN_ACTIONS = {
-    "pause": services.run_pause,
-    "resume": services.run_resume,
-    "cancel": services.run_cancel,
-    "retry-failed": services.run_retry_failed,
-}
-
-
 def _control_run(request: HttpRequest, run_id: int, action: str) -> Any:
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.OPERATE_RUNS)
-    RUN_ACTIONS[action](run=run)
-    live.publish_rows_sync(run.pk, [])  # every open page shows the new state at once
+    services.RUN_ACTIONS[action](run=run)  # every open page shows the new state once committed
     run.refresh_from_db()
     return _run_out(run)
 
@@ -187,7 +178,6 @@ def set_budget(request: HttpRequest, run_id: int, payload: BudgetIn) -> Any:
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.CHANGE_BUDGET)
     data = form_validated(BudgetForm, payload.dict())
     services.run_set_budget(run=run, budget_usd=data["budget_usd"])
-    live.publish_rows_sync(run.pk, [])
     return _run_out(run)
 
 

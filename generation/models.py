@@ -3,10 +3,13 @@ workers claim rows here, write results here, and a restarted worker continues fr
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from django.conf import settings
 from django.db import models
 
 from studio.models import DatasetSchema, Project, ProviderCredential
+from studio.schema import SchemaSpec, parse_spec
 
 
 class Run(models.Model):
@@ -68,6 +71,16 @@ class Run(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+    @cached_property
+    def spec(self) -> SchemaSpec:
+        """The snapshot as a typed schema: the one way pages, exports and workers read a run's
+        columns (``run.spec.output_columns()`` for the fields it writes), so none of them can
+        drift from the others by reading the raw JSON its own way. Parsed once per instance:
+        a snapshot never changes after the run starts. Raises SchemaError if the snapshot no
+        longer validates; it was validated when the run started, and kinds only grow, as for
+        saved schemas (``run_create``)."""
+        return parse_spec(self.spec_snapshot)
 
 
 class Row(models.Model):

@@ -15,7 +15,6 @@ from generation.models import LlmCall, Row, Run
 from generation.worker.budget_holds import holds_live_total
 from studio.models import Project
 from studio.permissions import Action
-from studio.schema import SchemaSpec
 from studio.selectors import AnyUser, authorize, project_list_for_user
 
 
@@ -213,14 +212,6 @@ def run_budget_held(*, run: Run, now: datetime | None = None) -> Decimal:
     return holds_live_total(run.pk, now)
 
 
-def run_output_columns(*, run: Run) -> list[str]:
-    """The fields the run writes, in the user's order (a seed table gives its own fields)."""
-    try:
-        return SchemaSpec.model_validate(run.spec_snapshot).output_columns()
-    except ValueError:  # a snapshot older than the current column kinds
-        return [c["name"] for c in run.spec_snapshot["columns"] if not c.get("drop")]
-
-
 @dataclass(frozen=True)
 class LlmColumnCall:
     """What one LLM column of one row asked and got: the row's detail panel."""
@@ -237,10 +228,8 @@ class LlmColumnCall:
 
 def row_llm_calls(*, row: Row) -> list[LlmColumnCall]:
     calls = []
-    for column in row.run.spec_snapshot["columns"]:
-        name = column["name"]
-        if not column.get("kind", "").startswith("llm_"):
-            continue
+    for column in row.run.spec.llm_columns():
+        name = column.name
         call = (row.calls or {}).get(name) or {}
         prompt = (row.prompts or {}).get(name)
         error = (row.errors or {}).get(name)
@@ -249,7 +238,7 @@ def row_llm_calls(*, row: Row) -> list[LlmColumnCall]:
         calls.append(
             LlmColumnCall(
                 column=name,
-                model=column.get("model", ""),
+                model=column.model,
                 prompt=prompt,
                 raw=call.get("raw"),
                 attempts=call.get("attempts"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from decimal import Decimal
 from itertools import groupby
 
@@ -14,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from generation import live
 from generation.actors import generate_chunk
 from generation.batch.services import (  # batch mode
     batch_cancel_run,
@@ -41,6 +43,15 @@ MSG_BAD_MODE = "Unknown run mode"
 
 class RunError(Exception):
     """A run action that cannot be done now; the message is shown to the user."""
+
+
+def _publish_after_commit(run: Run) -> None:
+    """Every open page of the run shows its new state, once the action is committed: a
+    rolled-back action publishes nothing, and a watcher never reads a state not yet
+    visible. A publish that fails (Redis restarting) is logged, not raised: the action is
+    done, and the pages catch up at the next update or when they reconnect."""
+    run_id = run.pk
+    transaction.on_commit(lambda: live.publish_rows_sync(run_id, []), robust=True)
 
 
 def _chunks_of_pending(run_id: int) -> list[tuple[int, int]]:
@@ -106,6 +117,7 @@ def run_create(
     )
     pending_rows_insert(run_id=run.pk, count=num_rows)
     run_enqueue_pending(run_id=run.pk)
+    _publish_after_commit(run)
     return run
 
 
@@ -120,6 +132,7 @@ def run_retry_failed(*, run: Run) -> int:
         Run.objects.filter(pk=run.pk).update(status=Run.Status.RUNNING, finished_at=None)
         run_enqueue_pending(run_id=run.pk)
     run.refresh_from_db(fields=["status", "finished_at"])
+    _publish_after_commit(run)
     return count
 
 
@@ -127,6 +140,7 @@ def run_retry_failed(*, run: Run) -> int:
 def run_pause(*, run: Run) -> None:
     Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE).update(status=Run.Status.PAUSED)
     run.refresh_from_db(fields=["status"])
+    _publish_after_commit(run)
 
 
 @transaction.atomic
@@ -144,6 +158,7 @@ def run_resume(*, run: Run) -> None:
         raise RunError(MSG_NOT_RESUMABLE)
     run_enqueue_pending(run_id=run.pk)
     run.refresh_from_db(fields=["status"])
+    _publish_after_commit(run)
 
 
 @transaction.atomic
@@ -161,6 +176,7 @@ def run_set_budget(*, run: Run, budget_usd: Decimal | None) -> None:
         Run.objects.filter(pk=run.pk).update(status=Run.Status.RUNNING)
         run_enqueue_pending(run_id=run.pk)
     run.refresh_from_db(fields=["budget_usd", "status"])
+    _publish_after_commit(run)
 
 
 @transaction.atomic
@@ -172,6 +188,7 @@ def run_cancel(*, run: Run) -> None:
     run.refresh_from_db(fields=["status", "finished_at"])
     if run.status == Run.Status.CANCELLED:
         batch_cancel_run(run_id=run.pk)  # batch mode: cancel its provider batches
+    _publish_after_commit(run)
 
 
 def run_resume_unfinished(*, only_worker: bool = False) -> int:
@@ -200,7 +217,16 @@ def run_resume_unfinished(*, only_worker: bool = False) -> int:
     return count
 
 
+# The run controls of the run page and the API, by the name in their URL.
+RUN_ACTIONS: dict[str, Callable[..., object]] = {
+    "pause": run_pause,
+    "resume": run_resume,
+    "cancel": run_cancel,
+    "retry-failed": run_retry_failed,
+}
+
 __all__ = [
+    "RUN_ACTIONS",
     "RunError",
     "SchemaError",
     "run_cancel",
@@ -210,6 +236,8 @@ __all__ = [
     "run_resume",
     "run_resume_unfinished",
     "run_retry_failed",
+    "run_retry_failed_matching",
+    "run_set_budget",
 ]
 
 
@@ -228,4 +256,5 @@ def run_retry_failed_matching(*, run: Run, message: str) -> int:
         Run.objects.filter(pk=run.pk).update(status=Run.Status.RUNNING, finished_at=None)
         run_enqueue_pending(run_id=run.pk)
     run.refresh_from_db(fields=["status", "finished_at"])
+    _publish_after_commit(run)
     return count

@@ -25,7 +25,6 @@ from generation.selectors import (
     run_get_for_user,
     run_lines,
     run_list_for_board,
-    run_output_columns,
 )
 from studio.form_validation import form_messages
 from studio.forms import build_column_formset, spec_from_formset
@@ -33,13 +32,6 @@ from studio.permissions import Action
 from studio.schema import SchemaError
 from studio.selectors import credential_get_for_user, project_get_for_user, schema_get_for_user
 from studio.services import schema_validate
-
-RUN_ACTIONS = {
-    "pause": services.run_pause,
-    "resume": services.run_resume,
-    "cancel": services.run_cancel,
-    "retry-failed": services.run_retry_failed,
-}
 
 
 @login_required
@@ -64,7 +56,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """The live page. Rendered whole from the database, so a plain reload shows the truth; the
     websocket then replaces the same fragments as the run goes."""
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.VIEW)
-    context = run_page_context(run=run, columns=run_output_columns(run=run)) | {
+    context = run_page_context(run=run, columns=run.spec.output_columns()) | {
         "project": run.project,
         "error_summary": run_error_summary(run=run, limit=ERRORS_SHOWN),
         "rows": row_list_recent(run=run, limit=live.LIVE_ROWS_SHOWN),
@@ -122,7 +114,7 @@ def run_rows(request: HttpRequest, run_id: int) -> HttpResponse:
         "project": run.project,
         "page": page,
         "rows": page.object_list,
-        "columns": run_output_columns(run=run),
+        "columns": run.spec.output_columns(),
         "status": status or "",
         "review": review or "",
     }
@@ -133,14 +125,13 @@ def run_rows(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_POST
 def run_action(request: HttpRequest, run_id: int, action: str) -> HttpResponse:
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.OPERATE_RUNS)
-    handler = RUN_ACTIONS.get(action)
+    handler = services.RUN_ACTIONS.get(action)
     if handler is None:
         return HttpResponse(status=404)
     try:
-        handler(run=run)
+        handler(run=run)  # publishes the new state to every open page once committed
     except services.RunError as exc:
         messages.error(request, str(exc))
-    live.publish_rows_sync(run.pk, [])
     if request.htmx:
         # Every open page, this one included, learns the new state over its websocket.
         return HttpResponse(status=204)
@@ -156,7 +147,6 @@ def run_retry_matching(request: HttpRequest, run_id: int) -> HttpResponse:
     if not form.is_valid():
         return HttpResponse("Say which error message to retry.", status=400)
     services.run_retry_failed_matching(run=run, message=form.cleaned_data["message"])
-    live.publish_rows_sync(run.pk, [])
     if request.htmx:
         return HttpResponse(status=204)  # every open page learns the new state by websocket
     return redirect("run-detail", run.pk)
@@ -176,7 +166,6 @@ def run_budget(request: HttpRequest, run_id: int) -> HttpResponse:
         except services.RunError as exc:
             error = str(exc)
         else:
-            live.publish_rows_sync(run.pk, [])
             if request.htmx:
                 return HttpResponse(status=204)
             return redirect("run-detail", run.pk)

@@ -4,9 +4,10 @@ Anthropic's Message Batches): about half the price, answers within hours instead
 The call ledger is the mechanism. A batch run is filled in *passes*:
 
 1. ``passes.fill_pass`` runs the ordinary engine over every pending row with a ``call_llm``
-   (``calls.BatchCallContext``) that answers from the ledger and, on a miss, records the request
-   as *deferred* and stops that row (the row stays pending). A request that failed in the last
-   collected batch fails its row with the provider's message instead.
+   (a ``CallContext`` whose miss policy is ``calls.DeferToBatch``) that answers from the
+   ledger and, on a miss, records the request as *deferred* and stops that row (the row stays
+   pending). A request that failed in the last collected batch fails its row with the
+   provider's message instead.
 2. ``jobs.jobs_create`` groups the deferred requests per credential into ``BatchJob``s (with one
    ``BatchRequest`` per request, keyed by its ledger key, which is also the provider's
    custom_id), after a worst-case budget check; ``jobs.job_submit`` sends each one.

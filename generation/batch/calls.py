@@ -1,9 +1,9 @@
 """The ``call_llm`` of a batch pass, and what batched calls cost.
 
-``BatchCallContext`` is the online ``CallContext`` (same ledger keys, same structured-output
-re-asks, same judge handling) with one change: a ledger miss is not called, it is *deferred*.
-Only the miss path differs, so an answer recorded by a batch serves a later online run with the
-same seed, and the other way round.
+A batch pass uses the online ``CallContext`` (same ledger keys, same structured-output re-asks,
+same judge handling) with one change, its miss policy ``DeferToBatch``: a ledger miss is not
+called, it is *deferred*. Only the miss path differs, so an answer recorded by a batch serves a
+later online run with the same seed, and the other way round.
 
 Price: both OpenAI (Batch API) and Anthropic (Message Batches) bill batched requests at 50% of
 their standard rates. We apply that factor to whatever price the online call would have had,
@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from generation.engine import LlmAsk, LlmFailure
+from generation.engine import LlmFailure
 from generation.pricing import call_cost
-from generation.providers import Completion, CompletionRequest
+from generation.providers import CompletionRequest
 from generation.providers.registry import BATCH_PROVIDERS
 from generation.token_estimate import estimate_request_tokens
-from generation.worker.llm_calls import CallContext, _Paid, credential_price, ledger_lookup
+from generation.worker.llm_calls import CallContext, LedgerMiss, PaidCall, credential_price
 from studio.models import ProviderCredential
 
 BATCH_PRICE_FACTOR = Decimal("0.5")
@@ -95,41 +95,30 @@ class DeferredCall:
 
 
 @dataclass
-class BatchCallContext(CallContext):
-    """``CallContext`` for a batch pass. ``errors`` maps ledger keys to the provider's message
-    for requests that failed in the batches collected before this pass; ``deferred`` collects
-    this pass's misses (one per key)."""
+class DeferToBatch:
+    """The miss policy of a batch pass (``CallContext(on_miss=DeferToBatch(...))``).
+    ``errors`` maps ledger keys to the provider's message for requests that failed in the
+    batches collected before this pass; ``deferred`` collects this pass's misses (one per key)."""
 
     errors: dict[str, str] = field(default_factory=dict)
     deferred: dict[str, DeferredCall] = field(default_factory=dict)
 
-    async def _paid_call(
-        self, credential: ProviderCredential, ask: LlmAsk, request: CompletionRequest, *, reask: int
-    ) -> _Paid:
-        if credential.provider not in BATCH_PROVIDERS:
+    async def __call__(self, context: CallContext, miss: LedgerMiss) -> PaidCall:
+        if miss.credential.provider not in BATCH_PROVIDERS:
             # The simulator has no batch API: it answers online, as in an online run.
-            return await super()._paid_call(credential, ask, request, reask=reask)
-        # The same key as CallContext._paid_call: batch and online answers are interchangeable.
-        key = request.ledger_key(
-            project_id=self.project_id,
-            provider=credential.provider,
-            base_url=credential.base_url,
-            sample=f"{self.sample_prefix}:{ask.row_index}",
-        )
-        cached = await self.db.run(ledger_lookup, self.project_id, key)
-        if cached is not None:
-            completion = Completion(
-                text=cached.response_text,
-                input_tokens=cached.input_tokens,
-                output_tokens=cached.output_tokens,
-                latency_ms=0,
-            )
-            return _Paid(completion, cached.cost_usd, True)
-        error = self.errors.get(key)
+            return await context.call_provider(miss)
+        error = self.errors.get(miss.key)
         if error is not None:
-            raise LlmFailure(error, attempts=reask + 1)
+            raise LlmFailure(error, attempts=miss.reask + 1)
         self.deferred.setdefault(
-            key,
-            DeferredCall(key, credential.pk, request, ask.column.name, ask.row_index, reask),
+            miss.key,
+            DeferredCall(
+                miss.key,
+                miss.credential.pk,
+                miss.request,
+                miss.ask.column.name,
+                miss.ask.row_index,
+                miss.reask,
+            ),
         )
-        raise Deferred(key)
+        raise Deferred(miss.key)

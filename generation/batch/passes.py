@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from generation import live
-from generation.batch.calls import BatchCallContext, Deferred, DeferredCall
+from generation.batch.calls import Deferred, DeferredCall, DeferToBatch
 from generation.engine import fill_row
 from generation.models import BatchJob, BatchRequest, Row, Run
 from generation.seeds.loading import load_seed_data
 from generation.worker.db_thread import DbThread
-from generation.worker.llm_calls import BudgetReached
+from generation.worker.llm_calls import BudgetReached, CallContext
 from generation.worker.row_writes import (
     row_store_outcome,
     run_fail_pending,
@@ -27,7 +27,7 @@ from generation.worker.row_writes import (
     run_stop_at_budget,
 )
 from studio.models import ProviderCredential
-from studio.schema import SchemaError, SchemaSpec, parse_spec
+from studio.schema import SchemaError, SchemaSpec
 
 # Rows whose seed data is loaded at once; a pass goes through all pending rows slice by slice.
 PASS_SLICE_ROWS = 500
@@ -72,7 +72,7 @@ def _load(run_id: int) -> _Loaded | None:
         .values_list("key", "error")
     )
     try:
-        spec = parse_spec(run.spec_snapshot)
+        spec = run.spec
     except SchemaError as exc:  # saved before a check refused it: no pass could fill a row
         run_fail_pending(run_id=run_id, problems=exc.messages)
         return None
@@ -81,21 +81,22 @@ def _load(run_id: int) -> _Loaded | None:
 
 async def fill_pass(run_id: int) -> PassOutcome:
     db = DbThread()
-    context: BatchCallContext | None = None
+    context: CallContext | None = None
     outcome = PassOutcome()
     try:
         loaded = await db.run(_load, run_id)
         if loaded is None:
             return outcome
         run = loaded.run
-        context = BatchCallContext(
+        misses = DeferToBatch(errors=loaded.errors)
+        context = CallContext(
             credentials=loaded.credentials,
             db=db,
             # As chunk_filler: equal seeds share answers unless the run asked for fresh samples.
             sample_prefix=(f"run:{run_id}" if run.fresh_samples else f"run-seed:{run.seed}"),
             project_id=run.project_id,
             run_id=run_id,
-            errors=loaded.errors,
+            on_miss=misses,
         )
         semaphore = asyncio.Semaphore(settings.STUDIO_ROW_CONCURRENCY)
         stopped = False
@@ -139,7 +140,7 @@ async def fill_pass(run_id: int) -> PassOutcome:
             if stopped:
                 break
         outcome.completed = not stopped
-        outcome.deferred = dict(context.deferred)
+        outcome.deferred = dict(misses.deferred)
         outcome.consumed_job_ids = loaded.collected_job_ids
         return outcome
     finally:

@@ -21,7 +21,6 @@ from generation.selectors import (
     run_counters,
     run_error_summary,
     run_outlook,
-    run_output_columns,
 )
 
 # Fragment id → template; every one is a top-level element swapped by id.
@@ -123,7 +122,7 @@ def render_initial_state(*, run_id: int, role: str | None) -> tuple[str, LivePag
         horizon=live.NEW_ROW_HORIZON,
         shown=[RowState(row.pk, row.finished_at) for row in rows],
     )
-    page = LivePage(run_id=run_id, columns=run_output_columns(run=run), window=window, role=role)
+    page = LivePage(run_id=run_id, columns=run.spec.output_columns(), window=window, role=role)
     parts = _fragments(run, page, only_changed=False)
     parts.append(
         render_to_string(

@@ -28,7 +28,7 @@ from generation.worker.llm_calls import BudgetReached, CallContext, RunStopped
 from generation.worker.loop import call_slots
 from generation.worker.row_writes import run_fail_pending, run_finish_if_done, run_stop_at_budget
 from studio.models import ProviderCredential
-from studio.schema import SchemaError, SchemaSpec, parse_spec
+from studio.schema import SchemaError, SchemaSpec
 
 # Chunks in the order they started in this process.
 _chunk_order = itertools.count()
@@ -64,7 +64,7 @@ def _load_chunk(run_id: int, start: int, end: int) -> _Chunk | None:
     )
     credentials = {c.pk: c for c in ProviderCredential.objects.filter(project_id=run.project_id)}
     try:
-        spec = parse_spec(run.spec_snapshot)
+        spec = run.spec
     except SchemaError as exc:
         raise _SpecUnusable(exc.messages) from None
     seeds = load_seed_data(

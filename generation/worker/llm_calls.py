@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -85,10 +85,35 @@ def credential_price(credential: ProviderCredential) -> tuple[Decimal, Decimal] 
 
 
 @dataclass
-class _Paid:
+class PaidCall:
     completion: Completion
     cost: Decimal
     from_ledger: bool
+
+
+@dataclass(slots=True)
+class LedgerMiss:
+    """A call the ledger could not answer (``key`` is its ledger key): what a ``MissPolicy``
+    decides about."""
+
+    credential: ProviderCredential
+    ask: LlmAsk
+    request: CompletionRequest
+    key: str
+    reask: int
+
+
+class MissPolicy(Protocol):
+    """What a ``CallContext`` does with a call the ledger cannot answer: call the provider
+    now (``call_online``, the default), or defer it into a provider batch
+    (generation/batch/calls.py). Either way the ledger key, the structured-output re-asks and
+    the judge handling are the context's, so every policy's answers serve the others."""
+
+    async def __call__(self, context: CallContext, miss: LedgerMiss) -> PaidCall: ...
+
+
+async def call_online(context: CallContext, miss: LedgerMiss) -> PaidCall:
+    return await context.call_provider(miss)
 
 
 @dataclass
@@ -116,6 +141,7 @@ class CallContext:
     limiter: RateLimiter = field(
         default_factory=lambda: build_rate_limiter(settings.STUDIO_REDIS_URL)
     )
+    on_miss: MissPolicy = call_online
     _providers: dict[int, Provider] = field(default_factory=dict)
     # Providers built here (not pooled by a worker thread's kept loop), closed by aclose.
     _owned: list[Provider] = field(default_factory=list)
@@ -203,7 +229,7 @@ class CallContext:
             json_schema=schema,
             schema_name=column.name,
         )
-        paid: list[_Paid] = []
+        paid: list[PaidCall] = []
 
         async def call(current: CompletionRequest) -> Completion:
             paid.append(await self._paid_call(credential, ask, current, reask=len(paid)))
@@ -240,9 +266,8 @@ class CallContext:
 
     async def _paid_call(
         self, credential: ProviderCredential, ask: LlmAsk, request: CompletionRequest, *, reask: int
-    ) -> _Paid:
-        """One call: answered by the ledger when it was made before, else budget check,
-        rate limiter, retries, the SDK, and the ledger again before the answer is used."""
+    ) -> PaidCall:
+        """One call: answered by the ledger when it was made before, else by the miss policy."""
         key = request.ledger_key(
             project_id=self.project_id,
             provider=credential.provider,
@@ -257,7 +282,19 @@ class CallContext:
                 output_tokens=cached.output_tokens,
                 latency_ms=0,
             )
-            return _Paid(completion, cached.cost_usd, True)
+            return PaidCall(completion, cached.cost_usd, True)
+        return await self.on_miss(self, LedgerMiss(credential, ask, request, key, reask))
+
+    async def call_provider(self, miss: LedgerMiss) -> PaidCall:
+        """The online call of a ledger miss: budget check, rate limiter, retries, the SDK,
+        and the ledger again before the answer is used."""
+        credential, ask, request, key, reask = (
+            miss.credential,
+            miss.ask,
+            miss.request,
+            miss.key,
+            miss.reask,
+        )
         price = {
             "provider": credential.provider,
             "base_url": credential.base_url or None,
@@ -356,7 +393,7 @@ class CallContext:
             release,
             hold_id,
         )
-        return _Paid(completion, cost, False)
+        return PaidCall(completion, cost, False)
 
     async def aclose(self) -> None:
         for provider in self._owned:

@@ -402,8 +402,7 @@ async def test_pause_from_one_page_reaches_every_open_page(project, owner, colla
     second, _ = await connect(collaborator, run)
     for communicator in (first, second):
         assert 'id="run-pause"' in await communicator.receive_from(timeout=5)
-    await database_sync_to_async(services.run_pause)(run=run)
-    await live.publish_rows(run.pk, [])  # what the pause view does after its commit
+    await database_sync_to_async(services.run_pause)(run=run)  # publishes once committed
     for communicator in (first, second):
         update = await communicator.receive_from(timeout=5)
         assert 'id="run-status">Paused<' in update

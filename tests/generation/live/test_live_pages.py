@@ -21,6 +21,7 @@ LLM_SPEC = {
         {
             "name": "question",
             "kind": "llm_text",
+            "credential_id": 1,  # a snapshot is a valid schema (run.spec reads it typed)
             "model": "gpt-4o-mini",
             "prompt": "Ask {{ topic }}",
         },
