@@ -45,7 +45,7 @@ def test_the_simulator_still_builds_what_the_cap_allows():
 async def test_the_simulated_provider_fails_the_call_with_the_reason():
     provider = build_provider(ProviderConfig("simulator", ""))
     provider._latency = 0  # type: ignore[attr-defined]
-    request = CompletionRequest.single(
+    request = CompletionRequest(
         model="sim", prompt="p", json_schema=obj(items={"type": "array", "minItems": 10**7})
     )
     with pytest.raises(ProviderError, match="Simulated provider: the smallest answer"):
