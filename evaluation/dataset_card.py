@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
@@ -26,7 +27,7 @@ class CardFacts:
     repo_id: str
     schema_name: str
     schema_version: int
-    columns: list[dict]  # the snapshot's column specs
+    columns: list[dict[str, Any]]  # the snapshot's column specs
     output_columns: list[str]
     rows: int
     rows_generated: int
@@ -84,7 +85,7 @@ def build_card(facts: CardFacts) -> str:
     return "\n".join(lines)
 
 
-def _describe(column: dict) -> str:
+def _describe(column: dict[str, Any]) -> str:
     kind = column["kind"]
     if kind == "category":
         return "sampled from: " + ", ".join(_escape(v) for v in column["values"][:8])
@@ -96,7 +97,7 @@ def _describe(column: dict) -> str:
         return "template: `" + _escape(column["template"]) + "`"
     if kind == "llm_text":
         return f"`{_escape(column['model'])}` with prompt `{_escape(column['prompt'])}`"
-    return kind
+    return str(kind)
 
 
 def _escape(text: str) -> str:

@@ -33,6 +33,7 @@ from studio.permissions import Action
 from studio.schema import SchemaError
 from studio.selectors import credential_get_for_user, project_get_for_user, schema_get_for_user
 from studio.services import schema_validate
+from studio.signed_in import SignedInRequest
 
 RUN_ACTIONS = {
     "pause": services.run_pause,
@@ -44,7 +45,7 @@ RUN_ACTIONS = {
 
 @login_required
 @require_POST
-def run_create(request: HttpRequest, schema_id: int) -> HttpResponse:
+def run_create(request: SignedInRequest, schema_id: int) -> HttpResponse:
     schema = schema_get_for_user(user=request.user, schema_id=schema_id, action=Action.OPERATE_RUNS)
     form = RunStartForm(request.POST)
     if not form.is_valid():

@@ -42,6 +42,7 @@ from studio.schema import SchemaError, parse_spec
 from studio.schema.recipes import RECIPES
 from studio.schema.serialization import spec_to_json, spec_to_yaml
 from studio.seeds import SeedFileError, chunk_text
+from studio.signed_in import SignedInRequest
 
 MAX_PREVIEW_ROWS = 10
 NEW_SCHEMA_COLUMNS = [
@@ -62,7 +63,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def project_list(request: HttpRequest) -> HttpResponse:
+def project_list(request: SignedInRequest) -> HttpResponse:
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         project = services.project_create(user=request.user, **form.cleaned_data)
@@ -95,7 +96,7 @@ def _project_page(request: HttpRequest, project, upload_form, status: int = 200)
 
 @login_required
 @require_POST
-def seed_file_upload(request: HttpRequest, project_id: int) -> HttpResponse:
+def seed_file_upload(request: SignedInRequest, project_id: int) -> HttpResponse:
     project = selectors.project_get_for_user(
         user=request.user, project_id=project_id, action=Action.DESIGN
     )
@@ -189,7 +190,7 @@ def credential_edit(request: HttpRequest, credential_id: int) -> HttpResponse:
     return render(request, "studio/credential_form.html", context)
 
 
-def _schema_page(request: HttpRequest, *, project, schema=None) -> HttpResponse:
+def _schema_page(request: SignedInRequest, *, project, schema=None) -> HttpResponse:
     post = request.POST if request.method == "POST" else None
     meta_initial, columns_initial = _initial_for(request, project, schema)
     meta = SchemaMetaForm(post, initial=meta_initial)
@@ -348,7 +349,7 @@ def schema_check(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def schema_import(request: HttpRequest, project_id: int) -> HttpResponse:
+def schema_import(request: SignedInRequest, project_id: int) -> HttpResponse:
     project = selectors.project_get_for_user(
         user=request.user, project_id=project_id, action=Action.DESIGN
     )
@@ -403,7 +404,7 @@ def schema_export(request: HttpRequest, schema_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def schema_restore(request: HttpRequest, schema_id: int, version: int) -> HttpResponse:
+def schema_restore(request: SignedInRequest, schema_id: int, version: int) -> HttpResponse:
     schema = selectors.schema_get_for_user(
         user=request.user, schema_id=schema_id, action=Action.DESIGN
     )
@@ -440,7 +441,7 @@ def schema_edit(request: HttpRequest, schema_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def api_tokens(request: HttpRequest) -> HttpResponse:
+def api_tokens(request: SignedInRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None)
     created_plain = None
     status = 200
@@ -464,7 +465,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def api_token_delete(request: HttpRequest, token_id: int) -> HttpResponse:
+def api_token_delete(request: SignedInRequest, token_id: int) -> HttpResponse:
     token = selectors.api_token_get_for_user(user=request.user, token_id=token_id)
     services.api_token_delete(user=request.user, token_id=token.pk)
     messages.success(request, "Token revoked.")
