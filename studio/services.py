@@ -35,6 +35,7 @@ from studio.models import (
     SeedRow,
 )
 from studio.schema import SchemaError, SchemaSpec, parse_spec
+from studio.schema.seed_kinds import DocumentColumn, SeedDataColumn
 from studio.schema.serialization import document_from_text
 from studio.seeds import (
     DOCUMENT_EXTENSIONS,
@@ -177,7 +178,7 @@ def _seed_file_problems(project: Project, spec: SchemaSpec) -> list[str]:
     files = {f.pk: f for f in project.seed_files.filter(pk__in=spec.seed_file_ids()).defer("text")}
     problems = []
     for column in spec.columns:
-        if column.kind not in ("seed_data", "document"):
+        if not isinstance(column, SeedDataColumn | DocumentColumn):
             continue
         wanted = SeedFile.Kind.TABLE if column.kind == "seed_data" else SeedFile.Kind.DOCUMENT
         seed = files.get(column.seed_file_id)
