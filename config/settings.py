@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -60,7 +62,7 @@ EMBEDDED = not REDIS_URL
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 
 
-def _local_secret(filename: str, make: callable) -> str:  # type: ignore[valid-type]
+def _local_secret(filename: str, make: Callable[[], str]) -> str:
     """A per-install secret kept in the ignored data folder (embedded mode only).
 
     Services mode must get its secrets from the environment, so that every web and worker
@@ -154,7 +156,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "studio.sqlite3",
+            "NAME": str(DATA_DIR / "studio.sqlite3"),
             # The web server and the in-process worker write from different threads: wait for
             # the lock instead of failing, take the write lock up front, and use WAL so readers
             # never block the writer.
@@ -245,7 +247,9 @@ STUDIO_EMBEDDED_WORKER_THREADS = env_int("STUDIO_EMBEDDED_WORKER_THREADS", 2, mi
 
 # --- Live updates: Channels ----------------------------------------------------------------
 if EMBEDDED:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    }
 else:
     CHANNEL_LAYERS = {
         "default": {

@@ -16,6 +16,7 @@ from generation.api import RowOut
 from generation.selectors import row_get_for_user, run_get_for_user
 from studio.api_input import InputSchema
 from studio.permissions import Action
+from studio.signed_in import SignedInRequest
 
 router = Router(tags=["review and export"])
 
@@ -45,7 +46,7 @@ class HubExportOut(Schema):
 
 
 @router.post("/rows/{row_id}/review", response=RowOut)
-def review_row(request: HttpRequest, row_id: int, payload: ReviewIn) -> Any:
+def review_row(request: SignedInRequest, row_id: int, payload: ReviewIn) -> Any:
     row = row_get_for_user(user=request.user, row_id=row_id, action=Action.REVIEW_ROWS)
     return services.row_review(row=row, user=request.user, decision=payload.decision)
 
@@ -64,7 +65,7 @@ def export_jsonl(
 
 
 @router.post("/runs/{run_id}/hub-pushes", response={202: HubExportOut})
-def push_to_hub(request: HttpRequest, run_id: int, payload: HubPushIn) -> Any:
+def push_to_hub(request: SignedInRequest, run_id: int, payload: HubPushIn) -> Any:
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.PUSH_TO_HUB)
     return Status(202, services.hub_export_create(run=run, user=request.user, **payload.dict()))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -30,7 +30,7 @@ class ExportError(Exception):
 
 
 @transaction.atomic
-def row_review(*, row: Row, user: AbstractBaseUser, decision: str) -> Row:
+def row_review(*, row: Row, user: User, decision: str) -> Row:
     if decision not in Row.Review.values:
         raise ReviewError(MSG_BAD_DECISION)
     if row.status != Row.Status.GENERATED:
@@ -46,7 +46,7 @@ def row_review(*, row: Row, user: AbstractBaseUser, decision: str) -> Row:
 
 @transaction.atomic
 def hub_export_create(
-    *, run: Run, user: AbstractBaseUser, repo_id: str, token: str, private: bool = True
+    *, run: Run, user: User, repo_id: str, token: str, private: bool = True
 ) -> HubExport:
     """Record the push and queue it; the token is kept encrypted until the push ends."""
     repo_id = repo_id.strip()

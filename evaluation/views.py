@@ -14,11 +14,12 @@ from evaluation.forms import HubPushForm, ReviewForm
 from evaluation.streaming import streaming_lines
 from generation.selectors import row_get_for_user, run_counters, run_get_for_user
 from studio.permissions import Action
+from studio.signed_in import SignedInRequest
 
 
 @login_required
 @require_POST
-def row_review(request: HttpRequest, row_id: int) -> HttpResponse:
+def row_review(request: SignedInRequest, row_id: int) -> HttpResponse:
     row = row_get_for_user(user=request.user, row_id=row_id, action=Action.REVIEW_ROWS)
     form = ReviewForm(request.POST)
     if not form.is_valid():
@@ -39,7 +40,7 @@ def row_review(request: HttpRequest, row_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def run_export(request: HttpRequest, run_id: int) -> HttpResponse:
+def run_export(request: SignedInRequest, run_id: int) -> HttpResponse:
     run = run_get_for_user(
         user=request.user,
         run_id=run_id,

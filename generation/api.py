@@ -28,6 +28,7 @@ from studio.form_validation import form_validated
 from studio.permissions import Action
 from studio.selectors import credential_get_for_user, project_get_for_user, schema_get_for_user
 from studio.services import schema_validate
+from studio.signed_in import SignedInRequest
 
 router = Router(tags=["runs"])
 
@@ -125,7 +126,7 @@ def _run_out(run: Any) -> dict[str, Any]:
 
 
 @router.post("/schemas/{schema_id}/runs", response={201: RunOut})
-def start_run(request: HttpRequest, schema_id: int, payload: RunIn) -> Any:
+def start_run(request: SignedInRequest, schema_id: int, payload: RunIn) -> Any:
     schema = schema_get_for_user(user=request.user, schema_id=schema_id, action=Action.OPERATE_RUNS)
     data = form_validated(RunStartForm, payload.dict())
     run = services.run_create(schema=schema, user=request.user, **data)

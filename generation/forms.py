@@ -2,7 +2,7 @@
 page and an endpoint refuse the same input in the same words."""
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -65,11 +65,13 @@ class RunStartForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Read per form: tests (and a settings change) may move the limit.
         limit = settings.STUDIO_MAX_ROWS_PER_RUN
-        self.fields["num_rows"].max_value = limit
-        self.fields["num_rows"].validators.append(MaxValueValidator(limit))
+        num_rows = cast(forms.IntegerField, self.fields["num_rows"])
+        num_rows.max_value = limit
+        num_rows.validators.append(MaxValueValidator(limit))
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         batch = cleaned.pop("batch", False)
         cleaned["mode"] = Run.Mode.BATCH if batch else (cleaned.get("mode") or Run.Mode.ONLINE)
         return cleaned

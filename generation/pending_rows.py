@@ -12,6 +12,8 @@ so a field added to ``Row`` later is filled like ``bulk_create`` would fill it.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from generation.models import Row
@@ -27,7 +29,7 @@ def pending_rows_insert(*, run_id: int, count: int, using: str = DEFAULT_DB_ALIA
     postgres = connection.vendor == "postgresql"
     columns: list[str] = []
     values: list[str] = []
-    params: list[object] = []
+    params: list[Any] = []
     for field in Row._meta.concrete_fields:
         if field.primary_key:
             continue

@@ -11,7 +11,7 @@ from decimal import Decimal
 from itertools import groupby
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -85,7 +85,7 @@ def run_enqueue_pending(*, run_id: int) -> int:
 def run_create(
     *,
     schema: DatasetSchema,
-    user: AbstractBaseUser | None,
+    user: User | None,
     num_rows: int,
     seed: int | None = None,
     budget_usd: Decimal | None = None,

@@ -60,9 +60,12 @@ def estimate_tokens(messages: Iterable[object], max_tokens: int) -> int:
 
 
 class _RequestLike(Protocol):
-    system: str
-    max_tokens: int
-    json_schema: dict[str, Any] | None
+    @property
+    def system(self) -> str: ...
+    @property
+    def max_tokens(self) -> int: ...
+    @property
+    def json_schema(self) -> dict[str, Any] | None: ...
 
     def messages(self) -> list[dict[str, str]]: ...
 

@@ -32,11 +32,12 @@ from studio.permissions import Action
 from studio.schema import SchemaError
 from studio.selectors import credential_get_for_user, project_get_for_user, schema_get_for_user
 from studio.services import schema_validate
+from studio.signed_in import SignedInRequest
 
 
 @login_required
 @require_POST
-def run_create(request: HttpRequest, schema_id: int) -> HttpResponse:
+def run_create(request: SignedInRequest, schema_id: int) -> HttpResponse:
     schema = schema_get_for_user(user=request.user, schema_id=schema_id, action=Action.OPERATE_RUNS)
     form = RunStartForm(request.POST)
     if not form.is_valid():

@@ -19,6 +19,7 @@ from studio.forms import ProjectForm, SchemaImportForm, SchemaMetaForm
 from studio.permissions import Action
 from studio.schema import SchemaError
 from studio.schema.serialization import MAX_SCHEMA_TEXT_CHARS, spec_to_json, spec_to_yaml
+from studio.signed_in import SignedInRequest
 
 router = Router(tags=["projects"])
 
@@ -86,7 +87,7 @@ def list_projects(request: HttpRequest) -> Any:
 
 
 @router.post("/projects", response={201: ProjectOut})
-def create_project(request: HttpRequest, payload: ProjectIn) -> Any:
+def create_project(request: SignedInRequest, payload: ProjectIn) -> Any:
     data = form_validated(ProjectForm, payload.dict())
     return Status(201, services.project_create(user=request.user, **data))
 
@@ -133,7 +134,7 @@ def list_schemas(request: HttpRequest, project_id: int) -> Any:
 
 
 @router.post("/projects/{project_id}/schemas", response={201: SchemaOut})
-def create_schema(request: HttpRequest, project_id: int, payload: SchemaIn) -> Any:
+def create_schema(request: SignedInRequest, project_id: int, payload: SchemaIn) -> Any:
     project = selectors.project_get_for_user(
         user=request.user, project_id=project_id, action=Action.DESIGN
     )
@@ -160,7 +161,7 @@ def get_schema(request: HttpRequest, schema_id: int) -> Any:
 
 
 @router.put("/schemas/{schema_id}", response=SchemaOut)
-def update_schema(request: HttpRequest, schema_id: int, payload: SchemaIn) -> Any:
+def update_schema(request: SignedInRequest, schema_id: int, payload: SchemaIn) -> Any:
     schema = selectors.schema_get_for_user(
         user=request.user, schema_id=schema_id, action=Action.DESIGN
     )
@@ -204,7 +205,7 @@ def list_versions(request: HttpRequest, schema_id: int) -> Any:
 
 
 @router.post("/schemas/{schema_id}/versions/{version}/restore", response=SchemaOut)
-def restore_version(request: HttpRequest, schema_id: int, version: int) -> Any:
+def restore_version(request: SignedInRequest, schema_id: int, version: int) -> Any:
     schema = selectors.schema_get_for_user(
         user=request.user, schema_id=schema_id, action=Action.DESIGN
     )
@@ -226,7 +227,7 @@ def export_schema(request: HttpRequest, schema_id: int, format: str = "yaml") ->
 
 
 @router.post("/projects/{project_id}/schemas/import", response={201: SchemaOut})
-def import_schema(request: HttpRequest, project_id: int, payload: ImportIn) -> Any:
+def import_schema(request: SignedInRequest, project_id: int, payload: ImportIn) -> Any:
     project = selectors.project_get_for_user(
         user=request.user, project_id=project_id, action=Action.DESIGN
     )
@@ -248,7 +249,7 @@ def list_seed_files(request: HttpRequest, project_id: int) -> Any:
 
 
 @router.post("/projects/{project_id}/seed-files", response={201: SeedFileDetailOut})
-def upload_seed_file(request: HttpRequest, project_id: int, file: File[UploadedFile]) -> Any:
+def upload_seed_file(request: SignedInRequest, project_id: int, file: File[UploadedFile]) -> Any:
     """Upload a table (CSV, TSV, JSONL, JSON, Parquet) or a document (.txt, .md, .pdf)."""
     project = selectors.project_get_for_user(
         user=request.user, project_id=project_id, action=Action.DESIGN
@@ -290,7 +291,7 @@ def list_tokens(request: HttpRequest) -> Any:
 
 
 @router.delete("/tokens/{token_id}", response={204: None}, tags=["tokens"])
-def revoke_token(request: HttpRequest, token_id: int) -> Any:
+def revoke_token(request: SignedInRequest, token_id: int) -> Any:
     """Someone else's token is as unknown as one that never existed: 404, and it stays."""
     token = selectors.api_token_get_for_user(user=request.user, token_id=token_id)
     services.api_token_delete(user=request.user, token_id=token.pk)

@@ -93,7 +93,8 @@ class CredentialForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         data["tokens_per_minute"] = data.get("tokens_per_minute") or 200_000
         parsed = {name: value for name, value in data.items() if name not in self.errors}
         checked = _apply_credential_rules(self, CredentialFields, parsed)
@@ -112,7 +113,8 @@ class CredentialKeyForm(forms.Form):
     base_url = forms.CharField(required=False, max_length=MAX_BASE_URL_LENGTH, label="Base URL")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         parsed = {name: value for name, value in data.items() if name not in self.errors}
         checked = _apply_credential_rules(self, CredentialChange, parsed)
         if checked is not None:
@@ -247,7 +249,8 @@ class SchemaImportForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         upload = data.get("file")
         if upload is not None and upload.size > MAX_SCHEMA_FILE_BYTES:
             raise forms.ValidationError(

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class Project(models.Model):
@@ -12,10 +17,12 @@ class Project(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_projects"
     )
-    members = models.ManyToManyField(
+    members: models.ManyToManyField[User, Membership] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="projects"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Not a column: the viewer's role, set by ``studio.selectors.authorize`` for the pages.
+    member_role: str | None
 
     class Meta:
         ordering = ["-created_at"]

@@ -4,7 +4,7 @@ it and everything in it, and a member whose role may not do the action gets 403.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -20,7 +20,7 @@ from studio.models import (
 )
 from studio.permissions import Action, refusal_message, role_may
 
-AnyUser = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
 
 
 def project_list_for_user(*, user: AnyUser) -> QuerySet[Project]:

@@ -9,7 +9,7 @@ from pathlib import PurePath
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from pydantic import ValidationError
@@ -35,6 +35,7 @@ from studio.models import (
     SeedRow,
 )
 from studio.schema import SchemaError, SchemaSpec, parse_spec
+from studio.schema.seed_kinds import DocumentColumn, SeedDataColumn
 from studio.schema.serialization import document_from_text
 from studio.seeds import (
     DOCUMENT_EXTENSIONS,
@@ -54,7 +55,7 @@ MSG_DUPLICATE_CREDENTIAL = "A credential named '{name}' already exists in this p
 
 
 @transaction.atomic
-def project_create(*, user: AbstractBaseUser, name: str, description: str = "") -> Project:
+def project_create(*, user: User, name: str, description: str = "") -> Project:
     project = Project.objects.create(name=name, description=description, owner=user)
     Membership.objects.create(project=project, user=user, role=Membership.Role.OWNER)
     return project
@@ -62,7 +63,7 @@ def project_create(*, user: AbstractBaseUser, name: str, description: str = "") 
 
 @transaction.atomic
 def project_member_add(
-    *, project: Project, user: AbstractBaseUser, role: str = Membership.Role.EDITOR
+    *, project: Project, user: User, role: str = Membership.Role.EDITOR
 ) -> Membership:
     membership, _ = Membership.objects.get_or_create(
         project=project, user=user, defaults={"role": role}
@@ -177,7 +178,7 @@ def _seed_file_problems(project: Project, spec: SchemaSpec) -> list[str]:
     files = {f.pk: f for f in project.seed_files.filter(pk__in=spec.seed_file_ids()).defer("text")}
     problems = []
     for column in spec.columns:
-        if column.kind not in ("seed_data", "document"):
+        if not isinstance(column, SeedDataColumn | DocumentColumn):
             continue
         wanted = SeedFile.Kind.TABLE if column.kind == "seed_data" else SeedFile.Kind.DOCUMENT
         seed = files.get(column.seed_file_id)
@@ -200,7 +201,7 @@ def _seed_file_problems(project: Project, spec: SchemaSpec) -> list[str]:
 
 @transaction.atomic
 def schema_create(
-    *, project: Project, user: AbstractBaseUser | None, name: str, data: Any, description: str = ""
+    *, project: Project, user: User | None, name: str, data: Any, description: str = ""
 ) -> DatasetSchema:
     spec = schema_validate(project=project, data=data)
     if project.schemas.filter(name=name).exists():
@@ -216,7 +217,7 @@ def schema_create(
     return schema
 
 
-def _record_version(schema: DatasetSchema, user: AbstractBaseUser | None) -> None:
+def _record_version(schema: DatasetSchema, user: User | None) -> None:
     DatasetSchemaVersion.objects.create(
         schema=schema, version=schema.version, name=schema.name, spec=schema.spec, created_by=user
     )
@@ -229,7 +230,7 @@ def schema_update(
     data: Any,
     name: str | None = None,
     description: str | None = None,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
 ) -> DatasetSchema:
     """Save an edit as a new version; runs keep the version they ran with."""
     spec = schema_validate(project=schema.project, data=data)
@@ -247,7 +248,7 @@ def schema_update(
 
 @transaction.atomic
 def schema_import(
-    *, project: Project, user: AbstractBaseUser | None, text: str, name: str | None = None
+    *, project: Project, user: User | None, text: str, name: str | None = None
 ) -> DatasetSchema:
     """Create a schema from a YAML or JSON document (as exported); a name already taken gets
     a numbered suffix rather than failing."""
@@ -266,9 +267,7 @@ def schema_import(
 
 
 @transaction.atomic
-def schema_restore(
-    *, schema: DatasetSchema, version: int, user: AbstractBaseUser | None
-) -> DatasetSchema:
+def schema_restore(*, schema: DatasetSchema, version: int, user: User | None) -> DatasetSchema:
     """Make an earlier version current again, as a new version (history is never rewritten)."""
     old = schema.versions.filter(version=version).first()
     if old is None:
@@ -282,7 +281,7 @@ def _hash_token(plain: str) -> str:
 
 
 @transaction.atomic
-def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token; the plain value is returned once and only its hash is kept."""
     plain = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -291,7 +290,7 @@ def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, st
     return token, plain
 
 
-def api_token_authenticate(*, plain: str) -> AbstractBaseUser | None:
+def api_token_authenticate(*, plain: str) -> User | None:
     if not plain.startswith(API_TOKEN_PREFIX):
         return None
     token = ApiToken.objects.select_related("user").filter(token_hash=_hash_token(plain)).first()
@@ -301,7 +300,7 @@ def api_token_authenticate(*, plain: str) -> AbstractBaseUser | None:
     return token.user
 
 
-def api_token_delete(*, user: AbstractBaseUser, token_id: int) -> bool:
+def api_token_delete(*, user: User, token_id: int) -> bool:
     """Revoke one of ``user``'s tokens; False when they have no such token."""
     deleted, _ = ApiToken.objects.filter(pk=token_id, user=user).delete()
     return bool(deleted)
@@ -313,7 +312,7 @@ MSG_UPLOAD_TYPE = "Upload a table ({tables}) or a document ({documents})"
 
 @transaction.atomic
 def seed_file_upload(
-    *, project: Project, user: AbstractBaseUser | None, filename: str, data: bytes
+    *, project: Project, user: User | None, filename: str, data: bytes
 ) -> SeedFile:
     """Parse an upload and keep its content in the database (workers on any machine read it).
     Raises SeedFileError with a message naming what is wrong and where; nothing is saved then."""

@@ -3,10 +3,13 @@ selector (strangers get 404), validate with a form, call one service, render."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
+from django.forms import BaseFormSet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.html import escape
@@ -37,11 +40,13 @@ from studio.forms import (
     spec_from_formset,
 )
 from studio.kinds import new_column
+from studio.models import Project
 from studio.permissions import Action
 from studio.schema import SchemaError, parse_spec
 from studio.schema.recipes import RECIPES
 from studio.schema.serialization import spec_to_json, spec_to_yaml
 from studio.seeds import SeedFileError, chunk_text
+from studio.signed_in import SignedInRequest
 
 MAX_PREVIEW_ROWS = 10
 NEW_SCHEMA_COLUMNS = [
@@ -62,7 +67,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def project_list(request: HttpRequest) -> HttpResponse:
+def project_list(request: SignedInRequest) -> HttpResponse:
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         project = services.project_create(user=request.user, **form.cleaned_data)
@@ -95,7 +100,7 @@ def _project_page(request: HttpRequest, project, upload_form, status: int = 200)
 
 @login_required
 @require_POST
-def seed_file_upload(request: HttpRequest, project_id: int) -> HttpResponse:
+def seed_file_upload(request: SignedInRequest, project_id: int) -> HttpResponse:
     project = selectors.project_get_for_user(
         user=request.user, project_id=project_id, action=Action.DESIGN
     )
@@ -123,7 +128,7 @@ def seed_file_detail(request: HttpRequest, seed_file_id: int) -> HttpResponse:
     seed = selectors.seed_file_get_for_user(
         user=request.user, seed_file_id=seed_file_id, action=Action.VIEW
     )
-    context = {"project": seed.project, "seed": seed}
+    context: dict[str, Any] = {"project": seed.project, "seed": seed}
     if seed.kind == seed.Kind.TABLE:
         context["head"] = [
             [row.get(column) for column in seed.columns]
@@ -189,7 +194,7 @@ def credential_edit(request: HttpRequest, credential_id: int) -> HttpResponse:
     return render(request, "studio/credential_form.html", context)
 
 
-def _schema_page(request: HttpRequest, *, project, schema=None) -> HttpResponse:
+def _schema_page(request: SignedInRequest, *, project, schema=None) -> HttpResponse:
     post = request.POST if request.method == "POST" else None
     meta_initial, columns_initial = _initial_for(request, project, schema)
     meta = SchemaMetaForm(post, initial=meta_initial)
@@ -269,7 +274,7 @@ def _versions(schema) -> list:
     return versions
 
 
-def _rebound(project, post, columns) -> object:
+def _rebound(project: Project, post: QueryDict, columns: list[dict[str, list[str]]]) -> BaseFormSet:
     data = QueryDict(mutable=True)
     for key, values in data_from_columns(post, columns).items():
         data.setlist(key, values)
@@ -332,7 +337,9 @@ def schema_check(request: HttpRequest, project_id: int) -> HttpResponse:
             for field, errors in form.errors.items():
                 label = form.fields[field].label or field.replace("_", " ").capitalize()
                 column_problems[i] += [f"{label}: {error}" for error in errors]
-        problems = list(formset.non_form_errors()) or ["Fix the fields marked below."]
+        problems = [str(error) for error in formset.non_form_errors()] or [
+            "Fix the fields marked below."
+        ]
     for items, named in zip(
         column_problems, _column_problems(formset.forms, problems), strict=True
     ):
@@ -348,7 +355,7 @@ def schema_check(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def schema_import(request: HttpRequest, project_id: int) -> HttpResponse:
+def schema_import(request: SignedInRequest, project_id: int) -> HttpResponse:
     project = selectors.project_get_for_user(
         user=request.user, project_id=project_id, action=Action.DESIGN
     )
@@ -370,7 +377,7 @@ def schema_import(request: HttpRequest, project_id: int) -> HttpResponse:
     else:
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
     return redirect("schema-create", project.pk)
 
 
@@ -403,7 +410,7 @@ def schema_export(request: HttpRequest, schema_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def schema_restore(request: HttpRequest, schema_id: int, version: int) -> HttpResponse:
+def schema_restore(request: SignedInRequest, schema_id: int, version: int) -> HttpResponse:
     schema = selectors.schema_get_for_user(
         user=request.user, schema_id=schema_id, action=Action.DESIGN
     )
@@ -420,7 +427,7 @@ def schema_restore(request: HttpRequest, schema_id: int, version: int) -> HttpRe
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def schema_create(request: HttpRequest, project_id: int) -> HttpResponse:
+def schema_create(request: SignedInRequest, project_id: int) -> HttpResponse:
     project = selectors.project_get_for_user(
         user=request.user, project_id=project_id, action=Action.DESIGN
     )
@@ -429,7 +436,7 @@ def schema_create(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def schema_edit(request: HttpRequest, schema_id: int) -> HttpResponse:
+def schema_edit(request: SignedInRequest, schema_id: int) -> HttpResponse:
     schema = selectors.schema_get_for_user(
         user=request.user,
         schema_id=schema_id,
@@ -440,7 +447,7 @@ def schema_edit(request: HttpRequest, schema_id: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def api_tokens(request: HttpRequest) -> HttpResponse:
+def api_tokens(request: SignedInRequest) -> HttpResponse:
     form = ApiTokenForm(request.POST or None)
     created_plain = None
     status = 200
@@ -464,7 +471,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def api_token_delete(request: HttpRequest, token_id: int) -> HttpResponse:
+def api_token_delete(request: SignedInRequest, token_id: int) -> HttpResponse:
     token = selectors.api_token_get_for_user(user=request.user, token_id=token_id)
     services.api_token_delete(user=request.user, token_id=token.pk)
     messages.success(request, "Token revoked.")

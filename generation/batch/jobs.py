@@ -72,7 +72,7 @@ def setting(name: str, default: float) -> float:
     """A batch setting from Django settings, else the environment, else ``default``."""
     value = getattr(settings, name, None)
     if value is None:
-        value = os.environ.get(name, default)
+        return float(os.environ.get(name, default))
     return float(value)
 
 
@@ -355,6 +355,8 @@ def job_poll(job_id: int) -> bool:
 
 
 def _collect(job: BatchJob, client: BatchClient, state: BatchState) -> bool:
+    credential = job.credential
+    assert credential is not None  # job_poll fails a job whose credential was deleted
     project_id = job.run.project_id
     # By the id the provider answers under (the ledger key, except for a batch sent before
     # keys were scoped to projects: BatchRequest.custom_id).
@@ -426,7 +428,7 @@ def _collect(job: BatchJob, client: BatchClient, state: BatchState) -> bool:
                     output_tokens=completion.output_tokens,
                     # Rounded as the column stores it, so the run's spend is the ledger's sum.
                     cost_usd=batch_call_cost(
-                        job.credential,
+                        credential,
                         stored["model"],
                         completion.input_tokens,
                         completion.output_tokens,

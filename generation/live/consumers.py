@@ -53,8 +53,9 @@ class RunConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
-        if getattr(self, "flush_task", None) is not None:
-            self.flush_task.cancel()
+        flush_task = getattr(self, "flush_task", None)
+        if flush_task is not None:
+            flush_task.cancel()
 
     async def run_rows(self, event: dict) -> None:
         # An empty list still means "the run changed" (status, budget): counters are re-read.

@@ -102,7 +102,7 @@ def _fragments(run: Run, page: LivePage, *, only_changed: bool) -> list[str]:
         page.errors_key = errors_key
         page.error_summary = run_error_summary(run=run, limit=ERRORS_SHOWN)
     context["error_summary"] = page.error_summary
-    parts = []
+    parts: list[str] = []
     for fragment_id, template in FRAGMENTS.items():
         html = render_to_string(template, context)
         if only_changed and page.sent.get(fragment_id) == html:

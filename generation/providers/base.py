@@ -62,7 +62,7 @@ class CompletionRequest:
     def __post_init__(self) -> None:
         # Frozen dataclass: normalise through object.__setattr__, once, at construction.
         conversation = tuple(
-            m if isinstance(m, Message) else Message(m["role"], m["content"])  # type: ignore[index]
+            m if isinstance(m, Message) else Message(m["role"], m["content"])
             for m in self.conversation
         )
         if not conversation and self.prompt:

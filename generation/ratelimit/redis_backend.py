@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
@@ -201,7 +201,7 @@ class _LoopClient:
     async def _send_acquires(
         self, group: Hashable, tokens: Sequence[int]
     ) -> list[tuple[bool, float]]:
-        redis_key, rpm, tpm, budget_args = group  # type: ignore[misc]
+        redis_key, rpm, tpm, budget_args = cast("tuple[str, int, int, tuple[float, ...]]", group)
         granted, *waits = await self.acquire(
             keys=[redis_key], args=[self.script_now(), rpm, tpm, *budget_args, *tokens]
         )
@@ -210,7 +210,7 @@ class _LoopClient:
         return [(True, float(wait)) for wait in waits]
 
     async def _send_usages(self, group: Hashable, pairs: Sequence[tuple[int, int]]) -> list[None]:
-        redis_key, tpm, budget_args = group  # type: ignore[misc]
+        redis_key, tpm, budget_args = cast("tuple[str, int, tuple[float, ...]]", group)
         await self.usage(
             keys=[redis_key],
             args=[

@@ -16,7 +16,7 @@ def load_seed_data(
     data = SeedData()
     if not tables and not documents:
         return data
-    ids = {c.seed_file_id for c in (*tables, *documents)}
+    ids = {c.seed_file_id for c in tables} | {c.seed_file_id for c in documents}
     files = {f.pk: f for f in SeedFile.objects.filter(project_id=project_id, pk__in=ids)}
     data.table_sizes = {pk: f.row_count for pk, f in files.items() if f.kind == SeedFile.Kind.TABLE}
     data.documents = {pk: f.text for pk, f in files.items() if f.kind == SeedFile.Kind.DOCUMENT}

@@ -21,10 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connections
+from django.db.models import Field
 from django.utils import timezone
 
 from generation.models import BudgetHold, Run
@@ -145,7 +146,11 @@ def _insert(run_id: int, amounts: list[Decimal], expires_at: datetime) -> list[i
     if not amounts:
         return []
     connection, quote = _connection()
-    fields = [BudgetHold._meta.get_field(name) for name in ("run", "amount_usd", "expires_at")]
+    # Columns of BudgetHold (``get_field`` is typed for reverse relations too).
+    fields = [
+        cast("Field[Any, Any]", BudgetHold._meta.get_field(name))
+        for name in ("run", "amount_usd", "expires_at")
+    ]
     params: list[Any] = []
     for amount in amounts:
         for f, value in zip(fields, (run_id, amount, expires_at), strict=True):

@@ -213,8 +213,10 @@ class ChunkStore:
                 settled=settled,
                 renewed=renewed,
             )
-            futures = [f for fs in lookups.values() for f in fs]
-            futures += [f for _, f in records] + [f for _, _, f in outcomes] + waiters
+            futures: list[asyncio.Future[Any]] = [f for fs in lookups.values() for f in fs]
+            futures += [f for _, f in records]
+            futures += [f for _, _, f in outcomes]
+            futures += waiters
             futures += [f for _, f in holds]
             try:
                 done = await self._apply(writes)

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import dramatiq
 from django.conf import settings
@@ -33,7 +35,7 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 
-def _last_progress(run: dict) -> datetime:
+def _last_progress(run: Mapping[str, Any]) -> datetime:
     """When the run last moved: started, swept, a row finished or a call was recorded."""
     from generation.models import LlmCall, Row
 

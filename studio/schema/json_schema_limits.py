@@ -246,7 +246,8 @@ def _minimum(node: object, root: Mapping[str, Any], depth: int, visits: list[int
     if isinstance(node.get("allOf"), list):
         sizes += [_minimum(sub, root, depth + 1, visits) for sub in node["allOf"]]
     own = 2
-    properties = node.get("properties") if isinstance(node.get("properties"), Mapping) else {}
+    declared = node.get("properties")
+    properties = declared if isinstance(declared, Mapping) else {}
     for name in node.get("required", []) if isinstance(node.get("required"), list) else []:
         own += len(str(name)) + 4 + _minimum(properties.get(name, {}), root, depth + 1, visits)
         if own > cap:

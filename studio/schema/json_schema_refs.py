@@ -67,7 +67,8 @@ def _resolve(schema: object, ref: str) -> Path | None:
         return ()
     if not pointer.startswith("/"):
         return None
-    node, path = schema, []
+    node = schema
+    path: list[str | int] = []
     for raw in pointer[1:].split("/"):
         part = raw.replace("~1", "/").replace("~0", "~")
         if isinstance(node, Mapping) and part in node:

@@ -94,7 +94,7 @@ class RenderBudget:
     def check_size(self, value: object, what: str) -> int:
         """``value``'s size as text (about ``len(str(value))``), charged; SecurityError above
         ``MAX_VALUE_CHARS``. Shared references are counted each time, as ``str`` writes them."""
-        size = len(value) if value.__class__ is str else self._size(value)  # the common case
+        size = len(value) if type(value) is str else self._size(value)  # the common case
         if size > MAX_VALUE_CHARS:
             raise SecurityError(f"{what} would be longer than {MAX_VALUE_CHARS:,} characters")
         self.charge(size // CHARS_PER_STEP)
@@ -121,7 +121,7 @@ class RenderBudget:
                 total += single + 2  # a separator
                 continue
             if isinstance(item, Namespace):
-                item = item._Namespace__attrs  # type: ignore[attr-defined]
+                item = item._Namespace__attrs
             if isinstance(item, Mapping):
                 item = item.items()
             room = (MAX_VALUE_CHARS - total) // 2 + 1  # each element adds at least two
@@ -289,7 +289,9 @@ _FILTER_CHECKS: dict[str, Callable[..., None]] = {
 _WIDTH_METHODS = frozenset({"center", "ljust", "rjust", "zfill"})
 
 
-def _check_string_method(budget: RenderBudget, text: str, name: str, args: tuple) -> None:
+def _check_string_method(
+    budget: RenderBudget, text: str, name: str, args: tuple[object, ...]
+) -> None:
     """Pre-checks for ``str`` methods that build more than they are given."""
     if name in _WIDTH_METHODS and args and isinstance(args[0], int):
         budget.check_length(args[0], f"str.{name}")
@@ -380,7 +382,7 @@ class StudioSandbox(SandboxedEnvironment):
         self.globals["lipsum"] = _lipsum
 
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
-        tree = _BudgetRewriter().visit(super()._parse(source, name, filename))
+        tree: nodes.Template = _BudgetRewriter().visit(super()._parse(source, name, filename))
         tree.set_environment(self)
         return tree
 

@@ -78,7 +78,10 @@ class AnthropicBatchClient:
         requests = [
             {"custom_id": item.custom_id, "params": message_params(item.request)} for item in items
         ]
-        batch = _guarded(lambda: self._client.messages.batches.create(requests=requests))
+        # ``message_params`` builds the SDK's ``Request`` TypedDict as a plain dict.
+        batch = _guarded(
+            lambda: self._client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
+        )
         return Submitted(batch_id=batch.id)
 
     def find_submitted(self, job_marker: str) -> Submitted | None:

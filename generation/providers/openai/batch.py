@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import openai
 
@@ -36,7 +36,7 @@ from generation.providers.batch import (
 from generation.providers.openai.online import chat_body, chat_completion
 
 T = TypeVar("T")
-ENDPOINT = "/v1/chat/completions"
+ENDPOINT: Final = "/v1/chat/completions"
 ENDED = ("completed", "expired", "cancelled", "failed")
 # How many of the newest batches ``find_submitted`` looks through.
 FIND_LIMIT = 100

@@ -3,6 +3,7 @@ official ``openai`` SDK. The SDK's own retries are off: our retry policy is in c
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -120,7 +121,7 @@ class OpenAIProvider:
         vectors: list[list[float]] = []
         for batch in batches(texts):
             response = await _guarded(
-                lambda batch=batch: self._client.embeddings.create(model=model, input=batch)
+                functools.partial(self._client.embeddings.create, model=model, input=batch)
             )
             # The API answers with an index per input; do not rely on the order of ``data``.
             ordered = sorted(response.data, key=lambda item: item.index)

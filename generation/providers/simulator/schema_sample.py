@@ -106,6 +106,6 @@ class _Sampler:
 def _bounded(value: object, most: int) -> int:
     """``value`` as a count no larger than ``most`` (a float or a huge int is not built)."""
     try:
-        return int(min(value, most))  # type: ignore[type-var, call-overload]
+        return int(min(value, most))  # type: ignore[call-overload]
     except (TypeError, ValueError, OverflowError):
         return 0
