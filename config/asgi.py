@@ -17,7 +17,7 @@ from studio.body_limits import BodyLimitASGI  # noqa: E402
 application = ProtocolTypeRouter(
     {
         # Refuses a body past its limit before Django spools it to a temporary file.
-        "http": BodyLimitASGI(django_asgi_app),
+        "http": BodyLimitASGI(django_asgi_app),  # type: ignore[arg-type]  # stub: dict vs Mapping
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

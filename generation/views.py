@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.html import escape
 from django.views.decorators.http import require_POST
@@ -53,7 +53,7 @@ def run_create(request: SignedInRequest, schema_id: int) -> HttpResponse:
 
 
 @login_required
-def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+def run_detail(request: SignedInRequest, run_id: int) -> HttpResponse:
     """The live page. Rendered whole from the database, so a plain reload shows the truth; the
     websocket then replaces the same fragments as the run goes."""
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.VIEW)
@@ -66,7 +66,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
 
 
 @login_required
-def row_detail(request: HttpRequest, row_id: int) -> HttpResponse:
+def row_detail(request: SignedInRequest, row_id: int) -> HttpResponse:
     """One row's prompts, raw answers, attempts and errors: the run page's side panel (htmx),
     or a page of its own."""
     row = row_get_for_user(user=request.user, row_id=row_id, action=Action.VIEW)
@@ -85,7 +85,7 @@ def row_detail(request: HttpRequest, row_id: int) -> HttpResponse:
 
 
 @login_required
-def run_board(request: HttpRequest, project_id: int | None = None) -> HttpResponse:
+def run_board(request: SignedInRequest, project_id: int | None = None) -> HttpResponse:
     """Runs with their status and progress, for the dashboard (all the user's projects) and a
     project page. It polls itself while a run in it is going, and stops when none is."""
     project = None
@@ -103,7 +103,7 @@ def run_board(request: HttpRequest, project_id: int | None = None) -> HttpRespon
 
 
 @login_required
-def run_rows(request: HttpRequest, run_id: int) -> HttpResponse:
+def run_rows(request: SignedInRequest, run_id: int) -> HttpResponse:
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.VIEW)
     status = request.GET.get("status") or None
     review = request.GET.get("review") or None
@@ -124,7 +124,7 @@ def run_rows(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def run_action(request: HttpRequest, run_id: int, action: str) -> HttpResponse:
+def run_action(request: SignedInRequest, run_id: int, action: str) -> HttpResponse:
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.OPERATE_RUNS)
     handler = services.RUN_ACTIONS.get(action)
     if handler is None:
@@ -141,7 +141,7 @@ def run_action(request: HttpRequest, run_id: int, action: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def run_retry_matching(request: HttpRequest, run_id: int) -> HttpResponse:
+def run_retry_matching(request: SignedInRequest, run_id: int) -> HttpResponse:
     """The errors panel's "retry these": the failed rows with one error message."""
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.OPERATE_RUNS)
     form = RetryMatchingForm(request.POST)
@@ -155,7 +155,7 @@ def run_retry_matching(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def run_budget(request: HttpRequest, run_id: int) -> HttpResponse:
+def run_budget(request: SignedInRequest, run_id: int) -> HttpResponse:
     """Change the budget. Answers htmx with 204 (the websocket brings the new state) or with
     the error text to show beside the form."""
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.CHANGE_BUDGET)
@@ -178,7 +178,7 @@ def run_budget(request: HttpRequest, run_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def schema_preview(request: HttpRequest, project_id: int) -> HttpResponse:
+def schema_preview(request: SignedInRequest, project_id: int) -> HttpResponse:
     """Preview the schema as it is in the editor, saved or not."""
     project = project_get_for_user(user=request.user, project_id=project_id, action=Action.DESIGN)
     formset = build_column_formset(project=project, data=request.POST)
@@ -187,7 +187,9 @@ def schema_preview(request: HttpRequest, project_id: int) -> HttpResponse:
     problems: list[str] = []
     rows = []
     if not formset.is_valid():
-        problems = list(formset.non_form_errors()) or ["Fix the highlighted fields first."]
+        problems = [str(e) for e in formset.non_form_errors()] or [
+            "Fix the highlighted fields first."
+        ]
     else:
         try:
             spec = schema_validate(project=project, data=spec_from_formset(formset))
@@ -201,7 +203,7 @@ def schema_preview(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def credential_test(request: HttpRequest, credential_id: int) -> HttpResponse:
+def credential_test(request: SignedInRequest, credential_id: int) -> HttpResponse:
     """'Test connection': one cheap call; the result (or the provider's error) as a fragment."""
     credential = credential_get_for_user(
         user=request.user, credential_id=credential_id, action=Action.MANAGE_CREDENTIALS

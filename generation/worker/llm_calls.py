@@ -238,7 +238,9 @@ class CallContext:
         if schema is None:
             text, parsed = (await call(request)).text, None
         else:
-            result = await complete_structured(call, request, max_reasks=column.max_reasks)
+            # A schema is only set for structured and judge columns, which have max_reasks.
+            max_reasks = getattr(column, "max_reasks", 0)
+            result = await complete_structured(call, request, max_reasks=max_reasks)
             if not result.ok:
                 raise LlmFailure(
                     MSG_INVALID_ANSWER.replace("{tries}", str(len(result.attempts))).replace(
@@ -295,7 +297,7 @@ class CallContext:
             miss.key,
             miss.reask,
         )
-        price = {
+        price: dict[str, Any] = {
             "provider": credential.provider,
             "base_url": credential.base_url or None,
             "custom_price": credential_price(credential),
