@@ -55,10 +55,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bench.driver import http_json
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_BIN = Path(os.environ.get("CHAOS_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -240,18 +241,6 @@ def studio_env(pg: Postgres, redis: Redis) -> dict[str, str]:
     return env
 
 
-def http(url: str, payload: dict | None = None) -> dict:
-    data = json.dumps(payload).encode() if payload is not None else None
-    request = urllib.request.Request(
-        url,
-        data=data,
-        headers={"Content-Type": "application/json"},
-        method="POST" if data else "GET",
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())
-
-
 def start_fake(processes: Processes, env: dict[str, str]) -> str:
     fake = subprocess.Popen(
         [sys.executable, "-m", "bench.fake_provider"],
@@ -262,7 +251,7 @@ def start_fake(processes: Processes, env: dict[str, str]) -> str:
     if not line.startswith("PORT "):
         raise SystemExit(f"the fake provider did not start: {line!r}")
     url = f"http://127.0.0.1:{int(line.split()[1])}"
-    http(
+    http_json(
         url + "/bench/configure",
         {
             "latency": LATENCY,
@@ -430,7 +419,7 @@ def chaos(processes: Processes) -> int:
             log(f"t={now:5.0f} s, {done}/{ROWS} rows done: {what}")
     wall = time.monotonic() - started
     final = counts(run_id) or last
-    requests = http(fake_url + "/bench/stats")["requests"]  # up to now: before any resume
+    requests = http_json(fake_url + "/bench/stats")["requests"]  # up to now: before any resume
     (processes.folder / "requests.json").write_text(json.dumps(requests))
     resumed_note = ""
     if not finished_by_itself:

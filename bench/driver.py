@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _http(url: str, payload: dict | None = None) -> Any:
+def http_json(url: str, payload: dict | None = None) -> Any:
     data = json.dumps(payload).encode() if payload is not None else None
     request = urllib.request.Request(
         url,
@@ -181,7 +181,7 @@ def run_scenario(scenario: dict, fake_url: str, cpu: _EngineCpu, fake_pid: int =
 
     from generation.models import Row, Run
 
-    _http(fake_url + "/bench/configure", scenario["fake"])
+    http_json(fake_url + "/bench/configure", scenario["fake"])
     user, schema = _setup_project(
         fake_url, scenario["name"], scenario.get("rpm", 0), scenario.get("tpm", 0)
     )
@@ -199,7 +199,7 @@ def run_scenario(scenario: dict, fake_url: str, cpu: _EngineCpu, fake_pid: int =
     busy = machine_busy() - busy_before
     fake_cpu = (tree_cpu([fake_pid]) if fake_pid else 0.0) - fake_cpu_before
     db_cpu_after = server_cpu(database)
-    log = _http(fake_url + "/bench/stats")["requests"]
+    log = http_json(fake_url + "/bench/stats")["requests"]
     counts = {
         status: Row.objects.filter(run=run, status=status).count()
         for status in (Row.Status.GENERATED, Row.Status.FAILED, Row.Status.PENDING)

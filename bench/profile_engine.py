@@ -151,7 +151,7 @@ def _profile(fake_url: str, rows: int, top: int, latency: float, budget: bool, s
     from django.conf import settings
     from django.core.management import call_command
 
-    from bench.driver import _http, _setup_project
+    from bench.driver import _setup_project, http_json
     from generation.models import Run
     from generation.services import run_create
     from generation.worker import db_thread
@@ -159,7 +159,7 @@ def _profile(fake_url: str, rows: int, top: int, latency: float, budget: bool, s
     from generation.worker.loop import bind_worker_loop, unbind_and_close
 
     call_command("migrate", interactive=False, verbosity=0)
-    _http(fake_url + "/bench/configure", {"latency": latency} if latency else {})
+    http_json(fake_url + "/bench/configure", {"latency": latency} if latency else {})
     user, schema = _setup_project(fake_url, "profile", 0, 0)
     size = settings.STUDIO_CHUNK_SIZE
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import dramatiq
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.test import Client
 
 from studio.models import Project, ProviderCredential
@@ -127,3 +128,15 @@ def _warm_urlconf() -> None:
     from django.conf import settings
 
     import_module(settings.ROOT_URLCONF)
+
+
+class SqlEditor:
+    """What a data migration's function uses of a schema editor, for running it inside a test's
+    transaction (SQLite's own editor cannot open there)."""
+
+    def __init__(self, using: str) -> None:
+        self.using = using
+
+    def execute(self, sql: str, params: list) -> None:
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(sql, params)

@@ -6,24 +6,12 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections
 
 from generation.models import Run
 from studio.models import Project
+from tests.fixtures import SqlEditor
 
 migration = importlib.import_module("generation.migrations.0009_clear_budgets_beyond_their_column")
-
-
-class _Editor:
-    """What the migration uses of a schema editor (SQLite's cannot open inside a test's
-    transaction)."""
-
-    def __init__(self, using: str) -> None:
-        self.using = using
-
-    def execute(self, sql: str, params: list) -> None:
-        with connections[self.using].cursor() as cursor:
-            cursor.execute(sql, params)
 
 
 @pytest.mark.django_db(databases=["default", "embedded"])
@@ -41,7 +29,7 @@ def test_the_migration_clears_budgets_the_column_cannot_hold_and_keeps_the_other
     with pytest.raises(ArithmeticError):  # decimal.InvalidOperation: what every page hit
         list(Run.objects.using("embedded").values_list("budget_usd", flat=True))
 
-    migration.clear_budgets_beyond_their_column(None, _Editor("embedded"))
+    migration.clear_budgets_beyond_their_column(None, SqlEditor("embedded"))
 
     kept = dict(Run.objects.using("embedded").values_list("pk", "budget_usd"))
     assert kept == {

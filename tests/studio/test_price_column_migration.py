@@ -6,23 +6,11 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections
 
 from studio.models import Project, ProviderCredential
+from tests.fixtures import SqlEditor
 
 migration = importlib.import_module("studio.migrations.0005_clear_prices_beyond_their_column")
-
-
-class _Editor:
-    """What the migration uses of a schema editor (SQLite's cannot open inside a test's
-    transaction)."""
-
-    def __init__(self, using: str) -> None:
-        self.using = using
-
-    def execute(self, sql: str, params: list) -> None:
-        with connections[self.using].cursor() as cursor:
-            cursor.execute(sql, params)
 
 
 @pytest.mark.django_db(databases=["default", "embedded"])
@@ -41,7 +29,7 @@ def test_the_migration_clears_prices_the_column_cannot_hold_and_keeps_the_others
     with pytest.raises(ArithmeticError):  # decimal.InvalidOperation: what every read hit
         list(credentials.values_list("input_price_per_million", flat=True))
 
-    migration.clear_prices_beyond_their_column(None, _Editor("embedded"))
+    migration.clear_prices_beyond_their_column(None, SqlEditor("embedded"))
 
     prices = {
         c.name: (c.input_price_per_million, c.output_price_per_million) for c in credentials.all()
