@@ -9,6 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Swagger
 
 from evaluation.api import router as evaluation_router
+from evaluation.evaluation_api import router as evaluations_router
+from evaluation.scoring.services import EvaluationError, EvaluationInvalid
 from evaluation.services import ExportError, ReviewError
 from generation.api import router as generation_router
 from generation.services import RunError
@@ -34,10 +36,16 @@ api = NinjaAPI(
 api.add_router("/", studio_router)
 api.add_router("/", generation_router)
 api.add_router("/", evaluation_router)
+api.add_router("/", evaluations_router)
 
 
 @api.exception_handler(SchemaError)
 def schema_error(request: HttpRequest, exc: SchemaError) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc), "messages": exc.messages}, status=422)
+
+
+@api.exception_handler(EvaluationInvalid)
+def evaluation_invalid(request: HttpRequest, exc: EvaluationInvalid) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc), "messages": exc.messages}, status=422)
 
 
@@ -49,6 +57,7 @@ def seed_file_error(request: HttpRequest, exc: SeedFileError) -> HttpResponse:
 @api.exception_handler(RunError)
 @api.exception_handler(ReviewError)
 @api.exception_handler(ExportError)
+@api.exception_handler(EvaluationError)
 def action_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc)}, status=400)
 

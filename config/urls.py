@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from config.api_site import api
+from evaluation import evaluation_views as evaluation_pages
 from evaluation import views as evaluation_views
 from generation import views as generation_views
 from studio import views as studio_views
@@ -98,6 +99,21 @@ urlpatterns = [
         name="hub-exports",
     ),
     path("runs/<int:run_id>/export.jsonl", evaluation_views.export_jsonl, name="export-jsonl"),
+    path(
+        "runs/<int:run_id>/evaluations/new/",
+        evaluation_pages.evaluation_new,
+        name="evaluation-new",
+    ),
+    path(
+        "evaluations/<int:evaluation_id>/",
+        evaluation_pages.evaluation_detail,
+        name="evaluation-detail",
+    ),
+    path(
+        "evaluations/<int:evaluation_id>/<slug:action>/",
+        evaluation_pages.evaluation_action,
+        name="evaluation-action",
+    ),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -1,8 +1,15 @@
 import dramatiq
 
 from evaluation.hub_export import hub_export_push
+from evaluation.scoring.chunks import score_chunk as score_one_chunk
 
 
 @dramatiq.actor(queue_name="exports", max_retries=0, time_limit=30 * 60 * 1000)
 def push_to_hub(export_id: int) -> None:
     hub_export_push(export_id=export_id)
+
+
+# Retried on database errors; a chunk's own scoring errors become failed scores (chunks.py).
+@dramatiq.actor(queue_name="evaluations", max_retries=5, time_limit=60 * 60 * 1000)
+def score_chunk(evaluation_id: int, number: int) -> None:
+    score_one_chunk(evaluation_id=evaluation_id, number=number)

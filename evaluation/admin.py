@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from evaluation.models import HubExport
+from evaluation.models import Evaluation, EvaluationChunk, HubExport, Score
 
 
 @admin.register(HubExport)
@@ -9,3 +9,24 @@ class HubExportAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     exclude = ["token_encrypted"]
     raw_id_fields = ["run", "created_by"]
+
+
+@admin.register(Evaluation)
+class EvaluationAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "run", "version", "status", "is_current", "created_at"]
+    list_filter = ["status", "kind"]
+    raw_id_fields = ["run", "previous", "created_by"]
+    readonly_fields = ["summary"]
+
+
+@admin.register(EvaluationChunk)
+class EvaluationChunkAdmin(admin.ModelAdmin):
+    list_display = ["evaluation", "number", "start", "stop", "done"]
+    raw_id_fields = ["evaluation"]
+
+
+@admin.register(Score)
+class ScoreAdmin(admin.ModelAdmin):
+    list_display = ["evaluation", "row", "value", "passed"]
+    list_filter = ["passed"]
+    raw_id_fields = ["evaluation", "row"]

@@ -1,13 +1,13 @@
-"""Rows as exported records, and the export history of a run."""
+"""Evaluations and their scores; rows as exported records; the export history of a run."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from evaluation.models import HubExport
+from evaluation.models import Evaluation, HubExport, Score
 from generation.models import Row, Run
 from studio.permissions import Action
 from studio.selectors import AnyUser, authorize
@@ -43,3 +43,77 @@ def hub_export_get_for_user(*, user: AnyUser, export_id: int, action: Action) ->
         raise Http404("No such export")
     authorize(user=user, project=export.run.project, action=action, missing="No such export")
     return export
+
+
+# --- evaluations ----------------------------------------------------------------------------
+
+
+def evaluation_get_for_user(*, user: AnyUser, evaluation_id: int, action: Action) -> Evaluation:
+    evaluation = (
+        Evaluation.objects.filter(pk=evaluation_id).select_related("run", "run__project").first()
+    )
+    if evaluation is None:
+        raise Http404("No such evaluation")
+    authorize(
+        user=user, project=evaluation.run.project, action=action, missing="No such evaluation"
+    )
+    return evaluation
+
+
+def evaluation_list(*, run: Run) -> list[Evaluation]:
+    """What the run shows: each line's current version, and any version being scored (a
+    re-run in progress next to the version it will replace), newest first."""
+    return list(
+        run.evaluations.filter(Q(is_current=True) | Q(status__in=Evaluation.ACTIVE)).order_by(
+            "-created_at"
+        )
+    )
+
+
+def evaluation_history(*, evaluation: Evaluation) -> list[Evaluation]:
+    """Every version of the evaluation's line, newest first."""
+    return list(
+        Evaluation.objects.filter(
+            run_id=evaluation.run_id, name=evaluation.name, kind=evaluation.kind
+        ).order_by("-version")
+    )
+
+
+def score_list(
+    *,
+    evaluation: Evaluation,
+    low: float | None = None,
+    high: float | None = None,
+    passed: bool | None = None,
+    failed: bool | None = None,
+) -> QuerySet[Score]:
+    """Scores with their rows, filtered by a value range (an index range scan) or pass/fail."""
+    scores = Score.objects.filter(evaluation=evaluation).select_related("row")
+    if low is not None:
+        scores = scores.filter(value__gte=low)
+    if high is not None:
+        scores = scores.filter(value__lte=high)
+    if passed is not None:
+        scores = scores.filter(passed=passed)
+    if failed is not None:
+        scores = scores.exclude(error="") if failed else scores.filter(error="")
+    return scores.order_by("row__index")
+
+
+def row_scores(*, row: Row) -> list[Score]:
+    """The row's scores in the run's current evaluations."""
+    return list(
+        Score.objects.filter(row=row, evaluation__is_current=True)
+        .select_related("evaluation")
+        .order_by("evaluation__name")
+    )
+
+
+def judge_agreement_pairs(*, evaluation: Evaluation) -> list[tuple[bool, bool]]:
+    """(judge passed, human accepted) for each row both decided."""
+    rows = Score.objects.filter(
+        evaluation=evaluation,
+        passed__isnull=False,
+        row__review_status__in=[Row.Review.ACCEPTED, Row.Review.REJECTED],
+    ).values_list("passed", "row__review_status")
+    return [(bool(passed), review == Row.Review.ACCEPTED) for passed, review in rows]

@@ -14,6 +14,7 @@ from generation import live, services
 from generation.connection_check import ConnectionCheckFailed, credential_check_connection
 from generation.forms import BudgetForm, PreviewForm, RetryMatchingForm, RunStartForm
 from generation.live.fragments import ERRORS_SHOWN, run_page_context
+from generation.live.panels import row_panels, run_panels
 from generation.preview import preview_rows
 from generation.selectors import (
     row_get_for_user,
@@ -61,6 +62,7 @@ def run_detail(request: SignedInRequest, run_id: int) -> HttpResponse:
         "project": run.project,
         "error_summary": run_error_summary(run=run, limit=ERRORS_SHOWN),
         "rows": row_list_recent(run=run, limit=live.LIVE_ROWS_SHOWN),
+        "panels": run_panels(run).values(),
     }
     return render(request, "generation/run_detail.html", context)
 
@@ -78,6 +80,7 @@ def row_detail(request: SignedInRequest, row_id: int) -> HttpResponse:
         "llm_calls": calls,
         "other_errors": row_other_errors(row=row, calls=calls),
         "in_panel": bool(request.htmx),
+        "panels": row_panels(row),
     }
     if request.htmx:
         return render(request, "generation/partials/row_detail.html", context)

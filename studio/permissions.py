@@ -31,6 +31,8 @@ class Action(StrEnum):
     DESIGN = "design"
     # Start (with a budget too), pause, resume, cancel, retry failed rows.
     OPERATE_RUNS = "operate_runs"
+    # Create, re-run and cancel evaluations of a run (a judge's calls are paid for).
+    EVALUATE = "evaluate"
     # Change a run's budget after it started: it spends the owner's money.
     CHANGE_BUDGET = "change_budget"
     # Create, edit, delete and test provider credentials (keys go where their base URL says).
@@ -50,6 +52,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.REVIEW_ROWS: frozenset({Role.OWNER, Role.EDITOR, Role.REVIEWER}),
     Action.DESIGN: _WRITERS,
     Action.OPERATE_RUNS: _WRITERS,
+    Action.EVALUATE: _WRITERS,
     Action.CHANGE_BUDGET: _OWNER,
     Action.MANAGE_CREDENTIALS: _OWNER,
     Action.DELETE_SEED_FILES: _OWNER,
@@ -63,6 +66,7 @@ _REFUSALS: dict[Action, str] = {
     Action.REVIEW_ROWS: "review rows",
     Action.DESIGN: "change schemas, preview them or upload seed files",
     Action.OPERATE_RUNS: "start or control runs",
+    Action.EVALUATE: "create, re-run or cancel evaluations",
     Action.CHANGE_BUDGET: "change a run's budget",
     Action.MANAGE_CREDENTIALS: "manage provider credentials",
     Action.DELETE_SEED_FILES: "delete seed files",

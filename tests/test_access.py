@@ -26,7 +26,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from evaluation.models import HubExport
+from evaluation.models import Evaluation, HubExport, Score
 from generation.models import Row, Run
 from studio.models import (
     ApiToken,
@@ -59,6 +59,7 @@ EXPECTED_ROLES: dict[Action, set[str]] = {
     Action.DELETE_SEED_FILES: {"owner"},
     Action.PUSH_TO_HUB: {"owner"},
     Action.MANAGE_PROJECT: {"owner"},
+    Action.EVALUATE: {"owner", "editor"},
 }
 
 
@@ -80,6 +81,7 @@ class World:
     export: HubExport
     seed_file: SeedFile
     token: ApiToken
+    evaluation: Evaluation
     users: dict[str, Any] = field(default_factory=dict)
 
     def ids(self) -> dict[str, int]:
@@ -93,6 +95,7 @@ class World:
             "export_id": self.export.pk,
             "seed_file_id": self.seed_file.pk,
             "token_id": self.token.pk,
+            "evaluation_id": self.evaluation.pk,
         }
 
 
@@ -129,7 +132,16 @@ def make_world(project: Project, schema: DatasetSchema, credential: ProviderCred
         project=project, user=owner, filename="topics.csv", data=b"topic\nspace\noceans\n"
     )
     token, _ = api_token_create(user=owner, name="owner's")
-    return World(project, credential, schema, run, rows[0], export, seed, token)
+    evaluation = Evaluation.objects.create(
+        run=run,
+        name="length",
+        kind="length",
+        settings={"column": "question", "unit": "characters"},
+        status=Evaluation.Status.DONE,
+        is_current=True,
+    )
+    Score.objects.create(evaluation=evaluation, row=rows[0], value=12.0)
+    return World(project, credential, schema, run, rows[0], export, seed, token, evaluation)
 
 
 @pytest.fixture
@@ -161,6 +173,9 @@ def snapshot(world: World) -> dict[str, Any]:
             Row.objects.filter(run__project=project).values_list("pk", "status", "review_status")
         ),
         "exports": HubExport.objects.filter(run__project=project).count(),
+        "evaluations": sorted(
+            Evaluation.objects.filter(run__project=project).values_list("pk", "status")
+        ),
         "tokens": sorted(ApiToken.objects.values_list("pk", flat=True)),
     }
 
@@ -294,6 +309,20 @@ PAGES: list[Route] = [
     ),
     Route("get", "/runs/{run_id}/export/hub-pushes/", Action.VIEW),
     Route("get", "/runs/{run_id}/export.jsonl", Action.VIEW),
+    Route("get", "/runs/{run_id}/evaluations/new/", Action.EVALUATE),
+    Route(
+        "post",
+        "/runs/{run_id}/evaluations/new/",
+        Action.EVALUATE,
+        {"name": "len", "kind": "length", "column": "question", "unit": "words"},
+    ),
+    Route("get", "/evaluations/{evaluation_id}/", Action.VIEW),
+    *[
+        Route(
+            "post", "/evaluations/{evaluation_id}/{action}/", Action.EVALUATE, params={"action": a}
+        )
+        for a in ("rerun", "cancel")
+    ],
 ]
 
 # API operations about a project's contents, by their OpenAPI path.
@@ -363,6 +392,18 @@ API: list[Route] = [
         {"repo_id": "someone/trivia", "token": "hf_x"},
     ),
     Route("get", "/api/hub-pushes/{export_id}", Action.VIEW),
+    Route(
+        "post",
+        "/api/runs/{run_id}/evaluations",
+        Action.EVALUATE,
+        {"name": "len", "kind": "length", "settings": {"column": "question"}},
+    ),
+    Route("get", "/api/runs/{run_id}/evaluations", Action.VIEW),
+    Route("get", "/api/evaluations/{evaluation_id}", Action.VIEW),
+    Route("post", "/api/evaluations/{evaluation_id}/cancel", Action.EVALUATE, ok=(200, 400)),
+    Route("post", "/api/evaluations/{evaluation_id}/rerun", Action.EVALUATE),
+    Route("get", "/api/evaluations/{evaluation_id}/scores", Action.VIEW),
+    Route("get", "/api/evaluations/{evaluation_id}/summary", Action.VIEW),
 ]
 
 # Routes of no project: a signed-in user's own (tested in `test_user_routes_*`).

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.template.loader import render_to_string
 
 from generation import live
+from generation.live.panels import run_panels
 from generation.live.window import LiveWindow, RowState
 from generation.models import Row, Run
 from generation.selectors import (
@@ -102,9 +103,12 @@ def _fragments(run: Run, page: LivePage, *, only_changed: bool) -> list[str]:
         page.errors_key = errors_key
         page.error_summary = run_error_summary(run=run, limit=ERRORS_SHOWN)
     context["error_summary"] = page.error_summary
+    rendered = {
+        fragment_id: render_to_string(template, context)
+        for fragment_id, template in FRAGMENTS.items()
+    } | run_panels(run, oob=True)
     parts: list[str] = []
-    for fragment_id, template in FRAGMENTS.items():
-        html = render_to_string(template, context)
+    for fragment_id, html in rendered.items():
         if only_changed and page.sent.get(fragment_id) == html:
             continue
         page.sent[fragment_id] = html

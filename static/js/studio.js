@@ -14,6 +14,12 @@
         });
       }
     }
+    // The evaluation form shows only the fields (and the help) of the chosen kind.
+    if (select.matches && select.matches('.evaluation-form select[name="kind"]')) {
+      select.closest(".evaluation-form").querySelectorAll("[data-kinds]").forEach(function (field) {
+        field.hidden = field.dataset.kinds.split(" ").indexOf(select.value) < 0;
+      });
+    }
     // The preview button says how many rows it will generate.
     if (select.id === "preview-count") {
       var label = document.getElementById("preview-count-label");

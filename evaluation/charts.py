@@ -1,0 +1,93 @@
+"""Charts as server-rendered SVG: the geometry of bars, computed here (pure, no Django) and
+drawn by templates (templates/evaluation/partials/*_chart.html). Chosen over a JavaScript chart
+library: nothing to vendor or keep pinned, no script for the CSP to allow, the page works
+without JavaScript, the tests read the bars from the HTML, and the charts are small (a
+histogram, bars per criterion, bars per sampler value)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+WIDTH = 600
+HEIGHT = 180
+LABEL_SPACE = 24  # under the bars, for their labels
+BAR_GAP = 4
+ROW_HEIGHT = 22  # horizontal bars
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+    value: str  # what the bar's tooltip and the accessible table say
+    label_x: float
+    label_y: float
+
+
+def _fmt(number: float | None) -> str:
+    if number is None:
+        return "—"
+    return f"{number:.0f}" if float(number).is_integer() else f"{number:.2f}"
+
+
+def histogram_bars(bins: Sequence[dict[str, float]]) -> list[Bar]:
+    """Vertical bars, one per bin, heights relative to the fullest bin."""
+    if not bins:
+        return []
+    top = max(b["count"] for b in bins) or 1
+    step = WIDTH / len(bins)
+    plot = HEIGHT - LABEL_SPACE
+    bars = []
+    for i, b in enumerate(bins):
+        height = plot * b["count"] / top
+        whole = b["high"] - b["low"] == 1 and float(b["low"] + 0.5).is_integer()
+        label = _fmt(b["low"] + 0.5) if whole else f"{_fmt(b['low'])}–{_fmt(b['high'])}"
+        bars.append(
+            Bar(
+                x=i * step + BAR_GAP / 2,
+                y=plot - height,
+                width=max(step - BAR_GAP, 1),
+                height=height,
+                label=label,
+                value=str(int(b["count"])),
+                label_x=i * step + step / 2,
+                label_y=HEIGHT - 8,
+            )
+        )
+    return bars
+
+
+def horizontal_bars(
+    items: Sequence[tuple[str, float | None]], *, scale: tuple[float, float] | None = None
+) -> tuple[list[Bar], int]:
+    """One bar per (label, value), lengths over ``scale`` (or 0 to the largest value); returns
+    the bars and the chart's height."""
+    numbers = [v for _, v in items if v is not None]
+    low, high = (
+        scale
+        if scale is not None
+        else (min(0.0, *numbers) if numbers else 0.0, max(numbers, default=1.0))
+    )
+    span = (high - low) or 1.0
+    label_width = WIDTH * 0.3
+    plot = WIDTH - label_width - 50
+    bars = []
+    for i, (label, value) in enumerate(items):
+        length = 0.0 if value is None else plot * max(0.0, min(1.0, (value - low) / span))
+        bars.append(
+            Bar(
+                x=label_width,
+                y=i * ROW_HEIGHT + 3,
+                width=length,
+                height=ROW_HEIGHT - 6,
+                label=label[:40],
+                value=_fmt(value),
+                label_x=label_width - 6,
+                label_y=i * ROW_HEIGHT + ROW_HEIGHT / 2 + 4,
+            )
+        )
+    return bars, max(len(items), 1) * ROW_HEIGHT

@@ -1,0 +1,34 @@
+"""The evaluation kinds, one entry per kind (docs/architecture.md, "Adding an evaluation kind").
+The same pattern as column kinds (studio/kinds/): a module holds the kind's settings model, its
+form fields and how it scores."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+
+from . import exact_match, length
+from .base import EvaluationKind, KindSettings, RowInput, ScoreResult
+
+__all__ = ["KINDS", "EvaluationKind", "KindSettings", "RowInput", "ScoreResult", "kind_choices"]
+
+
+def register(*kinds: EvaluationKind) -> dict[str, EvaluationKind]:
+    registry: dict[str, EvaluationKind] = {}
+    for kind in kinds:
+        if registry.setdefault(kind.name, kind) is not kind:
+            raise ImproperlyConfigured(f"Two evaluation kinds are named '{kind.name}'")
+    return registry
+
+
+# In the order of the kind menu.
+KINDS: dict[str, EvaluationKind] = register(
+    exact_match.KIND,
+    length.KIND,
+)
+
+
+def kind_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for kind in KINDS.values():
+        groups.setdefault(kind.group, []).append((kind.name, kind.label))
+    return list(groups.items())

@@ -1,0 +1,98 @@
+"""An evaluation's summary from its scores: mean, median, pass rate, a histogram, the mean of
+each criterion, and the same broken down by the value of a sampler column."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+HISTOGRAM_BINS = 10
+# A breakdown by a column with more distinct values than this shows the most frequent ones.
+MAX_GROUPS = 20
+
+
+@dataclass
+class _Accumulator:
+    values: list[float] = field(default_factory=list)
+    passed: int = 0
+    judged: int = 0  # rows with a pass/fail
+    missing: int = 0  # rows scored None (not applicable, or failed)
+
+    def add(self, value: float | None, passed: bool | None) -> None:
+        if value is None or not math.isfinite(value):
+            self.missing += 1
+        else:
+            self.values.append(value)
+        if passed is not None:
+            self.judged += 1
+            self.passed += int(passed)
+
+    def numbers(self) -> dict[str, Any]:
+        values = self.values
+        return {
+            "count": len(values) + self.missing,
+            "scored": len(values),
+            "mean": statistics.fmean(values) if values else None,
+            "median": statistics.median(values) if values else None,
+            "min": min(values) if values else None,
+            "max": max(values) if values else None,
+            "pass_rate": self.passed / self.judged if self.judged else None,
+        }
+
+
+def histogram(
+    values: list[float], *, scale: tuple[float, float] | None = None, bins: int = HISTOGRAM_BINS
+) -> list[dict[str, float]]:
+    """Equal-width bins over ``scale`` (the kind's range) or the values' own range. Integer
+    scores on a small scale (a 1–5 judge) get one bin per integer."""
+    if not values:
+        return []
+    low, high = scale if scale is not None else (min(values), max(values))
+    integers = all(float(v).is_integer() for v in values)
+    if integers and high - low <= 20:
+        bins, width = int(high - low) + 1, 1.0
+        low -= 0.5
+    else:
+        width = (high - low) / bins if high > low else 1.0
+    counts = [0] * bins
+    for value in values:
+        slot = int((value - low) // width)
+        counts[min(max(slot, 0), bins - 1)] += 1
+    return [
+        {"low": low + i * width, "high": low + (i + 1) * width, "count": count}
+        for i, count in enumerate(counts)
+    ]
+
+
+def summarise(
+    scores: Iterable[tuple[float | None, bool | None, Mapping[str, Any] | None]],
+    *,
+    scale: tuple[float, float] | None = None,
+) -> dict[str, Any]:
+    """``scores``: (value, passed, per-criterion scores or None) per row."""
+    overall = _Accumulator()
+    criteria: dict[str, _Accumulator] = {}
+    for value, passed, by_criterion in scores:
+        overall.add(value, passed)
+        for name, score in (by_criterion or {}).items():
+            if isinstance(score, int | float) and not isinstance(score, bool):
+                criteria.setdefault(name, _Accumulator()).add(float(score), None)
+    summary = overall.numbers()
+    summary["histogram"] = histogram(overall.values, scale=scale)
+    summary["criteria"] = {name: acc.numbers()["mean"] for name, acc in criteria.items()}
+    return summary
+
+
+def breakdown(
+    scores: Iterable[tuple[float | None, bool | None, object]],
+) -> list[dict[str, Any]]:
+    """Mean and pass rate per value of a column, most frequent values first."""
+    groups: dict[str, _Accumulator] = {}
+    for value, passed, key in scores:
+        label = "—" if key is None else str(key)[:80]
+        groups.setdefault(label, _Accumulator()).add(value, passed)
+    ranked = sorted(groups.items(), key=lambda item: -(len(item[1].values) + item[1].missing))
+    return [{"value": label, **acc.numbers()} for label, acc in ranked[:MAX_GROUPS]]

@@ -1,0 +1,43 @@
+"""A finished run whose rows carry an answer and its gold answer (a seed table), for the
+evaluation tests: every row's expected score is known from the table."""
+
+import pytest
+
+from generation.services import run_create
+from studio.services import schema_create, seed_file_upload
+from tests.fixtures import drain
+
+# answer vs gold: rows 0, 2, 4 match exactly; row 1 only after ignoring case and punctuation;
+# row 3 differs; row 5 contains the gold answer in a longer sentence.
+GOLD_CSV = (
+    b"question,answer,gold,level\n"
+    b"Capital of France?,Paris,Paris,easy\n"
+    b"Capital of Japan?,tokyo!,Tokyo,easy\n"
+    b"2+2?,4,4,easy\n"
+    b"Largest planet?,Saturn,Jupiter,hard\n"
+    b"Author of Hamlet?,Shakespeare,Shakespeare,hard\n"
+    b"Capital of Peru?,It is Lima,Lima,hard\n"
+)
+ROWS = 6
+
+
+@pytest.fixture
+def gold_run(worker, project, owner):
+    seed = seed_file_upload(project=project, user=owner, filename="gold.csv", data=GOLD_CSV)
+    spec = {
+        "columns": [
+            {"name": "style", "kind": "category", "values": ["short"]},
+            {
+                "name": "qa",
+                "kind": "seed_data",
+                "seed_file_id": seed.pk,
+                "fields": ["question", "answer", "gold", "level"],
+                "sampling": "ordered",
+            },
+        ]
+    }
+    schema = schema_create(project=project, user=owner, name="gold", data=spec)
+    run = run_create(schema=schema, user=owner, num_rows=ROWS)
+    drain(worker)
+    assert run.rows.filter(status="generated").count() == ROWS
+    return run
