@@ -204,7 +204,7 @@ def test_pages_show_progress_summary_chart_and_scores(gold_run, owner, worker):
         },
     )
     assert response.status_code == 302, [
-        l for l in response.content.decode().splitlines() if "error" in l
+        line for line in response.content.decode().splitlines() if "error" in line
     ]
     evaluation = Evaluation.objects.get()
     drain(worker)
