@@ -59,7 +59,7 @@ def histogram(
         width = (high - low) / bins if high > low else 1.0
     counts = [0] * bins
     for value in values:
-        slot = int((value - low) // width)
+        slot = int((value - low) / width)  # not //: 0.5 // 0.1 is 4.0
         counts[min(max(slot, 0), bins - 1)] += 1
     return [
         {"low": low + i * width, "high": low + (i + 1) * width, "count": count}
