@@ -156,3 +156,22 @@ def evaluation_cancel(*, evaluation: Evaluation) -> Evaluation:
 
 def _publish(run_id: int) -> None:
     publish_rows_sync(run_id, [])
+
+
+def evaluation_resume_unfinished() -> int:
+    """Send again the chunks not done of every running evaluation (after a restart lost the
+    queue: the embedded broker lives in memory). Safe any time: a chunk done is skipped, and a
+    chunk scored twice writes its scores once (scoring/chunks.py)."""
+    resumed = 0
+    for evaluation_id in Evaluation.objects.filter(status=Evaluation.Status.RUNNING).values_list(
+        "pk", flat=True
+    ):
+        numbers = list(
+            EvaluationChunk.objects.filter(evaluation_id=evaluation_id, done=False).values_list(
+                "number", flat=True
+            )
+        )
+        for number in numbers:
+            score_chunk.send(evaluation_id, number)
+        resumed += 1
+    return resumed

@@ -6,6 +6,7 @@ import dataclasses
 import json
 
 import pytest
+from django.core.management import call_command
 
 from evaluation import actors
 from evaluation.kinds import KINDS, exact_match
@@ -262,3 +263,19 @@ def test_api_creates_lists_and_reads_scores(gold_run, owner, worker):
     assert rerun.status_code == 202 and rerun.json()["version"] == 2
     cancel = client.post(f"/api/evaluations/{evaluation_id}/cancel")
     assert cancel.status_code == 400  # done already
+
+
+def test_an_evaluation_whose_queue_was_lost_resumes(gold_run, owner, worker, monkeypatch):
+    """Embedded mode's broker lives in memory: after a restart, `serve` sends the chunks not
+    done again, and the evaluation finishes with every row scored once."""
+    queue = HeldMessages(monkeypatch)
+    evaluation = evaluation_create(
+        run=gold_run, user=owner, name="exact", kind="exact_match", settings=EXACT
+    )
+    queue.held.clear()  # the process died: the messages are gone
+    monkeypatch.setattr(services, "score_chunk", actors.score_chunk)
+    call_command("resume_evaluations")
+    drain(worker)
+    evaluation.refresh_from_db()
+    assert evaluation.status == "done"
+    assert _scores(evaluation) == {0: 1.0, 1: 0.0, 2: 1.0, 3: 0.0, 4: 1.0, 5: 0.0}

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from config.asgi import application
+from evaluation.scoring.services import evaluation_resume_unfinished
 from generation import live
 from generation.services import run_resume_unfinished
 from studio.demo import ensure_demo
@@ -46,6 +47,8 @@ class Command(BaseCommand):
         resumed = run_resume_unfinished(only_worker=settings.EMBEDDED)
         if resumed:
             self.stdout.write(f"Resumed {resumed} unfinished run(s)")
+        if settings.EMBEDDED and (evaluations := evaluation_resume_unfinished()):
+            self.stdout.write(f"Resumed {evaluations} unfinished evaluation(s)")
         self.stdout.write(self.style.SUCCESS(f"Dataset Studio is at http://{host}:{port}/"))
         try:
             asyncio.run(self._serve(host, port))
