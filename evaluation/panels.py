@@ -3,10 +3,13 @@ evaluations panel, kept live by the run's socket, and a row's scores in its deta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.template.loader import render_to_string
 
+from evaluation.models import Score
 from evaluation.selectors import evaluation_list, row_scores
-from generation.live.panels import register_row_panel, register_run_panel
+from generation.live.panels import register_row_badges, register_row_panel, register_run_panel
 from generation.models import Row, Run
 
 RUN_PANEL_ID = "run-evaluations"
@@ -26,6 +29,23 @@ def row_scores_panel(row: Row) -> str:
     return render_to_string("evaluation/partials/row_scores.html", {"scores": scores})
 
 
+def row_score_badges(rows: Sequence[Row]) -> dict[int, list[str]]:
+    """A badge per current evaluation on each row's card: its name, score and pass/fail."""
+    scores = (
+        Score.objects.filter(row_id__in=[row.pk for row in rows], evaluation__is_current=True)
+        .select_related("evaluation")
+        .only("row_id", "value", "passed", "error", "evaluation__name")
+        .order_by("evaluation__name")
+    )
+    badges: dict[int, list[str]] = {}
+    for score in scores:
+        badges.setdefault(score.row_id, []).append(
+            render_to_string("evaluation/partials/score_badge.html", {"score": score})
+        )
+    return badges
+
+
 def register() -> None:
     register_run_panel(RUN_PANEL_ID, run_evaluations_panel)
     register_row_panel("scores", row_scores_panel)
+    register_row_badges("scores", row_score_badges)

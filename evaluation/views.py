@@ -12,6 +12,7 @@ from evaluation import selectors, services
 from evaluation.formats import jsonl_lines
 from evaluation.forms import HubPushForm, ReviewForm
 from evaluation.streaming import streaming_lines
+from generation.live.panels import with_badges
 from generation.selectors import row_get_for_user, run_counters, run_get_for_user
 from studio.permissions import Action
 from studio.signed_in import SignedInRequest
@@ -29,6 +30,7 @@ def row_review(request: SignedInRequest, row_id: int) -> HttpResponse:
     except services.ReviewError as exc:
         return HttpResponse(str(exc), status=400)
     if request.htmx:
+        with_badges([row])
         context = {
             "row": row,
             "columns": row.run.spec.output_columns(),

@@ -14,7 +14,7 @@ from generation import live, services
 from generation.connection_check import ConnectionCheckFailed, credential_check_connection
 from generation.forms import BudgetForm, PreviewForm, RetryMatchingForm, RunStartForm
 from generation.live.fragments import ERRORS_SHOWN, run_page_context
-from generation.live.panels import row_panels, run_panels
+from generation.live.panels import row_panels, run_panels, with_badges
 from generation.preview import preview_rows
 from generation.selectors import (
     row_get_for_user,
@@ -61,7 +61,7 @@ def run_detail(request: SignedInRequest, run_id: int) -> HttpResponse:
     context = run_page_context(run=run, columns=run.spec.output_columns()) | {
         "project": run.project,
         "error_summary": run_error_summary(run=run, limit=ERRORS_SHOWN),
-        "rows": row_list_recent(run=run, limit=live.LIVE_ROWS_SHOWN),
+        "rows": with_badges(row_list_recent(run=run, limit=live.LIVE_ROWS_SHOWN)),
         "panels": run_panels(run).values(),
     }
     return render(request, "generation/run_detail.html", context)
@@ -117,7 +117,7 @@ def run_rows(request: SignedInRequest, run_id: int) -> HttpResponse:
         "run": run,
         "project": run.project,
         "page": page,
-        "rows": page.object_list,
+        "rows": with_badges(list(page.object_list)),
         "columns": run.spec.output_columns(),
         "status": status or "",
         "review": review or "",

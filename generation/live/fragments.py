@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.template.loader import render_to_string
 
 from generation import live
-from generation.live.panels import run_panels
+from generation.live.panels import run_panels, with_badges
 from generation.live.window import LiveWindow, RowState
 from generation.models import Row, Run
 from generation.selectors import (
@@ -120,7 +120,7 @@ def render_initial_state(*, run_id: int, role: str | None) -> tuple[str, LivePag
     """Everything the page shows, from the database; the rows container is replaced whole, so
     a reconnecting page ends up with exactly these rows."""
     run = _load_run(run_id, role)
-    rows = row_list_recent(run=run, limit=live.LIVE_ROWS_SHOWN)
+    rows = with_badges(row_list_recent(run=run, limit=live.LIVE_ROWS_SHOWN))
     window = LiveWindow(
         size=live.LIVE_ROWS_SHOWN,
         horizon=live.NEW_ROW_HORIZON,
@@ -141,6 +141,7 @@ def render_update(*, page: LivePage, row_ids: list[int]) -> str:
     """What changed since the last push: changed fragments, then the rows ("" if nothing)."""
     run = _load_run(page.run_id, page.role)
     rows = list(Row.objects.filter(run=run, pk__in=row_ids).defer("prompts", "calls"))
+    with_badges(rows)
     change = page.window.apply(RowState(row.pk, row.finished_at) for row in rows)
     parts = _fragments(run, page, only_changed=True)
     if change:

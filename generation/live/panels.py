@@ -5,7 +5,7 @@ the apps that use it; the run's socket keeps a run panel live like the run's own
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -15,9 +15,12 @@ if TYPE_CHECKING:
 RunPanel = Callable[["Run", bool], str]
 # row → HTML shown in the row's detail panel ("" for nothing).
 RowPanel = Callable[["Row"], str]
+# rows → row id → small HTML badges for the row's card (one query for a page of rows).
+RowBadges = Callable[[Sequence["Row"]], dict[int, list[str]]]
 
 _RUN_PANELS: dict[str, RunPanel] = {}
 _ROW_PANELS: dict[str, RowPanel] = {}
+_ROW_BADGES: dict[str, RowBadges] = {}
 
 
 def register_run_panel(fragment_id: str, render: RunPanel) -> None:
@@ -26,6 +29,22 @@ def register_run_panel(fragment_id: str, render: RunPanel) -> None:
 
 def register_row_panel(name: str, render: RowPanel) -> None:
     _ROW_PANELS[name] = render
+
+
+def register_row_badges(name: str, badges: RowBadges) -> None:
+    _ROW_BADGES[name] = badges
+
+
+def with_badges(rows: Sequence[Row]) -> Sequence[Row]:
+    """Sets ``row.badges`` (HTML strings) on each row, for the row card; returns the rows."""
+    found: dict[int, list[str]] = {}
+    if rows:
+        for badges in _ROW_BADGES.values():
+            for row_id, html in badges(rows).items():
+                found.setdefault(row_id, []).extend(html)
+    for row in rows:
+        row.badges = found.get(row.pk, [])  # type: ignore[attr-defined]
+    return rows
 
 
 def run_panels(run: Run, *, oob: bool = False) -> dict[str, str]:

@@ -215,6 +215,16 @@ def test_pages_show_progress_summary_chart_and_scores(gold_run, owner, worker):
     assert "#5" in html
     run_page = client.get(f"/runs/{gold_run.pk}/").content.decode()
     assert "pass rate <strong>50%</strong>" in run_page
+    # Each row card carries its score: 3 passed, 3 failed, on the live page and the rows page.
+    for html in (run_page, client.get(f"/runs/{gold_run.pk}/rows/").content.decode()):
+        assert html.count("score-badge score-pass") == 3
+        assert html.count("score-badge score-fail") == 3
+    reviewed = client.post(
+        f"/rows/{gold_run.rows.get(index=0).pk}/review/",
+        {"decision": "accepted"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "score-badge score-pass" in reviewed  # the card swapped in after a review keeps it
     row = gold_run.rows.get(index=1)
     panel = client.get(f"/rows/{row.pk}/").content.decode()
     assert "row-score" in panel and "fail" in panel
