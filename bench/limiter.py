@@ -1,6 +1,6 @@
 """The Redis limiter's cost per call, with the asks of one event loop grouped into one round trip
-per key (what the engine does, generation/ratelimit/coalesce.py) against one round trip each (as
-before), measured in the same run on the same Redis:
+per key (what the engine does, generation/ratelimit/coalesce.py) against one round trip each,
+measured in the same run on the same Redis:
 
     .venv/bin/python -m bench.limiter [--asks 25] [--rounds 80]
 

@@ -3,10 +3,9 @@ short bursts between sleeps, as an engine's work does in a latency-bound run (a 
 then 200 ms of waiting). The benchmark prints it beside its table, so ratios measured on
 different machines can be told apart from changes to the code.
 
-On the virtual machines the benchmark has run on, the same work cost 1.3–1.6 times the CPU in
-bursts of 5 ms every 200 ms as it did run back to back (caches and the core's clock cool down
-while the process sleeps): a latency-bound run's CPU per row is that much above the overhead
-scenario's, and the ceiling it gives is lower (docs/performance.md, seventh round).
+The same work costs more CPU in bursts between sleeps than back to back (caches and the core's
+clock cool down while the process sleeps), so a latency-bound run's CPU per row is above the
+overhead scenario's, and the ceiling it gives is lower (figures in docs/performance.md).
 
     .venv/bin/python -m bench.machine
 """

@@ -19,8 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -149,18 +151,11 @@ def _profile(fake_url: str, rows: int, top: int, latency: float, budget: bool, s
 
     django.setup()
     from django.conf import settings
-    from django.core.management import call_command
 
-    from bench.driver import _setup_project, http_json
-    from generation.models import Run
-    from generation.services import run_create
-    from generation.worker import db_thread
     from generation.worker.chunk_filler import fill_chunk
     from generation.worker.loop import bind_worker_loop, unbind_and_close
 
-    call_command("migrate", interactive=False, verbosity=0)
-    http_json(fake_url + "/bench/configure", {"latency": latency} if latency else {})
-    user, schema = _setup_project(fake_url, "profile", 0, 0)
+    new_run = _run_maker(fake_url, latency, budget)
     size = settings.STUDIO_CHUNK_SIZE
 
     # One kept loop, as a worker's actor loop (one thread: chunks one after the other).
@@ -171,7 +166,46 @@ def _profile(fake_url: str, rows: int, top: int, latency: float, budget: bool, s
         for start in range(0, rows, size):
             loop.run_until_complete(fill_chunk(run_id, start, start + size))
 
-    def new_run(num_rows: int) -> Run:
+    # Unprofiled first (the messages run_create sends stay on the stub broker: no worker).
+    fill(new_run(50).pk)  # warm-up
+    run = new_run(rows)
+    started, times = time.process_time(), os.times()
+    fill(run.pk)
+    cpu_ms = (time.process_time() - started) * 1000 / rows
+    kernel_ms = (os.times().system - times.system) * 1000 / rows
+    loop_stats, db_stats = _profiled(fill, lambda: new_run(rows))
+    loop.run_until_complete(unbind_and_close())
+    loop.close()
+
+    loop_total, db_total = _busy(loop_stats), _busy(db_stats)
+    total = loop_total + db_total
+    scale = cpu_ms / (total * 1000 / rows)
+    print(
+        f"\n{rows} rows, chunk {size}, row concurrency {settings.STUDIO_ROW_CONCURRENCY}, "
+        f"DEBUG={settings.DEBUG}{', a budget' if budget else ''}: {cpu_ms:.2f} ms of CPU per row unprofiled "
+        f"({kernel_ms:.2f} of it in the kernel) "
+        f"(profiled: {total * 1000 / rows:.2f} ms, so × {scale:.2f} below; loop thread {loop_total / total:.0%}, DB thread {db_total / total:.0%})\n"
+    )
+    _print_parts(loop_stats, db_stats, total, to_ms_per_row=1000 / rows * scale)
+    order = "cumulative" if sort == "cumulative" else "own"
+    print(f"\nTop {top} functions by {order} CPU: the chunks' loop thread, then the DB threads")
+    loop_stats.sort_stats(sort).print_stats(top)
+    db_stats.sort_stats(sort).print_stats(top)
+
+
+def _run_maker(fake_url: str, latency: float, budget: bool) -> Callable[[int], Any]:
+    """Migrates the database, configures the fake and makes the project; returns a function
+    making a run of that many rows (fresh samples: the ledger never answers)."""
+    from django.core.management import call_command
+
+    from bench.driver import _setup_project, http_json
+    from generation.services import run_create
+
+    call_command("migrate", interactive=False, verbosity=0)
+    http_json(fake_url + "/bench/configure", {"latency": latency} if latency else {})
+    user, schema = _setup_project(fake_url, "profile", 0, 0)
+
+    def new_run(num_rows: int) -> Any:
         return run_create(
             schema=schema,
             user=user,
@@ -180,15 +214,16 @@ def _profile(fake_url: str, rows: int, top: int, latency: float, budget: bool, s
             budget_usd=Decimal(1_000_000) if budget else None,
         )
 
-    # Unprofiled first (the messages run_create sends stay on the stub broker: no worker).
-    fill(new_run(50).pk)  # warm-up
-    run = new_run(rows)
-    started, times = time.process_time(), os.times()
-    fill(run.pk)
-    cpu_ms = (time.process_time() - started) * 1000 / rows
-    kernel_ms = (os.times().system - times.system) * 1000 / rows
+    return new_run
 
-    # Then profiled: this thread (the chunks' loops) and every chunk's DB thread.
+
+def _profiled(
+    fill: Callable[[int], None], new_run: Callable[[], Any]
+) -> tuple[pstats.Stats, pstats.Stats]:
+    """A run filled under cProfile: this thread (the chunks' loops), and every chunk's DB
+    thread (one profile each, added up)."""
+    from generation.worker import db_thread
+
     profiles: list[cProfile.Profile] = []
     original_init = db_thread.DbThread.__init__
 
@@ -206,29 +241,23 @@ def _profile(fake_url: str, rows: int, top: int, latency: float, budget: bool, s
         self.close = profiled_close  # type: ignore[method-assign]
 
     db_thread.DbThread.__init__ = profiled_init  # type: ignore[method-assign]
-    run = new_run(rows)
+    run = new_run()
     loop_profile = cProfile.Profile(time.thread_time)
     loop_profile.enable()
     fill(run.pk)
     loop_profile.disable()
     db_thread.DbThread.__init__ = original_init  # type: ignore[method-assign]
-    loop.run_until_complete(unbind_and_close())
-    loop.close()
-
-    loop_stats = pstats.Stats(loop_profile)
     db_stats = pstats.Stats(profiles[0])
     for profile in profiles[1:]:
         db_stats.add(profile)
-    loop_total = _busy(loop_stats)
-    db_total = _busy(db_stats)
-    total = loop_total + db_total
-    scale = cpu_ms / (total * 1000 / rows)
-    print(
-        f"\n{rows} rows, chunk {size}, row concurrency {settings.STUDIO_ROW_CONCURRENCY}, "
-        f"DEBUG={settings.DEBUG}{', a budget' if budget else ''}: {cpu_ms:.2f} ms of CPU per row unprofiled "
-        f"({kernel_ms:.2f} of it in the kernel) "
-        f"(profiled: {total * 1000 / rows:.2f} ms, so × {scale:.2f} below; loop thread {loop_total / total:.0%}, DB thread {db_total / total:.0%})\n"
-    )
+    return pstats.Stats(loop_profile), db_stats
+
+
+def _print_parts(
+    loop_stats: pstats.Stats, db_stats: pstats.Stats, total: float, *, to_ms_per_row: float
+) -> None:
+    """The table of parts: each one's share of the profiled CPU and its unprofiled ms per row
+    (``to_ms_per_row`` turns profiled seconds of the whole run into that)."""
     print("| part | share | ≈ ms/row |")
     print("| --- | ---: | ---: |")
     shown = 0.0
@@ -238,16 +267,12 @@ def _profile(fake_url: str, rows: int, top: int, latency: float, budget: bool, s
                 _cumulative(stats, *f) for f in minus
             )
             shown += value
-            print(f"| {label} | {value / total:.1%} | {value * 1000 / rows * scale:.2f} |")
+            print(f"| {label} | {value / total:.1%} | {value * to_ms_per_row:.2f} |")
     rest = total - shown
     print(
         f"| the rest (asyncio scheduling, fill_chunk, DB connections) | {rest / total:.1%} "
-        f"| {rest * 1000 / rows * scale:.2f} |"
+        f"| {rest * to_ms_per_row:.2f} |"
     )
-    order = "cumulative" if sort == "cumulative" else "own"
-    print(f"\nTop {top} functions by {order} CPU: the chunks' loop thread, then the DB threads")
-    loop_stats.sort_stats(sort).print_stats(top)
-    db_stats.sort_stats(sort).print_stats(top)
 
 
 if __name__ == "__main__":

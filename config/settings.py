@@ -9,8 +9,6 @@ which mode is on: they read the names defined here.
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,75 +16,22 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.env import env_bool, env_int, env_list, fernet_key, local_secret, random_secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    lowered = raw.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
-
-
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}") from exc
-    if minimum is not None and value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
-    return value
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    return [item.strip() for item in raw.split(",") if item.strip()]
-
-
 DATA_DIR = Path(os.environ.get("STUDIO_DATA_DIR", BASE_DIR / "data")).resolve()
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 EMBEDDED = not REDIS_URL
-# Off unless asked for, in both modes: DEBUG logs every query (in embedded mode about 0.5 ms of
-# CPU per generated row, docs/performance.md) and shows tracebacks to whoever triggers them.
+# Off unless asked for, in both modes: DEBUG logs every query (a cost on every generated row,
+# docs/performance.md) and shows tracebacks to whoever triggers them.
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
-
-
-def _local_secret(filename: str, make: Callable[[], str]) -> str:
-    """A per-install secret kept in the ignored data folder (embedded mode only).
-
-    Services mode must get its secrets from the environment, so that every web and worker
-    process on every machine shares them; there this is never called.
-    """
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    path = DATA_DIR / filename
-    if not path.exists():
-        path.write_text(make())
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-def _fernet_key() -> str:
-    from cryptography.fernet import Fernet
-
-    return Fernet.generate_key().decode()
-
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if not EMBEDDED:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when REDIS_URL is set")
-    SECRET_KEY = _local_secret("secret_key", lambda: secrets.token_urlsafe(50))
+    SECRET_KEY = local_secret(DATA_DIR, "secret_key", random_secret_key)
 
 # Fernet keys that encrypt provider credentials at rest; the first encrypts, all decrypt, so a
 # key can be rotated by prepending a new one.
@@ -94,7 +39,7 @@ STUDIO_ENCRYPTION_KEYS = env_list("STUDIO_ENCRYPTION_KEYS", [])
 if not STUDIO_ENCRYPTION_KEYS:
     if not EMBEDDED:
         raise ImproperlyConfigured("STUDIO_ENCRYPTION_KEYS must be set when REDIS_URL is set")
-    STUDIO_ENCRYPTION_KEYS = [_local_secret("encryption_key", _fernet_key)]
+    STUDIO_ENCRYPTION_KEYS = [local_secret(DATA_DIR, "encryption_key", fernet_key)]
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -265,10 +210,9 @@ else:
 # Rows per Dramatiq message. A worker process has STUDIO_ROW_CONCURRENCY calls in flight per
 # worker thread, shared by its chunks; each thread holds one chunk, so a process has
 # threads × chunk size rows it can start. Four times the calls in flight (100 against 25) keeps
-# every slot busy while a chunk waits for its slowest answers: with providers' latencies
-# spread ±50 %, 50-row chunks left slots idle (0.84 of the ideal against 0.90, and 5-15 %
-# more CPU per row; docs/performance.md). Fewer, larger chunks also mean a small run is spread
-# over fewer worker processes.
+# every slot busy while a chunk waits for its slowest answers (smaller chunks left slots idle
+# when providers' latencies spread; docs/performance.md). Fewer, larger chunks also mean a small
+# run is spread over fewer worker processes.
 STUDIO_CHUNK_SIZE = env_int("STUDIO_CHUNK_SIZE", 100, minimum=1)
 STUDIO_ROW_CONCURRENCY = env_int("STUDIO_ROW_CONCURRENCY", 25, minimum=1)
 STUDIO_PROVIDER_TIMEOUT = env_int("STUDIO_PROVIDER_TIMEOUT", 60, minimum=1)

@@ -8,34 +8,39 @@ from config.api_site import api
 from evaluation import evaluation_views as evaluation_pages
 from evaluation import views as evaluation_views
 from generation import views as generation_views
-from studio import views as studio_views
+from studio.views import (
+    accounts,
+    credentials,
+    projects,
+    schema_designer,
+    schemas,
+    seed_files,
+)
 
 urlpatterns = [
-    path("", studio_views.project_list, name="project-list"),
+    path("", projects.project_list, name="project-list"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("signup/", studio_views.signup, name="signup"),
-    path("settings/tokens/", studio_views.api_tokens, name="api-tokens"),
+    path("signup/", accounts.signup, name="signup"),
+    path("settings/tokens/", accounts.api_tokens, name="api-tokens"),
     path(
         "settings/tokens/<int:token_id>/revoke/",
-        studio_views.api_token_delete,
+        accounts.api_token_delete,
         name="api-token-delete",
     ),
-    path("projects/<int:project_id>/", studio_views.project_detail, name="project-detail"),
+    path("projects/<int:project_id>/", projects.project_detail, name="project-detail"),
     path(
         "projects/<int:project_id>/credentials/new/",
-        studio_views.credential_create,
+        credentials.credential_create,
         name="credential-create",
     ),
-    path("credentials/<int:credential_id>/", studio_views.credential_edit, name="credential-edit"),
+    path("credentials/<int:credential_id>/", credentials.credential_edit, name="credential-edit"),
     path(
         "credentials/<int:credential_id>/test/",
         generation_views.credential_test,
         name="credential-test",
     ),
-    path(
-        "projects/<int:project_id>/schemas/new/", studio_views.schema_create, name="schema-create"
-    ),
+    path("projects/<int:project_id>/schemas/new/", schemas.schema_create, name="schema-create"),
     path(
         "projects/<int:project_id>/schemas/preview/",
         generation_views.schema_preview,
@@ -43,33 +48,35 @@ urlpatterns = [
     ),
     path(
         "projects/<int:project_id>/seed-files/",
-        studio_views.seed_file_upload,
+        seed_files.seed_file_upload,
         name="seed-file-upload",
     ),
-    path("seed-files/<int:seed_file_id>/", studio_views.seed_file_detail, name="seed-file-detail"),
+    path("seed-files/<int:seed_file_id>/", seed_files.seed_file_detail, name="seed-file-detail"),
     path(
         "seed-files/<int:seed_file_id>/delete/",
-        studio_views.seed_file_delete,
+        seed_files.seed_file_delete,
         name="seed-file-delete",
     ),
     path(
         "projects/<int:project_id>/schemas/designer/",
-        studio_views.schema_designer_op,
+        schema_designer.schema_designer_op,
         name="schema-designer-op",
     ),
     path(
-        "projects/<int:project_id>/schemas/check/", studio_views.schema_check, name="schema-check"
+        "projects/<int:project_id>/schemas/check/",
+        schema_designer.schema_check,
+        name="schema-check",
     ),
     path(
         "projects/<int:project_id>/schemas/import/",
-        studio_views.schema_import,
+        schemas.schema_import,
         name="schema-import",
     ),
-    path("schemas/<int:schema_id>/", studio_views.schema_edit, name="schema-edit"),
-    path("schemas/<int:schema_id>/export/", studio_views.schema_export, name="schema-export"),
+    path("schemas/<int:schema_id>/", schemas.schema_edit, name="schema-edit"),
+    path("schemas/<int:schema_id>/export/", schemas.schema_export, name="schema-export"),
     path(
         "schemas/<int:schema_id>/versions/<int:version>/restore/",
-        studio_views.schema_restore,
+        schemas.schema_restore,
         name="schema-restore",
     ),
     path("schemas/<int:schema_id>/runs/", generation_views.run_create, name="run-create"),

@@ -98,6 +98,31 @@ def _instruction_sft(credential_id: int, model: str, seed_file_id: int) -> list[
     ]
 
 
+def _structured(
+    name: str,
+    credential_id: int,
+    model: str,
+    prompt: str,
+    properties: dict[str, Any],
+    **extra: Any,
+) -> dict[str, Any]:
+    """An ``llm_structured`` column answering an object of exactly ``properties``, all required."""
+    return {
+        "name": name,
+        "kind": "llm_structured",
+        "credential_id": credential_id,
+        "model": model,
+        "prompt": prompt,
+        **extra,
+        "json_schema": {
+            "type": "object",
+            "properties": properties,
+            "required": list(properties),
+            "additionalProperties": False,
+        },
+    }
+
+
 def _qa_from_documents(credential_id: int, model: str, seed_file_id: int) -> list[dict[str, Any]]:
     return [
         {
@@ -120,45 +145,44 @@ def _qa_from_documents(credential_id: int, model: str, seed_file_id: int) -> lis
             temperature=0.8,
             max_tokens=150,
         ),
-        {
-            "name": "answer",
-            "kind": "llm_structured",
-            "credential_id": credential_id,
-            "model": model,
-            "system_prompt": "Answer only from the given passage.",
-            "prompt": "Passage:\n{{ passage }}\n\nQuestion: {{ question }}\n\n"
+        _structured(
+            "answer",
+            credential_id,
+            model,
+            "Passage:\n{{ passage }}\n\nQuestion: {{ question }}\n\n"
             "Answer the question using only the passage, and quote the sentence it relies on.",
-            "temperature": 0.2,
-            "max_tokens": 600,
-            "json_schema": {
-                "type": "object",
-                "properties": {
-                    "answer": {"type": "string"},
-                    "evidence": {"type": "string", "description": "A quote from the passage"},
-                },
-                "required": ["answer", "evidence"],
-                "additionalProperties": False,
+            {
+                "answer": {"type": "string"},
+                "evidence": {"type": "string", "description": "A quote from the passage"},
             },
-        },
-        {
-            "name": "grounding",
-            "kind": "llm_judge",
-            "credential_id": credential_id,
-            "model": model,
-            "prompt": "Passage:\n{{ passage }}\n\nQuestion: {{ question }}\n"
-            "Answer: {{ answer.answer }}",
-            "criteria": [
-                {"name": "faithful", "description": "Every claim in the answer is in the passage."},
-                {"name": "complete", "description": "The answer fully answers the question."},
-                {
-                    "name": "standalone",
-                    "description": "The question makes sense without the passage.",
-                },
-            ],
-            "pass_threshold": 4,
-            "max_tokens": 400,
-        },
+            system_prompt="Answer only from the given passage.",
+            temperature=0.2,
+            max_tokens=600,
+        ),
+        _grounding_judge(credential_id, model),
     ]
+
+
+def _grounding_judge(credential_id: int, model: str) -> dict[str, Any]:
+    """Scores a question and its answer against the passage they came from."""
+    return {
+        "name": "grounding",
+        "kind": "llm_judge",
+        "credential_id": credential_id,
+        "model": model,
+        "prompt": "Passage:\n{{ passage }}\n\nQuestion: {{ question }}\n"
+        "Answer: {{ answer.answer }}",
+        "criteria": [
+            {"name": "faithful", "description": "Every claim in the answer is in the passage."},
+            {"name": "complete", "description": "The answer fully answers the question."},
+            {
+                "name": "standalone",
+                "description": "The question makes sense without the passage.",
+            },
+        ],
+        "pass_threshold": 4,
+        "max_tokens": 400,
+    }
 
 
 def _chain_of_thought(credential_id: int, model: str, seed_file_id: int) -> list[dict[str, Any]]:
@@ -183,24 +207,18 @@ def _chain_of_thought(credential_id: int, model: str, seed_file_id: int) -> list
             temperature=1.0,
             max_tokens=200,
         ),
-        {
-            "name": "solution",
-            "kind": "llm_structured",
-            "credential_id": credential_id,
-            "model": model,
-            "prompt": "{{ question }}\n\nThink step by step, then give the final answer.",
-            "temperature": 0.3,
-            "max_tokens": 1500,
-            "json_schema": {
-                "type": "object",
-                "properties": {
-                    "reasoning": {"type": "string", "description": "Numbered steps"},
-                    "answer": {"type": "string", "description": "The final answer only"},
-                },
-                "required": ["reasoning", "answer"],
-                "additionalProperties": False,
+        _structured(
+            "solution",
+            credential_id,
+            model,
+            "{{ question }}\n\nThink step by step, then give the final answer.",
+            {
+                "reasoning": {"type": "string", "description": "Numbered steps"},
+                "answer": {"type": "string", "description": "The final answer only"},
             },
-        },
+            temperature=0.3,
+            max_tokens=1500,
+        ),
         {
             "name": "completion",
             "kind": "expression",
@@ -232,47 +250,39 @@ def _dpo_pairs(credential_id: int, model: str, seed_file_id: int) -> list[dict[s
         # Judges favour whichever answer they read first; show them in a random
         # order and map the verdict back (see chosen/rejected).
         {"name": "swap", "kind": "boolean", "probability": 0.5, "drop": True},
-        {
-            "name": "verdict",
-            "kind": "llm_structured",
-            "credential_id": credential_id,
-            "model": model,
-            "system_prompt": "You compare two answers impartially.",
-            "prompt": "Question: {{ prompt }}\n\n"
+        _structured(
+            "verdict",
+            credential_id,
+            model,
+            "Question: {{ prompt }}\n\n"
             "Answer 1:\n{{ answer_b if swap else answer_a }}\n\n"
             "Answer 2:\n{{ answer_a if swap else answer_b }}\n\n"
             "Which answer is more helpful, correct and honest? Explain briefly, then choose.",
-            "temperature": 0,
-            "max_tokens": 400,
-            "json_schema": {
-                "type": "object",
-                "properties": {
-                    "reason": {"type": "string"},
-                    "preferred": {"type": "integer", "enum": [1, 2]},
-                },
-                "required": ["reason", "preferred"],
-                "additionalProperties": False,
-            },
-        },
-        # answer_a won when it was shown as the preferred one: as answer 1
-        # without a swap, or as answer 2 with one.
+            {"reason": {"type": "string"}, "preferred": {"type": "integer", "enum": [1, 2]}},
+            system_prompt="You compare two answers impartially.",
+            temperature=0,
+            max_tokens=400,
+        ),
+        *_chosen_and_rejected(),
+    ]
+
+
+def _chosen_and_rejected() -> list[dict[str, Any]]:
+    """The pair in the order the verdict gives, and its reason. ``answer_a`` won when it was
+    shown as the preferred one: as answer 1 without a swap, or as answer 2 with one."""
+    a_won = "{% if (verdict.preferred == 1) != swap %}"
+    return [
         {
             "name": "chosen",
             "kind": "expression",
-            "template": "{% if (verdict.preferred == 1) != swap %}{{ answer_a }}"
-            "{% else %}{{ answer_b }}{% endif %}",
+            "template": a_won + "{{ answer_a }}{% else %}{{ answer_b }}{% endif %}",
         },
         {
             "name": "rejected",
             "kind": "expression",
-            "template": "{% if (verdict.preferred == 1) != swap %}{{ answer_b }}"
-            "{% else %}{{ answer_a }}{% endif %}",
+            "template": a_won + "{{ answer_b }}{% else %}{{ answer_a }}{% endif %}",
         },
-        {
-            "name": "reason",
-            "kind": "expression",
-            "template": "{{ verdict.reason }}",
-        },
+        {"name": "reason", "kind": "expression", "template": "{{ verdict.reason }}"},
     ]
 
 

@@ -17,17 +17,16 @@ import jinja2
 from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError
 
-from .template_sandbox import (
-    ENV_OPTIONS,
+from .render_budget import (
     MAX_POWER_BITS,
     MAX_RENDER_STEPS,
     MAX_REPEAT_LENGTH,
     MAX_VALUE_CHARS,
     RenderBudgetExceeded,
-    StudioSandbox,
     budget_for_render,
-    guarded_filter,
 )
+from .template_checks import guarded_filter
+from .template_sandbox import ENV_OPTIONS, StudioSandbox
 
 __all__ = [
     "ENV",

@@ -63,45 +63,16 @@ def _check_chars(count: int, max_chars: int) -> None:
 
 
 def _pdf_text(data: bytes, max_chars: int, max_pages: int) -> str:
-    from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, PyPdfError
 
     if b"%PDF-" not in data[:1024]:
         raise SeedFileError("The file is not a PDF (it has no %PDF header); check its type")
     try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            # Many PDFs are "encrypted" with an empty password only to forbid
-            # editing; those open without asking anyone for anything.
-            try:
-                opened = bool(reader.decrypt(""))
-            except (PyPdfError, NotImplementedError, ValueError):
-                opened = False
-            if not opened:
-                raise SeedFileError(
-                    "The PDF is protected by a password; remove the password and upload it again"
-                )
-        pages = reader.pages
-        if len(pages) > max_pages:
-            raise SeedFileError(
-                f"The PDF has {len(pages):,} pages; the limit is {max_pages:,}: "
-                "split it into smaller files"
-            )
-        texts: list[str] = []
-        total = 0
-        for number, page in enumerate(pages, start=1):
-            try:
-                texts.append(page.extract_text() or "")
-            except (PyPdfError, KeyError, TypeError, ValueError, RecursionError) as exc:
-                raise SeedFileError(f"Page {number} of the PDF could not be read: {exc}") from None
-            total += len(texts[-1])
-            _check_chars(total, max_chars)
+        texts = _page_texts(data, max_chars, max_pages)
     except SeedFileError:
         raise
     except FileNotDecryptedError:
-        raise SeedFileError(
-            "The PDF is protected by a password; remove the password and upload it again"
-        ) from None
+        raise SeedFileError(_MSG_PASSWORD) from None
     except (
         PyPdfError,
         OSError,
@@ -123,3 +94,40 @@ def _pdf_text(data: bytes, max_chars: int, max_pages: int) -> str:
             "run text recognition (OCR) on it, or upload its text as a .txt file"
         )
     return text
+
+
+_MSG_PASSWORD = "The PDF is protected by a password; remove the password and upload it again"
+
+
+def _page_texts(data: bytes, max_chars: int, max_pages: int) -> list[str]:
+    """Each page's text; SeedFileError past the limits or on a page that cannot be read (other
+    errors of a broken file are the caller's to translate)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    reader = PdfReader(io.BytesIO(data))
+    if reader.is_encrypted:
+        # Many PDFs are "encrypted" with an empty password only to forbid
+        # editing; those open without asking anyone for anything.
+        try:
+            opened = bool(reader.decrypt(""))
+        except (PyPdfError, NotImplementedError, ValueError):
+            opened = False
+        if not opened:
+            raise SeedFileError(_MSG_PASSWORD)
+    pages = reader.pages
+    if len(pages) > max_pages:
+        raise SeedFileError(
+            f"The PDF has {len(pages):,} pages; the limit is {max_pages:,}: "
+            "split it into smaller files"
+        )
+    texts: list[str] = []
+    total = 0
+    for number, page in enumerate(pages, start=1):
+        try:
+            texts.append(page.extract_text() or "")
+        except (PyPdfError, KeyError, TypeError, ValueError, RecursionError) as exc:
+            raise SeedFileError(f"Page {number} of the PDF could not be read: {exc}") from None
+        total += len(texts[-1])
+        _check_chars(total, max_chars)
+    return texts

@@ -8,7 +8,7 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.settings import env_int
+from config.env import env_int
 
 
 def test_a_number_setting_below_its_minimum_is_refused_with_its_name(monkeypatch):

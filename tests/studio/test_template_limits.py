@@ -7,7 +7,7 @@ import resource
 
 import pytest
 
-from studio.schema.template_sandbox import MAX_VALUE_CHARS, RenderBudget
+from studio.schema.render_budget import MAX_VALUE_CHARS, RenderBudget
 from studio.schema.templating import (
     MAX_OUTPUT_CHARS,
     MAX_TEMPLATE_CHARS,
