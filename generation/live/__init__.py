@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from datetime import timedelta
 
@@ -31,6 +33,12 @@ NEW_ROW_HORIZON = timedelta(seconds=60)
 # that lists many runs would otherwise join a group per run for a two-number summary.
 STATUS_POLL_SECONDS = 2
 STATUS_RUNS_SHOWN = 10
+
+# The clock the consumers read (monotonic seconds) and sleep by. A test swaps in a virtual one
+# (tests/fakes/clock.py): what it measures is then the consumer's own timeline, whatever the
+# machine's load.
+clock: Callable[[], float] = time.monotonic
+sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
 _server_loop: asyncio.AbstractEventLoop | None = None
 logger = logging.getLogger(__name__)

@@ -10,7 +10,6 @@ page's ``LiveWindow`` knows it): no gap, no duplicate."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -47,7 +46,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         html, self.page = await database_sync_to_async(render_initial_state)(
             run_id=self.run_id, role=run.project.member_role
         )
-        self.last_push = time.monotonic()
+        self.last_push = live.clock()
         await self.send(text_data=html)
 
     async def disconnect(self, code: int) -> None:
@@ -65,14 +64,14 @@ class RunConsumer(AsyncWebsocketConsumer):
             self.flush_task = asyncio.create_task(self._flush_later())
 
     async def _flush_later(self) -> None:
-        delay = self.last_push + live.PUSH_INTERVAL_SECONDS - time.monotonic()
+        delay = self.last_push + live.PUSH_INTERVAL_SECONDS - live.clock()
         if delay > 0:
-            await asyncio.sleep(delay)
+            await live.sleep(delay)
         # Pushes are spaced from the start of the previous render, not from its send: spacing
         # from the send adds the render time to every interval (fewer pushes, longer waits).
         # A send may then follow the previous one a little early when its render was quicker;
         # over any second there are still at most 1 / PUSH_INTERVAL_SECONDS renders (+1).
-        started = time.monotonic()
+        started = live.clock()
         row_ids, self.pending_row_ids = self.pending_row_ids, set()
         self.dirty = False
         html = await database_sync_to_async(render_update)(page=self.page, row_ids=sorted(row_ids))

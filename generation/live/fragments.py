@@ -7,7 +7,6 @@ errors panel are not replaced under the user's pointer four times a second."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from django.template.loader import render_to_string
@@ -56,7 +55,7 @@ class LivePage:
     # The error summary is a scan of the failed rows: redone only when this key changes.
     errors_key: tuple[int, str] | None = None
     error_summary: list[tuple[str, int]] = field(default_factory=list)
-    # The counters last computed, when (time.monotonic()) and what they cost (seconds).
+    # The counters last computed, when (live.clock()) and what they cost (seconds).
     counters: RunCounters | None = None
     counters_at: float = 0.0
     counters_cost: float = 0.0
@@ -64,13 +63,13 @@ class LivePage:
     counters_stale: bool = False
 
     def counters_for(self, run: Run) -> RunCounters:
-        now = time.monotonic()
+        now = live.clock()
         keep = min(COUNTERS_MAX_AGE_SECONDS, COUNTERS_COST_FACTOR * self.counters_cost)
         if self.counters is not None and now - self.counters_at < keep:
             self.counters_stale = True
             return self.counters
         self.counters = run_counters(run=run)
-        self.counters_at, self.counters_cost = now, time.monotonic() - now
+        self.counters_at, self.counters_cost = now, live.clock() - now
         self.counters_stale = False
         return self.counters
 

@@ -1,10 +1,13 @@
 """Virtual time for code that reads a clock and sleeps through callables it was given (the rate
-limiters' ``clock``, ``wall_clock`` and ``sleep``).
+limiters' ``clock``, ``wall_clock`` and ``sleep``; the live consumer's ``live.clock`` and
+``live.sleep``).
 
 Time moves only when every client is asleep: the earliest sleeper wakes with the clock set to
 its wake-up time. Concurrent tasks, threads (each with its own loop) and real Redis round trips
 then interleave as they would in real time, but a loaded machine's scheduling delays cannot show
-up in what a test measures, and a test of several seconds runs at once.
+up in what a test measures, and a test of several seconds runs at once. ``drive`` moves time for
+clients it was told of; a test that knows better when the code under test is idle moves it
+itself with ``wake_next`` (tests/generation/live/test_live_consumer.py).
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ class VirtualClock:
     def __init__(self, start: float = 1000.0) -> None:
         self.now = start
         self._lock = threading.Lock()
-        self._sleepers: list[tuple[float, int, asyncio.AbstractEventLoop, asyncio.Future]] = []
+        self._sleepers: list[
+            tuple[float, int, asyncio.AbstractEventLoop, asyncio.Future, asyncio.Task | None]
+        ] = []
         self._order = itertools.count()
         self._clients = 0
 
@@ -38,9 +43,40 @@ class VirtualClock:
         loop = asyncio.get_running_loop()
         wake = loop.create_future()
         with self._lock:
-            entry = (self.now + max(0.0, seconds), next(self._order), loop, wake)
+            entry = (
+                self.now + max(0.0, seconds),
+                next(self._order),
+                loop,
+                wake,
+                asyncio.current_task(),
+            )
             heapq.heappush(self._sleepers, entry)
         await wake
+
+    def spend(self, seconds: float) -> None:
+        """Work that takes time: the clock moves on and wakes no one (a sleeper due meanwhile
+        wakes late, as on a busy machine)."""
+        with self._lock:
+            self.now += seconds
+
+    def asleep(self, task: asyncio.Task | None) -> bool:
+        """Whether ``task`` waits in ``sleep``, not woken yet."""
+        with self._lock:
+            return any(entry[4] is task and not entry[3].done() for entry in self._sleepers)
+
+    def wake_next(self, until: float) -> bool:
+        """Wake the earliest sleeper due by ``until``, the clock set to its wake-up time; False
+        when none is due. For a test that moves time itself instead of ``drive``."""
+        with self._lock:
+            while self._sleepers and self._sleepers[0][0] <= until:
+                wake_at, _, sleeper_loop, wake, _ = heapq.heappop(self._sleepers)
+                if not wake.done():  # else its sleeper was cancelled
+                    self.now = max(self.now, wake_at)
+                    break
+            else:
+                return False
+        sleeper_loop.call_soon_threadsafe(_wake, wake)
+        return True
 
     def expect(self, clients: int) -> None:
         """Announce clients before they start (threads), so time waits for them."""
@@ -66,7 +102,7 @@ class VirtualClock:
             with self._lock:
                 if not self._sleepers or len(self._sleepers) < self._clients:
                     continue
-                wake_at, _, sleeper_loop, wake = heapq.heappop(self._sleepers)
+                wake_at, _, sleeper_loop, wake, _ = heapq.heappop(self._sleepers)
                 self.now = max(self.now, wake_at)
             sleeper_loop.call_soon_threadsafe(_wake, wake)
 

@@ -19,7 +19,7 @@ from studio.schema import SchemaError
 from studio.schema.serialization import document_from_text
 from studio.seeds import SeedFileError, extract_text, read_table
 from studio.services import seed_file_upload
-from tests.studio.test_seeds_documents import make_pdf
+from tests.studio.seeds.test_seeds_documents import make_pdf
 
 FAST = settings(max_examples=150, deadline=None, derandomize=True)
 SLOW = settings(

@@ -1,9 +1,11 @@
 """The run websocket: access first, then the current state, then coalesced pushes rendered from
-the database; the page it drives stays bounded and shows every row once."""
+the database; the page it drives stays bounded and shows every row once.
+
+What a test of timing measures is the consumer's own timeline: its clock is virtual
+(``LiveTime``), so a loaded machine cannot make it flake, and seconds of streaming pass at once."""
 
 import asyncio
 import re
-import time
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -15,8 +17,11 @@ from django.test import Client
 from django.utils import timezone
 
 from config.asgi import application
-from generation import live, services
+from generation import live, selectors, services
+from generation.live import consumers, fragments
+from generation.live.consumers import RunConsumer
 from generation.models import Row, Run
+from tests.fakes.clock import VirtualClock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,12 +68,103 @@ async def connect(user, run):
     return communicator, connected if connected else code
 
 
-async def drain_messages(communicator, quiet=1.0):
-    """Every message until the socket has been quiet for ``quiet`` seconds, with arrival times."""
-    messages = []
-    while not await communicator.receive_nothing(timeout=quiet):
-        messages.append((time.monotonic(), await communicator.receive_from()))
-    return messages
+class LiveTime:
+    """Virtual time for the run sockets of a test (the consumer reads ``live.clock`` and sleeps
+    through ``live.sleep``). It moves only when the test advances it, and only once every socket
+    has handled each message published since it joined (``live.publish_rows``, by the test or a
+    service) and is asleep or idle; each sleeper due on the way wakes at its time. A render of
+    a push costs ``RENDER_SECONDS`` of it, as it takes time on a real machine. What a socket
+    sends is collected once the work of each wake-up is done, with the time then: the time it
+    was sent (``take``)."""
+
+    RENDER_SECONDS = 0.005
+
+    def __init__(self, monkeypatch):
+        self.clock = VirtualClock()
+        self.published = 0
+        # Each open socket's consumer → [messages published before it joined, messages handled].
+        self.sockets: dict[RunConsumer, list[int]] = {}
+        self.received: dict[WebsocketCommunicator, list[tuple[float, str]]] = {}
+        monkeypatch.setattr(live, "clock", self.clock)
+        monkeypatch.setattr(live, "sleep", self.clock.sleep)
+        self._spy(monkeypatch)
+
+    def _spy(self, monkeypatch):
+        original_connect, original_disconnect = RunConsumer.connect, RunConsumer.disconnect
+        original_run_rows, original_render = RunConsumer.run_rows, consumers.render_update
+        original_publish = live.publish_rows
+
+        async def publish_rows(run_id, row_ids):
+            self.published += 1
+            await original_publish(run_id, row_ids)
+
+        async def connect(consumer):
+            await original_connect(consumer)
+            if hasattr(consumer, "page"):  # accepted
+                self.sockets[consumer] = [self.published, 0]
+
+        async def disconnect(consumer, code):
+            self.sockets.pop(consumer, None)
+            await original_disconnect(consumer, code)
+
+        async def run_rows(consumer, event):
+            self.sockets[consumer][1] += 1
+            await original_run_rows(consumer, event)
+
+        def render_update(**kwargs):
+            self.clock.spend(self.RENDER_SECONDS)
+            return original_render(**kwargs)
+
+        monkeypatch.setattr(RunConsumer, "connect", connect)
+        monkeypatch.setattr(RunConsumer, "disconnect", disconnect)
+        monkeypatch.setattr(RunConsumer, "run_rows", run_rows)
+        monkeypatch.setattr(consumers, "render_update", render_update)
+        monkeypatch.setattr(live, "publish_rows", publish_rows)
+
+    async def connect(self, user, run):
+        """An open socket and the state it was sent first."""
+        communicator, connected = await connect(user, run)
+        assert connected is True
+        self.received[communicator] = []
+        return communicator, await communicator.receive_from(timeout=5)
+
+    async def advance(self, seconds):
+        await self.settle()
+        until = self.clock() + seconds
+        while self.clock.wake_next(until):
+            await self.settle()
+        self.clock.now = max(self.clock(), until)
+
+    def take(self, communicator):
+        """What the socket was sent since the last take, with the (virtual) time of each."""
+        received, self.received[communicator] = self.received[communicator], []
+        return received
+
+    async def settle(self):
+        """Until every socket is idle or asleep (in real time; bounded, for a consumer that hangs),
+        then collect what they sent."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30
+        while not all(self._idle(consumer) for consumer in list(self.sockets)):
+            assert loop.time() < deadline, "a socket neither slept nor went idle"
+            await asyncio.sleep(0.001)
+        for communicator, received in self.received.items():
+            while not communicator.output_queue.empty():
+                received.append((self.clock(), await communicator.receive_from()))
+
+    def _idle(self, consumer):
+        joined_at, handled = self.sockets[consumer]
+        if handled < self.published - joined_at:
+            return False
+        task = consumer.flush_task
+        if task is not None and task.done() and not task.cancelled() and task.exception():
+            raise task.exception()
+        return task is None or task.done() or self.clock.asleep(task)
+
+
+@pytest.fixture
+def live_time(monkeypatch):
+    return LiveTime(monkeypatch)
 
 
 def row_ids_in(html):
@@ -181,13 +277,11 @@ async def test_an_anonymous_socket_is_closed(project, owner):
 
 
 async def test_late_joiner_gets_current_state_then_coalesced_updates_without_duplicates(
-    project, owner
+    project, owner, live_time
 ):
     run = await database_sync_to_async(make_run)(project, owner)
     early = await database_sync_to_async(finish)(run, range(5))
-    communicator, connected = await connect(owner, run)
-    assert connected
-    initial = await communicator.receive_from(timeout=5)
+    communicator, initial = await live_time.connect(owner, run)
     assert 'id="run-counters"' in initial and "5 / 60 rows" in initial
     assert sorted(row_ids_in(initial)) == sorted(str(pk) for pk in early)
 
@@ -195,100 +289,93 @@ async def test_late_joiner_gets_current_state_then_coalesced_updates_without_dup
     later = await database_sync_to_async(finish)(run, range(5, 55))
     for pk in later:
         await live.publish_rows(run.pk, [pk])
-    messages = [html for _, html in await drain_messages(communicator)]
+    await live_time.advance(1.0)
+    messages = [html for _, html in live_time.take(communicator)]
     await communicator.disconnect()
 
-    # Coalesced: not 50 pushes (a push that reused the counters may be followed by one more).
-    assert 1 <= len(messages) <= 4
-    pushed = [row for html in messages for row in row_ids_in(html)]
-    assert sorted(pushed) == sorted(str(pk) for pk in later)  # every row exactly once
-    # The counters are sent when they change: the last push that carries them shows the end.
-    counters = [html for html in messages if 'id="run-counters"' in html]
-    assert counters and "55 / 60 rows" in counters[-1]
-    assert 'hx-swap-oob="afterbegin:#run-rows"' in messages[0]
+    # Coalesced: a burst within one interval is one push, not 50.
+    assert len(messages) == 1
+    [push] = messages
+    assert sorted(row_ids_in(push)) == sorted(str(pk) for pk in later)  # every row exactly once
+    assert 'id="run-counters"' in push and "55 / 60 rows" in push
+    assert 'hx-swap-oob="afterbegin:#run-rows"' in push
+
+
+def rows_counted(html, total):
+    """The "N / total rows" of each counters fragment in ``html``."""
+    return [int(n) for n in re.findall(rf"(\d+) / {total} rows", html)]
 
 
 async def test_counters_of_a_big_run_are_recomputed_sparingly_and_the_page_ends_exact(
-    project, owner, monkeypatch
+    project, owner, monkeypatch, live_time
 ):
     """Counters that cost 60 ms (a run of a few hundred thousand rows) are recomputed at most
     once per 10 × 60 ms while rows stream in; a push that reused them is followed by one that
-    shows the truth, with no new row needed."""
-    from generation import selectors
-    from generation.live import fragments as live_fragments
-
+    shows the truth, with no new row needed; what the page counts never goes backwards."""
+    cost = 0.06
     calls = []
 
     def slow_counters(*, run):
-        calls.append(time.monotonic())
-        time.sleep(0.06)
+        calls.append(live_time.clock())
+        live_time.clock.spend(cost)
         return selectors.run_counters(run=run)
 
-    monkeypatch.setattr(live_fragments, "run_counters", slow_counters)
+    monkeypatch.setattr(fragments, "run_counters", slow_counters)
     run = await database_sync_to_async(make_run)(project, owner, rows=100)
-    communicator, _ = await connect(owner, run)
-    await communicator.receive_from(timeout=5)  # counters computed now, kept for 0.6 s
+    # The counters are computed now, and kept for 0.6 s.
+    communicator, initial = await live_time.connect(owner, run)
 
     # Three rows finish at once: their push comes within 0.6 s, with the counters kept...
     for pk in await database_sync_to_async(finish)(run, range(3)):
         await live.publish_rows(run.pk, [pk])
-    first = [html for _, html in await drain_messages(communicator, quiet=1.5)]
+    await live_time.advance(1.5)
+    first = [html for _, html in live_time.take(communicator)]
     assert len(row_ids_in(first[0])) == 3
     # ...and a later push, with no new row, shows them counted.
-    counters = [html for html in first if 'id="run-counters"' in html]
-    assert counters and "3 / 100 rows" in counters[-1]
-
-    async def produce():
-        for start in range(3, 43, 2):  # 40 more rows over about 2 s
-            for pk in await database_sync_to_async(finish)(run, range(start, start + 2)):
-                await live.publish_rows(run.pk, [pk])
-            await asyncio.sleep(0.1)
+    assert rows_counted("".join(first), 100)[-1:] == [3]
 
     calls.clear()
-    producer = asyncio.create_task(produce())
-    received = await drain_messages(communicator, quiet=1.5)
-    await producer
+    for start in range(3, 43, 2):  # 40 more rows over 2 s
+        for pk in await database_sync_to_async(finish)(run, range(start, start + 2)):
+            await live.publish_rows(run.pk, [pk])
+        await live_time.advance(0.1)
+    await live_time.advance(1.5)
+    pushes = [html for _, html in live_time.take(communicator)]
     await communicator.disconnect()
 
-    pushes = [html for _, html in received]
     assert len(pushes) >= 6  # the rows stream: every push brings its rows
     assert len([pk for html in pushes for pk in row_ids_in(html)]) == 40
     gaps = [later - earlier for earlier, later in zip(calls, calls[1:], strict=False)]
-    assert min(gaps) >= 0.6 * 0.9, gaps  # never more often than 10 × their cost
+    assert min(gaps) >= fragments.COUNTERS_COST_FACTOR * cost - 1e-9, gaps  # 10 × their cost
     assert len(calls) < len(pushes)
-    counters = [html for html in pushes if 'id="run-counters"' in html]
-    assert "43 / 100 rows" in counters[-1]
+    shown = rows_counted("".join([initial, *first, *pushes]), 100)
+    assert shown == sorted(shown), shown  # never backwards
+    assert shown[-1] == 43
 
 
-async def test_a_steady_stream_is_pushed_at_most_five_times_a_second(project, owner):
+async def test_a_steady_stream_is_pushed_at_most_five_times_a_second(project, owner, live_time):
     run = await database_sync_to_async(make_run)(project, owner, rows=300)
-    communicator, _ = await connect(owner, run)
-    await communicator.receive_from(timeout=5)
+    communicator, _ = await live_time.connect(owner, run)
     page = PageModel()
 
-    async def produce():
-        # About 200 rows a second for 1.5 s, one announcement per row.
-        for start in range(0, 300, 10):
-            pks = await database_sync_to_async(finish)(run, range(start, start + 10))
-            for pk in pks:
-                await live.publish_rows(run.pk, [pk])
-            await asyncio.sleep(0.05)
-
-    producer = asyncio.create_task(produce())
-    received = await drain_messages(communicator)
-    await producer
+    # About 200 rows a second for 1.5 s, one announcement per row.
+    for start in range(0, 300, 10):
+        for pk in await database_sync_to_async(finish)(run, range(start, start + 10)):
+            await live.publish_rows(run.pk, [pk])
+        await live_time.advance(0.05)
+    await live_time.advance(1.0)
+    received = live_time.take(communicator)
     await communicator.disconnect()
 
     times = [at for at, _ in received]
     gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
-    # Pushes begin an interval apart, so a send can follow the previous one closely only when
-    # that one's render was slow (a loaded machine): over any second, still at most one push
-    # per interval, plus one.
+    # Pushes begin an interval apart (and their renders cost the same): never two closer...
+    assert min(gaps) >= live.PUSH_INTERVAL_SECONDS - 1e-9, gaps
     most_in_a_second = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
-    assert most_in_a_second <= 1 / live.PUSH_INTERVAL_SECONDS + 1, gaps
-    span = times[-1] - times[0]
-    assert len(received) <= span / live.PUSH_INTERVAL_SECONDS + 2
-    assert len(received) >= 5  # 300 rows over about 1.5 s: a steady stream of pushes
+    assert most_in_a_second <= 1 / live.PUSH_INTERVAL_SECONDS, gaps
+    # ...yet a push every interval while rows come: a steady stream, not a wait for quiet.
+    assert max(gaps) < 2 * live.PUSH_INTERVAL_SECONDS, gaps
+    assert len(received) >= 1.5 / live.PUSH_INTERVAL_SECONDS
     for _, html in received:
         page.apply(html)
     assert len(page.rows) == live.LIVE_ROWS_SHOWN  # bounded
@@ -296,42 +383,46 @@ async def test_a_steady_stream_is_pushed_at_most_five_times_a_second(project, ow
     assert all(count == 1 for count in page.appearances.values())
 
 
-async def test_the_page_keeps_only_the_newest_rows_and_deletes_the_rest(project, owner):
+async def test_the_page_keeps_only_the_newest_rows_and_deletes_the_rest(project, owner, live_time):
     run = await database_sync_to_async(make_run)(project, owner, rows=130)
     await database_sync_to_async(finish)(run, range(30))
-    communicator, _ = await connect(owner, run)
+    communicator, initial = await live_time.connect(owner, run)
     page = PageModel()
-    page.apply(await communicator.receive_from(timeout=5))
+    page.apply(initial)
     assert len(page.rows) == 30
     for start in (30, 70, 110):
         pks = await database_sync_to_async(finish)(run, range(start, start + 20))
         await live.publish_rows(run.pk, pks)
-        for _, html in await drain_messages(communicator, quiet=0.5):
+        await live_time.advance(0.5)
+        for _, html in live_time.take(communicator):
             page.apply(html)
         assert len(page.rows) == min(live.LIVE_ROWS_SHOWN, start + 20)
     await communicator.disconnect()
     assert page.rows == await database_sync_to_async(newest_row_ids)(run)
 
 
-async def test_a_reconnecting_page_gets_the_whole_state_again_and_replaces_its_rows(project, owner):
+async def test_a_reconnecting_page_gets_the_whole_state_again_and_replaces_its_rows(
+    project, owner, live_time
+):
     run = await database_sync_to_async(make_run)(project, owner, rows=40)
     page = PageModel()
-    first, _ = await connect(owner, run)
-    page.apply(await first.receive_from(timeout=5))
+    first, state = await live_time.connect(owner, run)
+    page.apply(state)
     pks = await database_sync_to_async(finish)(run, range(10))
     await live.publish_rows(run.pk, pks)
-    for _, html in await drain_messages(first, quiet=0.5):
+    await live_time.advance(0.5)
+    for _, html in live_time.take(first):
         page.apply(html)
     await first.disconnect()  # the socket drops; rows go on finishing meanwhile
 
     await database_sync_to_async(finish)(run, range(10, 25))
-    second, _ = await connect(owner, run)
-    state = await second.receive_from(timeout=5)
+    second, state = await live_time.connect(owner, run)
     assert re.search(r'<div id="run-rows" class="rows" hx-swap-oob="true">', state)
     page.apply(state)
     pks = await database_sync_to_async(finish)(run, range(25, 30))
     await live.publish_rows(run.pk, pks)
-    for _, html in await drain_messages(second, quiet=0.5):
+    await live_time.advance(0.5)
+    for _, html in live_time.take(second):
         page.apply(html)
     await second.disconnect()
 
@@ -343,16 +434,16 @@ async def test_a_reconnecting_page_gets_the_whole_state_again_and_replaces_its_r
 # ---- what a push carries ------------------------------------------------------------------------
 
 
-async def test_a_changed_row_is_swapped_in_place_not_added_again(project, owner):
+async def test_a_changed_row_is_swapped_in_place_not_added_again(project, owner, live_time):
     run = await database_sync_to_async(make_run)(project, owner, rows=2)
     [pk] = await database_sync_to_async(finish)(run, [0])
-    communicator, _ = await connect(owner, run)
-    await communicator.receive_from(timeout=5)
+    communicator, _ = await live_time.connect(owner, run)
     await database_sync_to_async(
         lambda: Row.objects.filter(pk=pk).update(review_status=Row.Review.ACCEPTED)
     )()
     await live.publish_rows(run.pk, [pk])
-    update = await communicator.receive_from(timeout=5)
+    await live_time.advance(1.0)
+    [(_, update)] = live_time.take(communicator)
     await communicator.disconnect()
     assert f'id="row-{pk}" hx-swap-oob="true"' in update
     assert "afterbegin" not in update
@@ -361,12 +452,12 @@ async def test_a_changed_row_is_swapped_in_place_not_added_again(project, owner)
     assert 'id="run-controls"' not in update and 'id="run-errors"' not in update
 
 
-async def test_nothing_is_sent_when_nothing_changed(project, owner):
+async def test_nothing_is_sent_when_nothing_changed(project, owner, live_time):
     run = await database_sync_to_async(make_run)(project, owner, rows=2)
-    communicator, _ = await connect(owner, run)
-    await communicator.receive_from(timeout=5)
+    communicator, _ = await live_time.connect(owner, run)
     await live.publish_rows(run.pk, [])
-    assert await communicator.receive_nothing(timeout=1)
+    await live_time.advance(1.0)
+    assert live_time.take(communicator) == []
     await communicator.disconnect()
 
 
@@ -396,15 +487,16 @@ async def test_a_retried_row_that_finishes_again_moves_to_the_top(project, owner
     assert len(page.rows) == 2
 
 
-async def test_pause_from_one_page_reaches_every_open_page(project, owner, collaborator):
+async def test_pause_from_one_page_reaches_every_open_page(project, owner, collaborator, live_time):
     run = await database_sync_to_async(make_run)(project, owner, rows=3)
-    first, _ = await connect(owner, run)
-    second, _ = await connect(collaborator, run)
-    for communicator in (first, second):
-        assert 'id="run-pause"' in await communicator.receive_from(timeout=5)
+    first, state = await live_time.connect(owner, run)
+    assert 'id="run-pause"' in state
+    second, state = await live_time.connect(collaborator, run)
+    assert 'id="run-pause"' in state
     await database_sync_to_async(services.run_pause)(run=run)  # publishes once committed
+    await live_time.advance(1.0)
     for communicator in (first, second):
-        update = await communicator.receive_from(timeout=5)
+        [(_, update)] = live_time.take(communicator)
         assert 'id="run-status">Paused<' in update
         assert 'id="run-resume"' in update and 'id="run-pause"' not in update
         await communicator.disconnect()

@@ -30,7 +30,7 @@ from generation.ratelimit import (
 from generation.ratelimit.core import KeyState, budget, reserve
 from generation.ratelimit.redis_backend import PAUSE_STALE_LIMIT
 from tests.fakes.clock import VirtualClock
-from tests.generation.test_ratelimit_core import max_in_window
+from tests.generation.ratelimit.test_ratelimit_core import max_in_window
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 WINDOW = 2.0

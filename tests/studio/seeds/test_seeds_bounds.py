@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from studio.seeds import SeedFileError, extract_text, read_table
-from tests.studio.test_seeds_documents import make_pdf
+from tests.studio.seeds.test_seeds_documents import make_pdf
 
 
 def refused(data: bytes, filename: str, **limits: int) -> str:
