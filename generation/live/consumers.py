@@ -75,8 +75,10 @@ class RunConsumer(AsyncWebsocketConsumer):
         row_ids, self.pending_row_ids = self.pending_row_ids, set()
         self.dirty = False
         html = await database_sync_to_async(render_update)(page=self.page, row_ids=sorted(row_ids))
+        # Renders are spaced even when one sends nothing: a render that only found the counters
+        # still cached would otherwise be followed at once by the next, until they expire.
+        self.last_push = started
         if html:
-            self.last_push = started
             await self.send(text_data=html)
         if self.page.counters_stale:
             self.dirty = True  # push again once the counters are recomputed (live.fragments)

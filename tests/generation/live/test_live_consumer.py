@@ -534,3 +534,34 @@ async def test_row_values_are_escaped_in_pushed_html(project, owner):
     await communicator.disconnect()
     assert "<script>alert(1)</script>" not in initial
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in initial
+
+
+async def test_a_page_waiting_for_cached_counters_renders_once_per_interval_not_in_a_loop(
+    project, owner, monkeypatch, live_time
+):
+    """Counters that cost 0.5 s are kept up to 5 s; a push that reused them asks for another
+    render. Renders that send nothing are spaced like pushes, so a watching page costs the
+    database one render per interval meanwhile, not a render loop."""
+
+    def slow_counters(*, run):
+        live_time.clock.spend(0.5)
+        return selectors.run_counters(run=run)
+
+    monkeypatch.setattr(fragments, "run_counters", slow_counters)
+    renders = []
+    counted_render = consumers.render_update
+
+    def render_update(**kwargs):
+        renders.append(live_time.clock())
+        return counted_render(**kwargs)
+
+    monkeypatch.setattr(consumers, "render_update", render_update)
+    run = await database_sync_to_async(make_run)(project, owner, rows=10)
+    communicator, _ = await live_time.connect(owner, run)
+    for pk in await database_sync_to_async(finish)(run, range(2)):
+        await live.publish_rows(run.pk, [pk])
+    await live_time.advance(6.0)
+    pushes = [html for _, html in live_time.take(communicator)]
+    await communicator.disconnect()
+    assert rows_counted("".join(pushes), 10)[-1:] == [2]  # the page still ends exact
+    assert len(renders) <= 6.0 / live.PUSH_INTERVAL_SECONDS + 2, len(renders)
