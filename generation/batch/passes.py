@@ -19,7 +19,8 @@ from generation.engine import fill_row
 from generation.models import BatchJob, BatchRequest, Row, Run
 from generation.seeds.loading import load_seed_data
 from generation.worker.db_thread import DbThread
-from generation.worker.llm_calls import BudgetReached, CallContext
+from generation.worker.llm_calls import CallContext
+from generation.worker.online_call import BudgetReached
 from generation.worker.row_writes import (
     row_store_outcome,
     run_fail_pending,

@@ -24,8 +24,9 @@ from generation.seeds.loading import load_seed_data
 from generation.worker.call_slots import CallSlots
 from generation.worker.chunk_store import ChunkStore
 from generation.worker.db_thread import DbThread
-from generation.worker.llm_calls import BudgetReached, CallContext, RunStopped
+from generation.worker.llm_calls import CallContext
 from generation.worker.loop import call_slots
+from generation.worker.online_call import BudgetReached, RunStopped
 from generation.worker.row_writes import run_fail_pending, run_finish_if_done, run_stop_at_budget
 from studio.models import ProviderCredential
 from studio.schema import SchemaError, SchemaSpec
