@@ -8,6 +8,7 @@ should not pay for them."""
 
 from __future__ import annotations
 
+from generation.providers.answer_hook import on_answer
 from generation.providers.base import (
     Completion,
     CompletionRequest,
@@ -15,7 +16,6 @@ from generation.providers.base import (
     Provider,
     ProviderConfig,
     ProviderError,
-    on_answer,
 )
 from generation.providers.registry import build_batch_client, build_provider
 
