@@ -4,7 +4,7 @@ here and records the answer in the ledger."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -41,9 +41,9 @@ class OnlineCall:
     provider: Provider
     price: CallPrice
     tokens: int  # the request's estimate: for the rate limiter and the worst cost
-    hold_id: int | None = None
-    _held: bool = False
-    _lease: CallLease | None = None
+    hold_id: int | None = field(default=None, init=False)
+    _held: bool = field(default=False, init=False)
+    _lease: CallLease | None = field(default=None, init=False)
 
     async def send(self) -> Completion:
         """The answer, through the retry policy. On failure nothing was paid: the budget hold
