@@ -1,7 +1,7 @@
 """'Test connection' on a credential: one cheap provider call (listing models), reporting the
 provider's own error message when it fails, and never more of the server's answer than a short,
 cleaned status line: the base URL may point anywhere its user chose, and what an internal service
-answers is not theirs to read (generation/providers/base.py, ``sdk_error``)."""
+answers is not theirs to read (generation/providers/sdk_errors.py, ``sdk_error``)."""
 
 from __future__ import annotations
 

@@ -8,12 +8,13 @@ The call ledger is the mechanism. A batch run is filled in *passes*:
    ledger and, on a miss, records the request as *deferred* and stops that row (the row stays
    pending). A request that failed in the last collected batch fails its row with the
    provider's message instead.
-2. ``jobs.jobs_create`` groups the deferred requests per credential into ``BatchJob``s (with one
-   ``BatchRequest`` per request, keyed by its ledger key, which is also the provider's
-   custom_id), after a worst-case budget check; ``jobs.job_submit`` sends each one.
-3. ``flow.poll_step`` (a Dramatiq message re-sent with a delay) reads each open job's state;
-   when a batch has ended it downloads the results and writes every answer into the ledger at
-   the batch price, and each failure onto its ``BatchRequest``.
+2. ``job_creation.jobs_create`` groups the deferred requests per credential into ``BatchJob``s
+   (with one ``BatchRequest`` per request, keyed by its ledger key, which is also the
+   provider's custom_id), after a worst-case budget check; ``jobs.job_submit`` sends each one.
+3. ``flow.poll_step`` (a Dramatiq message re-sent with a delay) reads each open job's state
+   (``jobs.job_poll``); when a batch has ended it downloads the results and writes every answer
+   into the ledger at the batch price, and each failure onto its ``BatchRequest``
+   (``job_results``).
 4. When no job of the run is open, the next pass starts: the rows whose answers arrived move on,
    their dependent columns and structured re-asks become the next batch's requests. A pass with
    nothing deferred finishes the run as usual.

@@ -23,7 +23,8 @@ from generation.pricing import call_cost
 from generation.providers import CompletionRequest
 from generation.providers.registry import BATCH_PROVIDERS
 from generation.token_estimate import estimate_request_tokens
-from generation.worker.llm_calls import CallContext, LedgerMiss, PaidCall, credential_price
+from generation.worker.call_price import credential_price
+from generation.worker.llm_calls import CallContext, LedgerMiss, PaidCall
 from studio.models import ProviderCredential
 
 BATCH_PRICE_FACTOR = Decimal("0.5")

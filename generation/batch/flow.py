@@ -10,7 +10,9 @@ import enum
 import logging
 
 from generation import live
-from generation.batch.jobs import job_poll, job_submit, jobs_cancel, jobs_create, setting
+from generation.batch.job_creation import jobs_create
+from generation.batch.jobs import job_poll, job_submit, jobs_cancel
+from generation.batch.limits import setting
 from generation.batch.passes import fill_pass
 from generation.models import BatchJob, Run
 from generation.worker.row_writes import run_finish_if_done, run_stop_at_budget

@@ -17,9 +17,11 @@ from generation import live
 from generation.batch.calls import Deferred, DeferredCall, DeferToBatch
 from generation.engine import fill_row
 from generation.models import BatchJob, BatchRequest, Row, Run
+from generation.seeds.data import SeedData
 from generation.seeds.loading import load_seed_data
 from generation.worker.db_thread import DbThread
-from generation.worker.llm_calls import BudgetReached, CallContext
+from generation.worker.llm_calls import CallContext
+from generation.worker.online_call import BudgetReached
 from generation.worker.row_writes import (
     row_store_outcome,
     run_fail_pending,
@@ -98,48 +100,7 @@ async def fill_pass(run_id: int) -> PassOutcome:
             run_id=run_id,
             on_miss=misses,
         )
-        semaphore = asyncio.Semaphore(settings.STUDIO_ROW_CONCURRENCY)
-        stopped = False
-
-        async def fill_one(row_id: int, index: int, seeds: object) -> None:
-            nonlocal stopped
-            async with semaphore:
-                if stopped or not await db.run(run_is_running, run_id):
-                    stopped = True
-                    return
-                try:
-                    filled = await fill_row(
-                        loaded.spec,
-                        seed=run.seed,
-                        row_index=index,
-                        call_llm=context,
-                        seeds=seeds,  # type: ignore[arg-type]
-                    )
-                except Deferred:
-                    return  # the row waits for the next batch
-                except BudgetReached:  # only online (simulator) calls check it here
-                    stopped = True
-                    if await db.run(run_stop_at_budget, run_id):
-                        await live.publish_rows(run_id, [])
-                    return
-                if await db.run(row_store_outcome, row_id=row_id, outcome=filled):
-                    outcome.stored += 1
-                    await live.publish_rows(run_id, [row_id])
-
-        for start in range(0, len(loaded.rows), PASS_SLICE_ROWS):
-            part = loaded.rows[start : start + PASS_SLICE_ROWS]
-            seeds = await db.run(
-                lambda part=part: load_seed_data(
-                    project_id=run.project_id,
-                    spec=loaded.spec,
-                    seed=run.seed,
-                    row_indices=[index for _, index in part],
-                )
-            )
-            await asyncio.gather(*(fill_one(pk, index, seeds) for pk, index in part))
-            if stopped:
-                break
-        outcome.completed = not stopped
+        outcome.completed = await _fill_rows(loaded, db, context, outcome)
         outcome.deferred = dict(misses.deferred)
         outcome.consumed_job_ids = loaded.collected_job_ids
         return outcome
@@ -147,3 +108,49 @@ async def fill_pass(run_id: int) -> PassOutcome:
         if context is not None:
             await context.aclose()
         db.close()
+
+
+async def _fill_rows(
+    loaded: _Loaded, db: DbThread, context: CallContext, outcome: PassOutcome
+) -> bool:
+    """Fill the pending rows slice by slice, counting those stored in ``outcome``. False when
+    the run stopped (pause, cancel, budget) during the pass."""
+    run = loaded.run
+    semaphore = asyncio.Semaphore(settings.STUDIO_ROW_CONCURRENCY)
+    stopped = False
+
+    async def fill_one(row_id: int, index: int, seeds: SeedData) -> None:
+        nonlocal stopped
+        async with semaphore:
+            if stopped or not await db.run(run_is_running, run.pk):
+                stopped = True
+                return
+            try:
+                filled = await fill_row(
+                    loaded.spec, seed=run.seed, row_index=index, call_llm=context, seeds=seeds
+                )
+            except Deferred:
+                return  # the row waits for the next batch
+            except BudgetReached:  # only online (simulator) calls check it here
+                stopped = True
+                if await db.run(run_stop_at_budget, run.pk):
+                    await live.publish_rows(run.pk, [])
+                return
+            if await db.run(row_store_outcome, row_id=row_id, outcome=filled):
+                outcome.stored += 1
+                await live.publish_rows(run.pk, [row_id])
+
+    for start in range(0, len(loaded.rows), PASS_SLICE_ROWS):
+        part = loaded.rows[start : start + PASS_SLICE_ROWS]
+        seeds = await db.run(_slice_seeds, loaded, [index for _, index in part])
+        await asyncio.gather(*(fill_one(pk, index, seeds) for pk, index in part))
+        if stopped:
+            break
+    return not stopped
+
+
+def _slice_seeds(loaded: _Loaded, row_indices: list[int]) -> SeedData:
+    run = loaded.run
+    return load_seed_data(
+        project_id=run.project_id, spec=loaded.spec, seed=run.seed, row_indices=row_indices
+    )

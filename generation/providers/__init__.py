@@ -2,12 +2,13 @@
 ``batch.BatchClient`` for batch APIs), one sub-package per provider, one ``registry``.
 
 The SDK-backed providers are imported on first use (``build_provider``, ``build_batch_client``):
-the openai and anthropic SDKs take ~2.5 s to import, and the pure modules that only need the
+the openai and anthropic SDKs are slow to import, and the pure modules that only need the
 request and error types (the rate limiter, structured output, a worker process starting up)
 should not pay for them."""
 
 from __future__ import annotations
 
+from generation.providers.answer_hook import on_answer
 from generation.providers.base import (
     Completion,
     CompletionRequest,
@@ -15,7 +16,6 @@ from generation.providers.base import (
     Provider,
     ProviderConfig,
     ProviderError,
-    on_answer,
 )
 from generation.providers.registry import build_batch_client, build_provider
 

@@ -2,7 +2,7 @@
 has a batch API, of its batch client. Adding a provider is one sub-package
 (``providers/<name>/online.py``, optionally ``batch.py``) and one entry here.
 
-The factories import their module on first use: the openai and anthropic SDKs take ~2.5 s to
+The factories import their module on first use: the openai and anthropic SDKs are slow to
 import, which the pure modules and a worker process starting up should not pay for. This module
 imports no implementation at load time, so the implementations can import the interfaces
 (``base``, ``batch``) without a cycle."""

@@ -2,13 +2,12 @@
 round trip is out go together in the next one.
 
 A worker's rows ask the limiter in bursts (a chunk's rows when it starts; a round of calls whose
-answers came back together), and one Redis round trip each queued them on the loop's few
-connections: in services mode a call waited 4–5 ms for its check before the SDK was even called,
-most of it behind the other checks of its burst, and each check cost the loop a redis-py command
-(docs/performance.md). Grouped, the first ask of a burst leaves at once (on the loop's next turn,
-with whatever else asked meanwhile), the rest wait at most for that one to come back, and the
-server applies the group's asks one after the other in one script: the same result, in the same
-order, as one round trip each.
+answers came back together). With one Redis round trip each, the asks of a burst queue on the
+loop's few connections, a call waits behind the other checks of its burst before the SDK is even
+called, and each check costs the loop a redis-py command. Grouped, the first ask of a burst
+leaves at once (on the loop's next turn, with whatever else asked meanwhile), the rest wait at
+most for that one to come back, and the server applies the group's asks one after the other in
+one script: the same result, in the same order, as one round trip each.
 
 An ask cancelled before its group leaves is not sent (nothing charged for it); one cancelled
 after is charged, as it would have been with its own round trip. If the round trip fails, every

@@ -1,6 +1,6 @@
 """One provider call under the rate limiter, with the provider's feedback fed back in: the
-seam ``llm_calls`` wraps around ``provider.complete`` (inside the retry policy, so every attempt
-waits for its own slot)."""
+seam ``worker.online_call`` wraps around ``provider.complete`` (inside the retry policy, so
+every attempt waits for its own slot)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ A key with no limit (rpm and tpm ≤ 0, a self-hosted server) has nothing to cha
 pause to honour: each loop answers from the pause it read last (and from its own pauses, known
 at once), reading it again in the background once that is ``LimiterConfig.pause_recheck``
 seconds old; only a read older than ``PAUSE_STALE_LIMIT`` recheck periods (Redis slow or gone)
-is waited for. That spares such calls a round trip each (docs/performance.md, eighth round).
+is waited for. That spares such calls a round trip each.
 
 ``redis.asyncio`` connections belong to the event loop that opened them, and a process runs
 several loops (one per worker thread; ``asyncio.run`` per Dramatiq message), so the limiter keeps

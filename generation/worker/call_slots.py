@@ -2,7 +2,7 @@
 yet in the ledger, and which waiting call goes next.
 
 A call takes a slot before it is sent and gives it back as soon as the answer arrives (the
-provider's HTTP response hook, ``providers.base.on_answer``, before the SDK reads and parses it):
+provider's HTTP response hook, ``providers.answer_hook.on_answer``, before the SDK reads and parses it):
 the next row's call goes out at once, instead of after the SDK, the engine and the database have
 dealt with the answer (a group commit frees many slots together and keeps their calls in
 lockstep; and a round of answers arriving together, handled first come first served, kept every

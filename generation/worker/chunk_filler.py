@@ -24,8 +24,9 @@ from generation.seeds.loading import load_seed_data
 from generation.worker.call_slots import CallSlots
 from generation.worker.chunk_store import ChunkStore
 from generation.worker.db_thread import DbThread
-from generation.worker.llm_calls import BudgetReached, CallContext, RunStopped
+from generation.worker.llm_calls import CallContext
 from generation.worker.loop import call_slots
+from generation.worker.online_call import BudgetReached, RunStopped
 from generation.worker.row_writes import run_fail_pending, run_finish_if_done, run_stop_at_budget
 from studio.models import ProviderCredential
 from studio.schema import SchemaError, SchemaSpec
@@ -78,67 +79,13 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
     store: ChunkStore | None = None
     context: CallContext | None = None
     try:
-        try:
-            chunk = await db.run(_load_chunk, run_id, start, end)
-        except _SpecUnusable as exc:
-            if await db.run(run_fail_pending, run_id=run_id, problems=exc.problems):
-                await live.publish_rows(run_id, [])
-            return
-        if chunk is None or not chunk.rows:
-            if chunk is not None and await db.run(run_finish_if_done, run_id=run_id):
-                await live.publish_rows_from_worker(run_id, [])
+        chunk = await _chunk_to_fill(db, run_id, start, end)
+        if chunk is None:
             return
         # The run's project's ledger: its answers are shared with no other project.
-        store = chunk_store = ChunkStore(db, run_id, project_id=chunk.run.project_id)
-        context = CallContext(
-            credentials=chunk.credentials,
-            db=db,
-            # Equal seeds share answers (a re-run is free) unless the run asked for fresh samples.
-            sample_prefix=(
-                f"run:{run_id}" if chunk.run.fresh_samples else f"run-seed:{chunk.run.seed}"
-            ),
-            project_id=chunk.run.project_id,
-            run_id=run_id,
-            store=store,
-            # Calls in flight are bounded, rows are not: every row of the chunk renders its
-            # prompts and looks up the ledger while others' calls are in flight, so a finished
-            # call's slot goes at once to a row that is ready to send. On a worker the bound is
-            # the process's, shared with its other chunks (worker_loop).
-            call_slots=call_slots() or CallSlots(settings.STUDIO_ROW_CONCURRENCY),
-            # The oldest chunk's rows first: chunks sharing the slots finish one after the
-            # other, not all at once (call_slots.py).
-            slot_order=next(_chunk_order),
-        )
-
-        async def fill_one(row: Row) -> None:
-            if not (await chunk_store.state()).running:
-                return
-            try:
-                outcome = await fill_row(
-                    chunk.spec,
-                    seed=chunk.run.seed,
-                    row_index=row.index,
-                    call_llm=context,
-                    seeds=chunk.seeds,
-                )
-            except RunStopped:
-                return
-            except BudgetReached:
-                if await db.run(run_stop_at_budget, run_id):
-                    await live.publish_rows_from_worker(run_id, [])
-                return
-            await chunk_store.store_row(row.pk, outcome)
-
-        # A row that fails unexpectedly (the limiter's Redis or the database went away) fails
-        # the chunk, so that Dramatiq retries it, but only once the other rows are done: their
-        # calls in flight are paid for, and dropped with the chunk they would be paid again.
-        results = await asyncio.gather(
-            *(fill_one(row) for row in chunk.rows), return_exceptions=True
-        )
-        await chunk_store.aclose()
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        store = ChunkStore(db, run_id, project_id=chunk.run.project_id)
+        context = _call_context(chunk, db, store)
+        await _fill_rows(chunk, db, store, context)
         if await db.run(run_finish_if_done, run_id=run_id):
             await live.publish_rows_from_worker(run_id, [])
     finally:
@@ -147,3 +94,75 @@ async def fill_chunk(run_id: int, start: int, end: int) -> None:
         if context is not None:
             await context.aclose()
         db.close()
+
+
+async def _chunk_to_fill(db: DbThread, run_id: int, start: int, end: int) -> _Chunk | None:
+    """The chunk's pending rows and what filling them takes; None when there is nothing to
+    fill (the run is not running, or has no pending row here: finished when it is done; or its
+    schema no longer validates: its pending rows fail)."""
+    try:
+        chunk = await db.run(_load_chunk, run_id, start, end)
+    except _SpecUnusable as exc:
+        if await db.run(run_fail_pending, run_id=run_id, problems=exc.problems):
+            await live.publish_rows(run_id, [])
+        return None
+    if chunk is None or not chunk.rows:
+        if chunk is not None and await db.run(run_finish_if_done, run_id=run_id):
+            await live.publish_rows_from_worker(run_id, [])
+        return None
+    return chunk
+
+
+def _call_context(chunk: _Chunk, db: DbThread, store: ChunkStore) -> CallContext:
+    run = chunk.run
+    return CallContext(
+        credentials=chunk.credentials,
+        db=db,
+        # Equal seeds share answers (a re-run is free) unless the run asked for fresh samples.
+        sample_prefix=f"run:{run.pk}" if run.fresh_samples else f"run-seed:{run.seed}",
+        project_id=run.project_id,
+        run_id=run.pk,
+        store=store,
+        # Calls in flight are bounded, rows are not: every row of the chunk renders its prompts
+        # and looks up the ledger while others' calls are in flight, so a finished call's slot
+        # goes at once to a row that is ready to send. On a worker the bound is the process's,
+        # shared with its other chunks (worker_loop).
+        call_slots=call_slots() or CallSlots(settings.STUDIO_ROW_CONCURRENCY),
+        # The oldest chunk's rows first: chunks sharing the slots finish one after the other,
+        # not all at once (call_slots.py).
+        slot_order=next(_chunk_order),
+    )
+
+
+async def _fill_rows(chunk: _Chunk, db: DbThread, store: ChunkStore, context: CallContext) -> None:
+    """Fill every row of the chunk at once (the calls are bounded by the context), each while
+    the run is running; a row stopped by a pause, a cancel or the budget stays pending."""
+    run_id = chunk.run.pk
+
+    async def fill_one(row: Row) -> None:
+        if not (await store.state()).running:
+            return
+        try:
+            outcome = await fill_row(
+                chunk.spec,
+                seed=chunk.run.seed,
+                row_index=row.index,
+                call_llm=context,
+                seeds=chunk.seeds,
+            )
+        except RunStopped:
+            return
+        except BudgetReached:
+            if await db.run(run_stop_at_budget, run_id):
+                await live.publish_rows_from_worker(run_id, [])
+            return
+        await store.store_row(row.pk, outcome)
+
+    # A row that fails unexpectedly (the limiter's Redis or the database went away) fails the
+    # chunk, so that Dramatiq retries it, but only once the other rows are done: their calls in
+    # flight are paid for, and dropped with the chunk they would be paid again.
+    results = await asyncio.gather(*(fill_one(row) for row in chunk.rows), return_exceptions=True)
+    await store.aclose()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result

@@ -2,11 +2,11 @@
 
 Each row in flight needs, per LLM call, a ledger lookup, (with a budget) a hold on the run's
 budget (budget_holds) and a ledger record, and at its end a stored outcome and a live update.
-One ORM round trip each made five per row, each a hand-off to the DB thread and a commit: about
-2 ms of CPU per row (docs/performance.md). Here rows queue what they need and one flusher hands
-the whole queue to the chunk's DB thread at once (``row_writes.chunk_writes_apply``): one SELECT
-for all lookups, one transaction for all records, outcomes and budget holds, one read of the
-run's state after them, and one live publish for the rows stored.
+One ORM round trip each would make five per row, each a hand-off to the DB thread and a commit.
+Here rows queue what they need and one flusher hands the whole queue to the chunk's DB thread at
+once (``row_writes.chunk_writes_apply``): one SELECT for all lookups, one transaction for all
+records, outcomes and budget holds, one read of the run's state after them, and one live publish
+for the rows stored.
 
 Nothing waits on a timer. A request made while the DB thread is idle is flushed at once; those
 made while it is busy go into the next flush. So a finished call is committed as soon as the

@@ -1,7 +1,8 @@
-"""How the engine's LLM asks become provider calls: ledger first, then the rate limiter, the
-retry policy and the provider SDK, then the ledger again. A finished call is committed to the
-ledger as soon as the database takes it, and always before (or with) its row, so a resumed or
-redelivered row never pays for it twice."""
+"""How the engine's LLM asks become provider calls: ledger first (``ledger``), then on a miss
+the context's miss policy: online, the call slot, the run's status and budget, the rate limiter,
+the retry policy and the provider SDK (``online_call``), then the ledger again. A finished call
+is committed to the ledger as soon as the database takes it, and always before (or with) its
+row, so a resumed or redelivered row never pays for it twice."""
 
 from __future__ import annotations
 
@@ -11,28 +12,30 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 
 from generation.engine import LlmAnswer, LlmAsk, LlmFailure
-from generation.models import LlmCall, Run
-from generation.pricing import call_cost
+from generation.models import LlmCall
 from generation.provider_configs import CredentialUnusable, credential_provider_config
 from generation.providers import (
     Completion,
     CompletionRequest,
     Provider,
-    ProviderError,
     build_provider,
-    on_answer,
 )
-from generation.ratelimit import RateLimiter, build_rate_limiter, limited_call
-from generation.retry import call_with_retries
+from generation.ratelimit import RateLimiter, build_rate_limiter
 from generation.structured import complete_structured
 from generation.token_estimate import estimate_request_tokens
-from generation.worker.call_slots import CallLease, CallSlots
+from generation.worker.call_price import CallPrice
+from generation.worker.call_slots import CallSlots
 from generation.worker.db_thread import DbThread
+from generation.worker.ledger import (
+    ledger_completion,
+    ledger_entry,
+    ledger_lookup,
+    ledger_record,
+)
 from generation.worker.loop import on_worker_loop, worker_provider
-from generation.worker.row_writes import record_calls
+from generation.worker.online_call import OnlineCall
 from studio.models import ProviderCredential
 from studio.schema.llm_kinds import LlmJudgeColumn
 
@@ -41,47 +44,6 @@ if TYPE_CHECKING:
 
 MSG_CREDENTIAL_GONE = "The credential of column '{column}' was deleted"
 MSG_INVALID_ANSWER = "The answer did not match the JSON schema after {tries} tries: {error}"
-
-
-class RunStopped(Exception):
-    """The run was paused or cancelled while the row waited: the row stays pending."""
-
-
-class BudgetReached(Exception):
-    """The next call could take the run past its budget. Not a row failure: the row stays
-    pending and the run can go on once the budget is raised."""
-
-
-def ledger_lookup(project_id: int, key: str) -> LlmCall | None:
-    """The answer recorded for ``key`` in this project's ledger (never another project's)."""
-    return LlmCall.objects.filter(project_id=project_id, key=key).first()
-
-
-def ledger_record(**fields: Any) -> None:
-    """Record a finished call and add its cost to the run's spend, in one transaction."""
-    try:
-        with transaction.atomic():
-            record_calls(fields.get("run_id"), [fields])
-    except IntegrityError:
-        pass  # recorded by another worker first (the answer is equivalent), or its row is gone
-
-
-def budget_allows(run_id: int, next_call_cost: Decimal) -> bool:
-    """Whether the run may spend ``next_call_cost`` more. Calls already in flight on other
-    rows are not reserved, so a run can overshoot by at most its concurrency × one call."""
-    run = Run.objects.filter(pk=run_id).values("budget_usd", "spent_usd").first()
-    if run is None or run["budget_usd"] is None:
-        return True
-    return run["spent_usd"] + next_call_cost <= run["budget_usd"]
-
-
-def credential_price(credential: ProviderCredential) -> tuple[Decimal, Decimal] | None:
-    if credential.input_price_per_million is None and credential.output_price_per_million is None:
-        return None
-    return (
-        credential.input_price_per_million or Decimal(0),
-        credential.output_price_per_million or Decimal(0),
-    )
 
 
 @dataclass
@@ -188,32 +150,6 @@ class CallContext:
             finally:
                 release()
 
-    async def _may_call(self, worst_cost: Callable[[], Decimal], held: bool) -> int | None:
-        """Raise when the run must not make this call: paused or cancelled meanwhile (seen
-        through the chunk's store), or its budget would not cover the call's worst cost
-        (``worst_cost`` is priced only when the run has a budget). Returns the budget hold
-        taken for the call in a chunk (None: no budget, or ``held`` already, on a retry)."""
-        if self.run_id is None:
-            return None
-        if self.store is not None and not (await self.store.state()).running:
-            raise RunStopped()
-        if not self.check_budget or held:
-            return None
-        if self.store is None:
-            if not await self.db.run(budget_allows, self.run_id, worst_cost()):
-                raise BudgetReached()
-            return None
-        if (await self.store.state()).budget_usd is None:
-            return None
-        # Every call in flight, of every worker, holds the worst it can cost in the database
-        # until its cost is spent: together they cannot pass the budget (budget_holds).
-        answer = await self.store.hold(worst_cost())
-        if not answer.running:
-            raise RunStopped()
-        if not answer.granted:
-            raise BudgetReached()
-        return answer.hold_id
-
     async def __call__(self, ask: LlmAsk) -> LlmAnswer:
         column = ask.column
         credential = self.credentials.get(column.credential_id)
@@ -278,123 +214,36 @@ class CallContext:
         )
         cached = await self._ledger_lookup(key)
         if cached is not None:
-            completion = Completion(
-                text=cached.response_text,
-                input_tokens=cached.input_tokens,
-                output_tokens=cached.output_tokens,
-                latency_ms=0,
-            )
-            return PaidCall(completion, cached.cost_usd, True)
+            return PaidCall(ledger_completion(cached), cached.cost_usd, True)
         return await self.on_miss(self, LedgerMiss(credential, ask, request, key, reask))
 
     async def call_provider(self, miss: LedgerMiss) -> PaidCall:
-        """The online call of a ledger miss: budget check, rate limiter, retries, the SDK,
-        and the ledger again before the answer is used."""
-        credential, ask, request, key, reask = (
-            miss.credential,
-            miss.ask,
-            miss.request,
-            miss.key,
-            miss.reask,
-        )
-        price: dict[str, Any] = {
-            "provider": credential.provider,
-            "base_url": credential.base_url or None,
-            "custom_price": credential_price(credential),
-        }
+        """The online call of a ledger miss: priced, sent (``OnlineCall``: a call slot, the
+        run's status and budget, the rate limiter, retries, the SDK), and recorded in the
+        ledger before the answer is used."""
+        credential, request = miss.credential, miss.request
+        price = CallPrice.of(credential, request.model)
         tokens = estimate_request_tokens(request)
-
-        def worst() -> Decimal:
-            # The most this call can cost: the estimated prompt and a full max_tokens answer.
-            return call_cost(
-                request.model, tokens - request.max_tokens, request.max_tokens, **price
-            )
-
-        provider = self._provider(credential)
-
-        hold_id: int | None = None
-        held = False
-        slots = self.call_slots
-        lease: CallLease | None = None
-
-        def release() -> None:
-            if lease is not None:
-                lease.recorded()
-
-        async def attempt() -> Completion:
-            nonlocal hold_id, held, lease
-            # A slot first (calls in flight are bounded, rows waiting for one are ready to
-            # send), then the run's status and budget as they are now, then the limiter. The
-            # slot goes to the next call as soon as the answer arrives (the provider's response
-            # hook); the call's unrecorded place is held until its ledger entry is committed
-            # (released by _ledger_record).
-            lease = None
-            if slots is not None:
-                lease = await slots.lease((self.slot_order, ask.row_index))
-            try:
-                # Every attempt looks at the run's status; the budget is held once per call.
-                taken = await self._may_call(worst, held)
-                held, hold_id = True, hold_id if taken is None else taken
-                with on_answer(lease.answered if lease is not None else None):
-                    return await limited_call(
-                        self.limiter,
-                        f"{credential.pk}:{request.model}",
-                        lambda: provider.complete(request),
-                        rpm=credential.requests_per_minute,
-                        tpm=credential.tokens_per_minute,
-                        tokens=tokens,
-                    )
-            except BaseException:
-                if lease is not None:
-                    lease.release()
-                raise
-
+        call = OnlineCall(self, miss, self._provider(credential), price, tokens)
+        completion = await call.send()
         try:
-            completion = await call_with_retries(attempt, max_attempts=self.max_attempts)
-        except BaseException as exc:
-            if self.store is not None:
-                self.store.settle(hold_id)  # nothing was paid: nothing to hold
-            if isinstance(exc, ProviderError):
-                raise LlmFailure(str(exc), attempts=reask + 1) from exc
-            raise
-        if lease is not None:
-            lease.answered()  # given back on arrival already, unless the provider has no hook
-        try:
-            cost = call_cost(
-                request.model, completion.input_tokens, completion.output_tokens, **price
-            )
+            cost = price.cost(completion.input_tokens, completion.output_tokens)
         except BaseException:
-            release()
-            if self.store is not None:
-                self.store.settle(hold_id)
+            call.recorded()
+            call.settle()
             raise
-        await self._ledger_record(
-            {
-                "project_id": self.project_id,
-                "key": key,
-                "run_id": self.run_id,
-                "credential_id": credential.pk,
-                "provider": credential.provider,
-                "model": request.model,
-                "column": ask.column.name,
-                "row_index": ask.row_index,
-                "reask": reask,
-                "request": {
-                    "system": request.system,
-                    "messages": request.messages(),
-                    "temperature": request.temperature,
-                    "max_tokens": request.max_tokens,
-                    "json_schema": request.json_schema,
-                },
-                "response_text": completion.text,
-                "input_tokens": completion.input_tokens,
-                "output_tokens": completion.output_tokens,
-                "cost_usd": cost,
-                "latency_ms": completion.latency_ms,
-            },
-            release,
-            hold_id,
+        entry = ledger_entry(
+            project_id=self.project_id,
+            key=miss.key,
+            run_id=self.run_id,
+            credential=credential,
+            ask=miss.ask,
+            request=request,
+            reask=miss.reask,
+            completion=completion,
+            cost=cost,
         )
+        await self._ledger_record(entry, call.recorded, call.hold_id)
         return PaidCall(completion, cost, False)
 
     async def aclose(self) -> None:

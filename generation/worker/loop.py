@@ -3,8 +3,7 @@
 ``generate_chunk`` is an async actor: Dramatiq's ``AsyncIO`` middleware runs every async actor of
 a worker process on one event loop thread, while the worker threads wait for their message's
 coroutine. That loop lives as long as the worker, so what lives on it is kept from one chunk to
-the next instead of being built and torn down for each (about a millisecond of CPU per row, see
-docs/performance.md):
+the next instead of being built and torn down for each:
 
 - provider clients, pooled by their full configuration (provider, key, base URL, timeout), at
   most ``MAX_PROVIDERS``, the least recently used closed first: a credential whose key changes

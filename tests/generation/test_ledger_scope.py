@@ -13,7 +13,7 @@ from django.db import transaction
 
 from generation import services
 from generation.models import BatchJob, LlmCall, Row, Run
-from generation.worker.llm_calls import ledger_lookup
+from generation.worker.ledger import ledger_lookup
 from generation.worker.row_writes import ChunkWrites, chunk_writes_apply, record_calls
 from studio.models import ProviderCredential
 from studio.services import credential_create, project_create, schema_create

@@ -18,12 +18,7 @@ from generation.providers.anthropic.online import (
     message_completion,
     message_params,
 )
-from generation.providers.base import (
-    CompletionRequest,
-    ProviderConfig,
-    ProviderError,
-    sdk_guarded_sync,
-)
+from generation.providers.base import CompletionRequest, ProviderConfig, ProviderError
 from generation.providers.batch import (
     MSG_NOT_PROCESSED,
     BatchItem,
@@ -31,6 +26,7 @@ from generation.providers.batch import (
     BatchState,
     Submitted,
 )
+from generation.providers.sdk_errors import sdk_guarded_sync
 
 T = TypeVar("T")
 CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")

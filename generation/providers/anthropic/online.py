@@ -14,19 +14,14 @@ from typing import Any, TypeVar
 
 import anthropic
 
-from generation.providers.base import (
-    Completion,
-    CompletionRequest,
-    ProviderConfig,
-    ProviderError,
-    answer_hooks,
+from generation.providers.answer_hook import answer_hooks
+from generation.providers.base import Completion, CompletionRequest, ProviderConfig, ProviderError
+from generation.providers.sdk_errors import invalid_answer, rate_limit_headers, sdk_guarded
+from generation.providers.sdk_requests import (
     field_path,
-    invalid_answer,
     list_model_ids,
     post_json,
-    rate_limit_headers,
     safe_schema_name,
-    sdk_guarded,
     shared_ssl_context,
 )
 

@@ -17,14 +17,7 @@ from typing import Any, Final, TypeVar
 
 import openai
 
-from generation.providers.base import (
-    Completion,
-    CompletionRequest,
-    ProviderConfig,
-    ProviderError,
-    error_message,
-    sdk_guarded_sync,
-)
+from generation.providers.base import Completion, CompletionRequest, ProviderConfig, ProviderError
 from generation.providers.batch import (
     MSG_NOT_PROCESSED,
     BatchItem,
@@ -34,6 +27,7 @@ from generation.providers.batch import (
     status_error,
 )
 from generation.providers.openai.online import chat_body, chat_completion
+from generation.providers.sdk_errors import error_message, sdk_guarded_sync
 
 T = TypeVar("T")
 ENDPOINT: Final = "/v1/chat/completions"
