@@ -39,6 +39,12 @@ def evaluation_summary(evaluation: Evaluation, figures: dict[str, Any] | None = 
         )
         for column in breakdown_columns(evaluation)
     }
+    if kind is not None and kind.extra_summary is not None:
+        settings = kind.settings_model.model_validate(evaluation.settings)
+        details = scores.filter(error="").values_list("detail", flat=True)
+        extra = kind.extra_summary(settings, details.iterator(chunk_size=5000))
+        figures = {**(figures or {}), **extra.pop("figures", {})}
+        summary.update(extra)
     if figures:
         summary["figures"] = figures
     return summary
