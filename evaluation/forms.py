@@ -10,7 +10,7 @@ from django import forms
 from evaluation.kinds import KINDS, kind_choices
 from evaluation.kinds.base import FormContext
 from generation.models import Row
-from studio.kinds.base import KindField
+from studio.kinds.base import KindField, merged_fields
 
 
 class ReviewForm(forms.Form):
@@ -31,14 +31,8 @@ class HubPushForm(forms.Form):
 
 def kind_fields() -> list[tuple[KindField, tuple[str, ...]]]:
     """Every kind's fields, each once (kinds share a field by sharing its object), with the
-    kinds that show it, in the order they first appear."""
-    seen: dict[str, KindField] = {}
-    users: dict[str, list[str]] = {}
-    for kind in KINDS.values():
-        for item in kind.fields:
-            seen.setdefault(item.name, item)
-            users.setdefault(item.name, []).append(kind.name)
-    return [(item, tuple(users[name])) for name, item in seen.items()]
+    kinds that show it, each kind's own order kept."""
+    return merged_fields((kind.name, kind.fields) for kind in KINDS.values())
 
 
 class EvaluationForm(forms.Form):

@@ -32,6 +32,11 @@ class KindSettings(BaseModel):
         """The row columns the kind reads: each must be an output column of the run."""
         return [self.column]
 
+    def score_range(self) -> tuple[float, float] | None:
+        """The range of the scores when it depends on the settings (a judge's rubric), for the
+        histogram; the kind's ``scale`` otherwise."""
+        return None
+
     def run_problems(self, run: Run) -> list[str]:
         """What is wrong with these settings for this run besides unknown columns (checked
         from ``columns_used``): a credential of another project, a prompt reading a column the

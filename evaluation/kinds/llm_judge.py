@@ -80,8 +80,7 @@ class LlmJudgeSettings(JudgeSettings):
 
     @model_validator(mode="after")
     def _judge(self) -> LlmJudgeSettings:
-        low = min(c.min_score for c in self.criteria)
-        high = max(c.max_score for c in self.criteria)
+        low, high = self.score_range()
         if self.pass_threshold is None:
             raise ValueError(MSG_NO_THRESHOLD.format(low=low, high=high))
         if not low <= self.pass_threshold <= high:
@@ -96,6 +95,12 @@ class LlmJudgeSettings(JudgeSettings):
             message = str(exc).replace(f"Column '{JUDGE_COLUMN}': ", "")
             raise ValueError(f"criteria: {message}") from None
         return self
+
+    def score_range(self) -> tuple[float, float]:
+        return (
+            float(min(c.min_score for c in self.criteria)),
+            float(max(c.max_score for c in self.criteria)),
+        )
 
     def judge_column(self) -> LlmJudgeColumn:
         """The generation column the judge is asked through, as a run asks a judge column."""
@@ -180,11 +185,11 @@ KIND = EvaluationKind(
         COLUMN,
         CREDENTIAL,
         MODEL,
+        TEMPERATURE,
         PROMPT,
         SYSTEM_PROMPT,
         CRITERIA,
         PASS_THRESHOLD,
-        TEMPERATURE,
         MAX_REASKS,
     ),
     to_settings=to_settings,

@@ -205,7 +205,7 @@ KIND = EvaluationKind(
     "positions swapped: 1 when the column (A) wins both times, 0 when B does, 0.5 for a tie "
     "or a verdict that flips with the order.",
     settings_model=PairwiseSettings,
-    fields=(COLUMN, COLUMN_B, CREDENTIAL, MODEL, PROMPT, SYSTEM_PROMPT, TEMPERATURE, MAX_REASKS),
+    fields=(COLUMN, COLUMN_B, CREDENTIAL, MODEL, TEMPERATURE, PROMPT, SYSTEM_PROMPT, MAX_REASKS),
     to_settings=to_settings,
     score_with_calls=score_with_calls,
     scale=(0.0, 1.0),

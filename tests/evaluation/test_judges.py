@@ -94,6 +94,9 @@ def test_a_judge_scores_every_row_from_its_verdict_and_pays_from_the_run(
     assert summary["mean"] == pytest.approx(sum(EXPECTED.values()) / ROWS)
     assert summary["pass_rate"] == pytest.approx(2 / 6)  # rows 0 and 2
     assert summary["criteria"] == pytest.approx({"accuracy": 20 / 6, "cites": 0.5})
+    # The histogram spans the rubric's range (0 to 5), not just the scores seen.
+    bins = summary["histogram"]
+    assert (bins[0]["low"], bins[-1]["high"]) == (0, 5) and sum(b["count"] for b in bins) == 6
 
     # One call per row, and one re-ask for the answer that was not JSON, with the problem.
     requests = llm_server.generation_requests()
@@ -122,6 +125,7 @@ def test_a_rerun_asks_the_ledger_and_pays_nothing(
     gold_run, owner, worker, openai_credential, llm_server
 ):
     _script_rows(llm_server)
+    llm_server.latency = 0.2
     first = evaluation_create(
         run=gold_run,
         user=owner,
@@ -130,6 +134,7 @@ def test_a_rerun_asks_the_ledger_and_pays_nothing(
         settings=judge_settings(openai_credential),
     )
     drain(worker)
+    assert llm_server.max_in_flight > 1  # the chunk's rows are judged at once
     gold_run.refresh_from_db()
     spent, calls, asked = gold_run.spent_usd, LlmCall.objects.count(), len(llm_server.requests)
 
