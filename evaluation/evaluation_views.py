@@ -33,7 +33,11 @@ SCORES_PER_PAGE = 50
 def evaluation_new(request: SignedInRequest, run_id: int) -> HttpResponse:
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.EVALUATE)
     columns = run.spec.output_columns()
-    form = EvaluationForm(request.POST or None, columns=columns)
+    form = EvaluationForm(
+        request.POST or None,
+        columns=columns,
+        credentials=run.project.credentials.order_by("name"),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             evaluation = evaluation_create(

@@ -8,8 +8,9 @@ from typing import Any
 from django import forms
 
 from evaluation.kinds import KINDS, kind_choices
+from evaluation.kinds.base import FormContext
 from generation.models import Row
-from studio.kinds.base import KindField
+from studio.kinds.base import KindField, merged_fields
 
 
 class ReviewForm(forms.Form):
@@ -30,14 +31,8 @@ class HubPushForm(forms.Form):
 
 def kind_fields() -> list[tuple[KindField, tuple[str, ...]]]:
     """Every kind's fields, each once (kinds share a field by sharing its object), with the
-    kinds that show it, in the order they first appear."""
-    seen: dict[str, KindField] = {}
-    users: dict[str, list[str]] = {}
-    for kind in KINDS.values():
-        for item in kind.fields:
-            seen.setdefault(item.name, item)
-            users.setdefault(item.name, []).append(kind.name)
-    return [(item, tuple(users[name])) for name, item in seen.items()]
+    kinds that show it, each kind's own order kept."""
+    return merged_fields((kind.name, kind.fields) for kind in KINDS.values())
 
 
 class EvaluationForm(forms.Form):
@@ -51,17 +46,22 @@ class EvaluationForm(forms.Form):
         help_text="Leave empty for every generated row",
     )
 
-    def __init__(self, *args: Any, columns: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, columns: list[str], credentials: Any = None, **kwargs: Any
+    ) -> None:
+        """``columns``: the run's output columns; ``credentials``: its project's (a queryset),
+        for the judges' credential choice."""
         super().__init__(*args, **kwargs)
-        self.layout: list[tuple[str, str]] = []
+        context = FormContext(columns=columns, credentials=credentials)
+        self.layout: list[tuple[str, str, bool]] = []
         for item, kinds in kind_fields():
             field = copy.deepcopy(item.field)  # bind sets this form's choices
             if item.bind is not None:
-                item.bind(field, columns)
+                item.bind(field, context)
             # Required only for the kinds that show it (clean checks the chosen kind's).
             field.required = False
             self.fields[item.name] = field
-            self.layout.append((item.name, " ".join(kinds)))
+            self.layout.append((item.name, " ".join(kinds), item.full))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -71,10 +71,13 @@ class EvaluationForm(forms.Form):
                 self.add_error(item.name, "This field is required.")
         return data
 
-    def kind_field_rows(self) -> list[tuple[forms.BoundField, str, bool]]:
+    def kind_field_rows(self) -> list[tuple[forms.BoundField, str, bool, bool]]:
+        """(field, the kinds showing it, shown now, across the whole grid)."""
         chosen = self.data.get("kind") if self.is_bound else self.initial.get("kind")
         chosen = chosen or next(iter(KINDS))
-        return [(self[name], kinds, chosen in kinds.split()) for name, kinds in self.layout]
+        return [
+            (self[name], kinds, chosen in kinds.split(), full) for name, kinds, full in self.layout
+        ]
 
     def settings(self) -> dict[str, Any]:
         return KINDS[self.cleaned_data["kind"]].to_settings(self.cleaned_data)

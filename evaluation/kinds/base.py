@@ -13,6 +13,7 @@ from django import forms
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from generation.engine import CallLlm
+from generation.models import Run
 from studio.kinds.base import KindField
 
 # Row-by-row kinds score this many rows per actor message (LLM kinds set fewer: a chunk's
@@ -30,6 +31,17 @@ class KindSettings(BaseModel):
     def columns_used(self) -> list[str]:
         """The row columns the kind reads: each must be an output column of the run."""
         return [self.column]
+
+    def score_range(self) -> tuple[float, float] | None:
+        """The range of the scores when it depends on the settings (a judge's rubric), for the
+        histogram; the kind's ``scale`` otherwise."""
+        return None
+
+    def run_problems(self, run: Run) -> list[str]:
+        """What is wrong with these settings for this run besides unknown columns (checked
+        from ``columns_used``): a credential of another project, a prompt reading a column the
+        run does not have. Messages are "field: text", like pydantic's."""
+        return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +72,10 @@ class DatasetResult:
 ScoreRows = Callable[[Any, Sequence[RowInput]], list[ScoreResult]]
 ScoreRowsWithCalls = Callable[[Any, Sequence[RowInput], CallLlm], Awaitable[list[ScoreResult]]]
 ScoreDataset = Callable[[Any, Iterable[RowInput]], DatasetResult]
+# What a kind adds to the summary from its settings and the details of its scored rows (a
+# pairwise judge's win and position-flip rates): merged into the summary, its "figures" (label
+# → value, shown on the page) into the summary's figures.
+ExtraSummary = Callable[[Any, Iterable[Mapping[str, Any]]], dict[str, Any]]
 
 
 def _no_initial(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,6 +103,7 @@ class EvaluationKind:
     # The range of its scores, for the histogram (None: the scores' own range).
     scale: tuple[float, float] | None = None
     chunk_rows: int = DEFAULT_CHUNK_ROWS
+    extra_summary: ExtraSummary | None = None
 
     def __post_init__(self) -> None:
         ways = [self.score, self.score_with_calls, self.score_dataset]
@@ -114,10 +131,24 @@ def as_text(value: object) -> str:
 
 # --- form fields shared by several kinds -----------------------------------------------------
 
+
+@dataclass(frozen=True)
+class FormContext:
+    """What a kind's field is bound to (``KindField.bind``): the run's output columns and its
+    project's credentials, to choose from."""
+
+    columns: Sequence[str]
+    credentials: Any  # the project's ProviderCredential queryset
+
+
+def column_choices(field: forms.Field, context: FormContext) -> None:
+    field.choices = [(c, c) for c in context.columns]  # type: ignore[attr-defined]
+
+
 COLUMN = KindField(
     "column",
     forms.ChoiceField(choices=[], help_text="The column to score"),
-    bind=lambda field, columns: setattr(field, "choices", [(c, c) for c in columns]),
+    bind=column_choices,
 )
 REFERENCE_COLUMN = KindField(
     "reference_column",
@@ -126,8 +157,8 @@ REFERENCE_COLUMN = KindField(
         choices=[],
         help_text="Compare with this column (a seed table's gold answer, say)…",
     ),
-    bind=lambda field, columns: setattr(
-        field, "choices", [("", "— a fixed value instead —")] + [(c, c) for c in columns]
+    bind=lambda field, context: setattr(
+        field, "choices", [("", "— a fixed value instead —")] + [(c, c) for c in context.columns]
     ),
 )
 REFERENCE_VALUE = KindField(

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from evaluation.kinds import KINDS, EvaluationKind, RowInput, ScoreResult
 from evaluation.models import Evaluation, EvaluationChunk, Score
-from evaluation.scoring.calls import evaluation_calls
+from evaluation.scoring.calls import EvaluationCalls, evaluation_calls
 from evaluation.scoring.summary import evaluation_summary
 from evaluation.scoring.targets import target_rows
 from generation.live import publish_rows_sync
@@ -44,10 +44,12 @@ def _score(
     if kind.score is not None:
         return dict(zip((r.row_id for r in rows), kind.score(settings, rows), strict=True))
     if kind.score_with_calls is not None:
+        # The credentials are read here: no ORM query may run on the event loop.
+        calls = evaluation_calls(evaluation)
         return dict(
             zip(
                 (r.row_id for r in rows),
-                asyncio.run(_with_calls(evaluation, kind, settings, rows)),
+                asyncio.run(_with_calls(calls, kind, settings, rows)),
                 strict=True,
             )
         )
@@ -58,10 +60,9 @@ def _score(
 
 
 async def _with_calls(
-    evaluation: Evaluation, kind: EvaluationKind, settings: object, rows: Sequence[RowInput]
+    calls: EvaluationCalls, kind: EvaluationKind, settings: object, rows: Sequence[RowInput]
 ) -> list[ScoreResult]:
     assert kind.score_with_calls is not None
-    calls = evaluation_calls(evaluation)
     try:
         return await kind.score_with_calls(settings, rows, calls.context)
     finally:

@@ -45,7 +45,8 @@ def evaluation_settings_check(
     *, run: Run, kind_name: str, settings: dict[str, Any], target: dict[str, Any]
 ) -> tuple[EvaluationKind, dict[str, Any], dict[str, Any]]:
     """The kind and the settings and target as stored, or EvaluationInvalid naming every
-    problem (unknown kind or column, a bad regex, an empty rubric, a threshold out of range)."""
+    problem (unknown kind or column, a bad regex, an empty rubric, a threshold out of range,
+    a credential of another project)."""
     kind = KINDS.get(kind_name)
     if kind is None:
         raise EvaluationInvalid([f"Unknown evaluation kind '{kind_name}'"])
@@ -62,6 +63,9 @@ def evaluation_settings_check(
                 for name in unknown
             ]
         )
+    problems = parsed.run_problems(run)
+    if problems:
+        raise EvaluationInvalid(problems)
     try:
         parsed_target = Target.model_validate(target or {})
     except ValidationError as exc:

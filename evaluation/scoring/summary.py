@@ -21,6 +21,10 @@ def breakdown_columns(evaluation: Evaluation) -> list[str]:
 
 def evaluation_summary(evaluation: Evaluation, figures: dict[str, Any] | None = None) -> dict:
     kind = KINDS.get(evaluation.kind)
+    settings = kind.settings_model.model_validate(evaluation.settings) if kind else None
+    scale = kind.scale if kind else None
+    if settings is not None and scale is None:
+        scale = settings.score_range()
     scores = Score.objects.filter(evaluation=evaluation)
     rows = scores.values_list("value", "passed", "detail__scores").iterator(chunk_size=5000)
     summary = summarise(
@@ -28,7 +32,7 @@ def evaluation_summary(evaluation: Evaluation, figures: dict[str, Any] | None = 
             (value, passed, criteria if isinstance(criteria, dict) else None)
             for value, passed, criteria in rows
         ),
-        scale=kind.scale if kind else None,
+        scale=scale,
     )
     summary["failed"] = scores.exclude(error="").count()
     summary["by_column"] = {
@@ -39,6 +43,11 @@ def evaluation_summary(evaluation: Evaluation, figures: dict[str, Any] | None = 
         )
         for column in breakdown_columns(evaluation)
     }
+    if kind is not None and kind.extra_summary is not None:
+        details = scores.filter(error="").values_list("detail", flat=True)
+        extra = kind.extra_summary(settings, details.iterator(chunk_size=5000))
+        figures = {**(figures or {}), **extra.pop("figures", {})}
+        summary.update(extra)
     if figures:
         summary["figures"] = figures
     return summary

@@ -4,8 +4,6 @@ nothing of generation."""
 
 from __future__ import annotations
 
-import heapq
-
 from django import forms
 from django.core.exceptions import ImproperlyConfigured
 
@@ -23,7 +21,7 @@ from . import (
     subcategory,
     uuids,
 )
-from .base import ColumnKind, KindField
+from .base import ColumnKind, KindField, merged_fields
 
 __all__ = [
     "KINDS",
@@ -73,40 +71,8 @@ def kind_choices() -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def field_layout() -> list[tuple[KindField, tuple[str, ...]]]:
-    """Every kind's fields, each once, with the kinds that show it; in an order that keeps each
-    kind's own order (a topological order; ties go to the field listed first)."""
-    first_seen: dict[str, int] = {}
-    by_name: dict[str, KindField] = {}
-    users: dict[str, list[str]] = {}
-    after: dict[str, set[str]] = {}
-    waiting: dict[str, int] = {}
-    for kind in KINDS.values():
-        previous = None
-        for item in kind.fields:
-            if by_name.setdefault(item.name, item) is not item:
-                raise ImproperlyConfigured(
-                    f"Kind '{kind.name}' declares its own field '{item.name}': share the other's"
-                )
-            first_seen.setdefault(item.name, len(first_seen))
-            users.setdefault(item.name, []).append(kind.name)
-            waiting.setdefault(item.name, 0)
-            if previous is not None and item.name not in after.setdefault(previous, set()):
-                after[previous].add(item.name)
-                waiting[item.name] += 1
-            previous = item.name
-    ready = [(first_seen[name], name) for name, count in waiting.items() if count == 0]
-    heapq.heapify(ready)
-    order: list[str] = []
-    while ready:
-        _, name = heapq.heappop(ready)
-        order.append(name)
-        for following in after.get(name, ()):
-            waiting[following] -= 1
-            if waiting[following] == 0:
-                heapq.heappush(ready, (first_seen[following], following))
-    if len(order) != len(by_name):
-        raise ImproperlyConfigured("Two kinds list shared fields in opposite orders")
-    return [(by_name[name], tuple(users[name])) for name in order]
+    """Every kind's fields, each once, with the kinds that show it; each kind's own order kept."""
+    return merged_fields((kind.name, kind.fields) for kind in KINDS.values())
 
 
 def new_column(kind: str) -> dict[str, str]:

@@ -3,11 +3,13 @@ form data becomes its spec and back. One entry per kind, so a kind lives in one 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import heapq
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ImproperlyConfigured
 from pydantic import BaseModel
 
 FIELD_PARTIAL = "studio/partials/column_field.html"
@@ -26,6 +28,46 @@ class KindField:
     partial: str = FIELD_PARTIAL
     # What a column added with "+ Add column" starts with (a bound form shows no initial value).
     new_value: str | None = None
+
+
+def merged_fields(
+    kinds: Iterable[tuple[str, Sequence[KindField]]],
+) -> list[tuple[KindField, tuple[str, ...]]]:
+    """The fields of ``kinds`` (name, its fields), each once, with the kinds that show it; in
+    an order that keeps each kind's own order (a topological order; ties go to the field
+    listed first), so a form showing one kind's fields shows them as that kind lists them."""
+    first_seen: dict[str, int] = {}
+    by_name: dict[str, KindField] = {}
+    users: dict[str, list[str]] = {}
+    after: dict[str, set[str]] = {}
+    waiting: dict[str, int] = {}
+    for kind_name, fields in kinds:
+        previous = None
+        for item in fields:
+            if by_name.setdefault(item.name, item) is not item:
+                raise ImproperlyConfigured(
+                    f"Kind '{kind_name}' declares its own field '{item.name}': share the other's"
+                )
+            first_seen.setdefault(item.name, len(first_seen))
+            users.setdefault(item.name, []).append(kind_name)
+            waiting.setdefault(item.name, 0)
+            if previous is not None and item.name not in after.setdefault(previous, set()):
+                after[previous].add(item.name)
+                waiting[item.name] += 1
+            previous = item.name
+    ready = [(first_seen[name], name) for name, count in waiting.items() if count == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        _, name = heapq.heappop(ready)
+        order.append(name)
+        for following in after.get(name, ()):
+            waiting[following] -= 1
+            if waiting[following] == 0:
+                heapq.heappush(ready, (first_seen[following], following))
+    if len(order) != len(by_name):
+        raise ImproperlyConfigured("Two kinds list shared fields in opposite orders")
+    return [(by_name[name], tuple(users[name])) for name in order]
 
 
 def _no_initial(column: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,17 +14,26 @@ from .base import ColumnKind, KindField, ParsedTextField, lines
 from .llm import HEAD, MAX_REASKS, TAIL, llm_initial, llm_spec, max_reasks
 
 # RE2: with re this pattern backtracks cubically (4 000 spaces in a line took 22 s).
-_CRITERION = re2.compile(r"^([^(:]+?)\s*(?:\((\d+)\s*-\s*(\d+)\))?\s*:\s*(.+)$")
+_CRITERION = re2.compile(
+    r"^([^(:]+?)\s*(?:\((?:(\d+)\s*-\s*(\d+)|((?i)pass\s*/\s*fail))\))?\s*:\s*(.+)$"
+)
+MSG_CRITERION_LINE = (
+    "Line {number}: write 'name (1-5): what a good answer does'. "
+    "For a yes/no criterion write '(pass/fail)': it scores 0 or 1."
+)
 
 
 def parse_criteria(raw: str) -> list[dict[str, Any]]:
-    """``accuracy (1-5): the answer is correct`` per line → the spec's criteria."""
+    """``accuracy (1-5): the answer is correct`` per line → the spec's criteria;
+    ``(pass/fail)`` is the scale 0 to 1, and no scale means 1 to 5."""
     criteria = []
     for number, line in enumerate(lines(raw), 1):
         match = _CRITERION.match(line)
         if match is None:
-            raise ValueError(f"Line {number}: write 'name (1-5): what a good answer does'.")
-        name, low, high, description = match.groups()
+            raise ValueError(MSG_CRITERION_LINE.replace("{number}", str(number)))
+        name, low, high, pass_fail, description = match.groups()
+        if pass_fail:
+            low, high = "0", "1"
         criteria.append(
             {
                 "name": name.strip(),
@@ -41,7 +50,8 @@ CRITERIA = KindField(
     ParsedTextField(
         parse_criteria,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line: 'accuracy (1-5): the answer is correct'",
+        help_text="One per line: 'accuracy (1-5): the answer is correct' or "
+        "'cites_source (pass/fail): it names its source'",
     ),
     full=True,
 )
@@ -63,13 +73,18 @@ def to_spec(data: Mapping[str, Any]) -> dict[str, Any]:
     return spec
 
 
+def criteria_text(criteria: list[Mapping[str, Any]]) -> str:
+    """The inverse of ``parse_criteria``: the rubric as the lines the field shows."""
+
+    def scale(c: Mapping[str, Any]) -> str:
+        low, high = c.get("min_score", 1), c.get("max_score", 5)
+        return "pass/fail" if (low, high) == (0, 1) else f"{low}-{high}"
+
+    return "\n".join(f"{c['name']} ({scale(c)}): {c['description']}" for c in criteria)
+
+
 def to_initial(column: Mapping[str, Any]) -> dict[str, Any]:
-    criteria = column.get("criteria", [])
-    text = "\n".join(
-        f"{c['name']} ({c.get('min_score', 1)}-{c.get('max_score', 5)}): {c['description']}"
-        for c in criteria
-    )
-    return {**llm_initial(column), "criteria": text}
+    return {**llm_initial(column), "criteria": criteria_text(column.get("criteria", []))}
 
 
 KIND = ColumnKind(

@@ -14,7 +14,8 @@ Answers are deterministic: ``"Simulated answer to: " + last_user_message[:200]``
 (OpenAI ``response_format`` json_schema / json_object, Anthropic ``output_config.format``) is answered
 with a JSON object built from the schema, and so is an Anthropic forced tool call (``tools`` with
 ``tool_choice`` type ``tool``/``any``: a ``tool_use`` block whose input is built from the tool's
-``input_schema``); ``invalid_json_next`` makes such answers break their schema.
+``input_schema``); ``invalid_json_next`` makes such answers break their schema, and
+``answer_when`` scripts them by prompt (a judge's scores for a given row).
 
 Batch endpoints (see :class:`FakeBatch`): OpenAI ``POST /v1/files`` (multipart, ``purpose=batch``),
 ``GET /v1/files/{id}/content``, ``POST /v1/batches``, ``GET /v1/batches[/{id}]``,
@@ -247,6 +248,15 @@ class RecordedRequest:
         return ""
 
     @property
+    def first_user_message(self) -> str:
+        """Text of the first ``user`` message (the prompt a re-ask repeats; "" when none)."""
+        messages = self.body.get("messages") if isinstance(self.body, dict) else None
+        for message in messages or []:
+            if isinstance(message, dict) and message.get("role") == "user":
+                return _text_of(message.get("content"))
+        return ""
+
+    @property
     def system_prompt(self) -> str:
         """Anthropic ``system`` or the OpenAI system/developer messages, joined."""
         if not isinstance(self.body, dict):
@@ -463,6 +473,7 @@ class FakeLLMServer(BackgroundHTTPServer):
             self._wrong_shape = 0
             self._invalid_json = 0
             self._raw_replies: deque[Reply] = deque()
+            self._scripted: list[tuple[str, deque[Any]]] = []
             self._window: deque[tuple[float, int]] = (
                 deque()
             )  # (time, tokens) of accepted generations
@@ -504,6 +515,27 @@ class FakeLLMServer(BackgroundHTTPServer):
         required property missing, or a wrong type when nothing is required): for re-ask tests."""
         with self._lock:
             self._invalid_json += count
+
+    def answer_when(self, match: str, *answers: Any) -> None:
+        """Answer *structured* requests whose first user message contains ``match`` with
+        ``answers`` in turn, the last one repeating, instead of a value sampled from the schema
+        (until ``reset``; the first rule added that matches wins). The first user message stays
+        the same in a re-ask, so ``answer_when(m, "not JSON", {...})`` is answered badly once,
+        then well. A value is sent as JSON (an Anthropic tool call's input); a string as the
+        answer's text as is (a model that ignored the format). ``invalid_json_next`` still
+        applies after it."""
+        if not answers:
+            raise ValueError("answer_when needs at least one answer")
+        with self._lock:
+            self._scripted.append((match, deque(answers)))
+
+    def _scripted_answer(self, req: RecordedRequest) -> tuple[bool, Any]:
+        prompt = req.first_user_message
+        with self._lock:
+            for match, answers in self._scripted:
+                if match in prompt:
+                    return True, answers.popleft() if len(answers) > 1 else answers[0]
+        return False, None
 
     def raw_reply_next(self, reply: Reply, count: int = 1) -> None:
         """Answer the next ``count`` requests of any kind (model listings included) with
@@ -650,6 +682,12 @@ class FakeLLMServer(BackgroundHTTPServer):
         tool = self._forced_tool(req)
         if tool is not None:
             schema_format = sample_from_schema(tool.get("input_schema") or {})
+        if schema_format is not None:
+            scripted, value = self._scripted_answer(req)
+            if scripted and isinstance(value, str):
+                schema_format, tool, answer = None, None, value
+            elif scripted:
+                schema_format = value
         if schema_format is not None:
             with self._lock:
                 invalid = self._invalid_json > 0

@@ -28,7 +28,8 @@ def test_a_criterion_line_of_spaces_is_a_clear_form_error(project):
     data = {"kind": "llm_judge", "criteria": "a" + SPACES + "b"}
     form = ColumnForm(data, project=project)
     assert not form.is_valid()
-    assert "Line 1: write 'name (1-5): what a good answer does'." in form.errors["criteria"]
+    [error] = form.errors["criteria"]
+    assert error.startswith("Line 1: write 'name (1-5): what a good answer does'.")
     good = ColumnForm({"kind": "llm_judge", "criteria": "accuracy (1-5): correct"}, project=project)
     assert good.is_valid(), good.errors
     assert good.cleaned_data["criteria"][0]["max_score"] == 5
