@@ -91,3 +91,56 @@ def horizontal_bars(
             )
         )
     return bars, max(len(items), 1) * ROW_HEIGHT
+
+
+PAIR_ROW_HEIGHT = 30
+
+
+@dataclass(frozen=True)
+class PairedBar:
+    """A value's expected share (a thin outlined bar) over its observed share (a solid one)."""
+
+    label: str
+    label_x: float
+    label_y: float
+    x: float
+    expected_y: float
+    expected_width: float
+    observed_y: float
+    observed_width: float
+    value_x: float
+    value: str  # the observed and expected shares, as the tooltip and the text say
+
+
+def percent(share: float) -> str:
+    """41%, 3.5%, 0%: a decimal only where it says something."""
+    if share == 0 or share >= 0.1:
+        return f"{100 * share:.0f}%"
+    return f"{100 * share:.1f}%"
+
+
+def paired_bars(items: Sequence[tuple[str, float, float]]) -> tuple[list[PairedBar], int]:
+    """One pair per (label, expected share, observed share), lengths over 0 to the largest
+    share; returns the pairs and the chart's height."""
+    top = max((max(e, o) for _, e, o in items), default=0.0) or 1.0
+    label_width = WIDTH * 0.3
+    plot = WIDTH - label_width - 130
+    bars = []
+    for i, (label, expected, observed) in enumerate(items):
+        y = i * PAIR_ROW_HEIGHT
+        observed_width = plot * observed / top
+        bars.append(
+            PairedBar(
+                label=label[:40],
+                label_x=label_width - 6,
+                label_y=y + PAIR_ROW_HEIGHT / 2 + 4,
+                x=label_width,
+                expected_y=y + 4,
+                expected_width=plot * expected / top,
+                observed_y=y + 11,
+                observed_width=observed_width,
+                value_x=label_width + max(observed_width, plot * expected / top) + 6,
+                value=f"{percent(observed)} (expected {percent(expected)})",
+            )
+        )
+    return bars, max(len(items), 1) * PAIR_ROW_HEIGHT

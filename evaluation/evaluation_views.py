@@ -72,6 +72,13 @@ def _float(raw: str | None) -> float | None:
         return None
 
 
+def _int(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
 @login_required
 def evaluation_detail(request: SignedInRequest, evaluation_id: int) -> HttpResponse:
     evaluation = selectors.evaluation_get_for_user(
@@ -81,12 +88,14 @@ def evaluation_detail(request: SignedInRequest, evaluation_id: int) -> HttpRespo
     summary = evaluation.summary or {}
     low, high = _float(request.GET.get("low")), _float(request.GET.get("high"))
     outcome = request.GET.get("outcome", "")
+    cluster = _int(request.GET.get("cluster"))
     scores = selectors.score_list(
         evaluation=evaluation,
         low=low,
         high=high,
         passed={"passed": True, "not_passed": False}.get(outcome),
         failed=True if outcome == "failed" else None,
+        cluster=cluster,
     )
     page = Paginator(scores, SCORES_PER_PAGE).get_page(request.GET.get("page"))
     criteria = summary.get("criteria") or {}
@@ -104,6 +113,7 @@ def evaluation_detail(request: SignedInRequest, evaluation_id: int) -> HttpRespo
         "kind": kind,
         "summary": summary,
         "histogram": histogram_bars(summary.get("histogram") or []),
+        "value_unit": kind.value_unit(evaluation.settings) if kind and kind.value_unit else "",
         "criteria_bars": criteria_bars,
         "breakdowns": breakdowns,
         "agreement": agreement(pairs) if pairs else None,
@@ -112,6 +122,7 @@ def evaluation_detail(request: SignedInRequest, evaluation_id: int) -> HttpRespo
             "low": request.GET.get("low", ""),
             "high": request.GET.get("high", ""),
             "outcome": outcome,
+            "cluster": cluster,
         },
         "history": selectors.evaluation_history(evaluation=evaluation),
         "evaluations": selectors.evaluation_list(run=evaluation.run),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from . import exact_match, length
+from . import coverage, diversity, duplicates, exact_match, length
 from .base import EvaluationKind, KindSettings, RowInput, ScoreResult
 
 __all__ = ["KINDS", "EvaluationKind", "KindSettings", "RowInput", "ScoreResult", "kind_choices"]
@@ -24,6 +24,9 @@ def register(*kinds: EvaluationKind) -> dict[str, EvaluationKind]:
 KINDS: dict[str, EvaluationKind] = register(
     exact_match.KIND,
     length.KIND,
+    duplicates.KIND,
+    diversity.KIND,
+    coverage.KIND,
 )
 
 
