@@ -313,7 +313,7 @@ def test_the_pages_show_each_kinds_figures(texts_run, owner, worker):
     assert 'id="figure-duplicate-rows">4<' in html
     assert 'id="figure-largest-cluster">3 rows<' in html
     assert "Show the 4 later duplicates" in html
-    assert html.count("Show its rows") == 3
+    assert html.count('title="Show the rows of cluster') == 3
     cluster = client.get(f"/evaluations/{dup.pk}/?cluster=0").content.decode()
     assert "3 rows in cluster #0" in cluster
     later = client.get(f"/evaluations/{dup.pk}/?outcome=not_passed").content.decode()
@@ -331,7 +331,7 @@ def test_the_pages_show_each_kinds_figures(texts_run, owner, worker):
     html = client.get(f"/evaluations/{cov.pk}/").content.decode()
     assert "Coverage of <code>topic</code>" in html
     assert "total variation distance <strong>0.125</strong>" in html
-    assert "38% (expected 50%)" in html  # space: 3 of 8 rows
+    assert "space: 38% of the rows (expected 50%)" in html  # 3 of 8 rows
     assert "No numeric scores" not in html
 
 

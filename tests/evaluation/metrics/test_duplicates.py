@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from evaluation.metrics import duplicates
 from evaluation.metrics.duplicates import find_duplicates, normalise, shingles
 
 FOX = "The quick brown fox jumps over the lazy dog near the river bank."
@@ -96,3 +97,11 @@ def test_clusters_are_the_same_in_every_process():
     }
     assert len(outputs) == 1
     assert outputs.pop().strip() != str(list(range(60)))  # it did find clusters
+
+
+def test_candidates_from_the_bands_are_checked_against_the_threshold(monkeypatch):
+    # Bands of one value each: nearly any two texts share one and become candidates; only
+    # the pair whose signatures agree on 70% of their values may join.
+    monkeypatch.setattr(duplicates, "bands_for", lambda similarity, num_perm: (num_perm, 1))
+    result = clusters([MARKETS, FOX, FOX_JUMPED, "A fox is quick and a dog is lazy."])
+    assert result.first.tolist() == [0, 1, 1, 3]
