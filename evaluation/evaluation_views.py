@@ -14,6 +14,7 @@ from evaluation.charts import histogram_bars, horizontal_bars
 from evaluation.forms import EvaluationForm
 from evaluation.kinds import KINDS
 from evaluation.metrics.agreement import agreement
+from evaluation.models import Evaluation
 from evaluation.scoring.services import (
     EvaluationError,
     EvaluationInvalid,
@@ -103,8 +104,16 @@ def evaluation_detail(request: SignedInRequest, evaluation_id: int) -> HttpRespo
     breakdowns = [
         (column, horizontal_bars([(g["value"], g["mean"]) for g in groups]), groups)
         for column, groups in (summary.get("by_column") or {}).items()
-        if groups
+        if any(g["mean"] is not None for g in groups)
     ]
+    # A kind whose figures are the result (coverage) leaves every row without a number.
+    scoreless = bool(
+        kind
+        and kind.is_dataset_level
+        and evaluation.status == Evaluation.Status.DONE
+        and not summary.get("scored")
+        and not summary.get("failed")
+    )
     pairs = selectors.judge_agreement_pairs(evaluation=evaluation)
     context = {
         "evaluation": evaluation,
@@ -118,6 +127,7 @@ def evaluation_detail(request: SignedInRequest, evaluation_id: int) -> HttpRespo
         "breakdowns": breakdowns,
         "agreement": agreement(pairs) if pairs else None,
         "page": page,
+        "scoreless": scoreless,
         "filters": {
             "low": request.GET.get("low", ""),
             "high": request.GET.get("high", ""),

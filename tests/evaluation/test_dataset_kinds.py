@@ -319,6 +319,9 @@ def test_the_pages_show_each_kinds_figures(texts_run, owner, worker):
     later = client.get(f"/evaluations/{dup.pk}/?outcome=not_passed").content.decode()
     assert "4 rows" in later
     assert "Near duplicates: cluster" in later  # row 3's note
+    row = texts_run.rows.get(index=3)
+    panel = client.get(f"/rows/{row.pk}/").content.decode()
+    assert f'/evaluations/{dup.pk}/?cluster=0#scores">#0</a> of 3 rows' in panel
 
     div = _evaluate(texts_run, owner, worker, "diversity", {"column": "text"}, name="div")
     html = client.get(f"/evaluations/{div.pk}/").content.decode()
@@ -333,6 +336,8 @@ def test_the_pages_show_each_kinds_figures(texts_run, owner, worker):
     assert "total variation distance <strong>0.125</strong>" in html
     assert "space: 38% of the rows (expected 50%)" in html  # 3 of 8 rows
     assert "No numeric scores" not in html
+    assert "By <code>topic</code>" not in html  # no mean score to break down
+    assert "gives the rows no score of their own" in html
 
 
 def test_the_form_creates_dataset_evaluations_and_shows_their_errors(texts_run, owner):

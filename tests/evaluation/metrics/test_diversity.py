@@ -41,7 +41,7 @@ def test_figures_and_each_rows_own_distinct_2():
 
 
 def test_counts_merged_in_many_batches_match_a_plain_counter(monkeypatch):
-    monkeypatch.setattr(metric, "MIN_BUFFER", 7)
+    monkeypatch.setattr(metric, "BUFFER", 7)
     rng = random.Random(3)
     vocabulary = [f"w{i}" for i in range(40)]
     texts = [
