@@ -6,8 +6,9 @@ histogram, bars per criterion, bars per sampler value)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 WIDTH = 600
 HEIGHT = 180
@@ -34,7 +35,15 @@ def _fmt(number: float | None) -> str:
     return f"{number:.0f}" if float(number).is_integer() else f"{number:.2f}"
 
 
-def histogram_bars(bins: Sequence[dict[str, float]]) -> list[Bar]:
+def _bin_label(low: float, high: float, integers: bool) -> str:
+    if high - low == 1 and float(low + 0.5).is_integer():
+        return _fmt(low + 0.5)  # one integer
+    if integers:
+        return f"{low:.0f}–{high - 1:.0f}"  # whole numbers from low to high, high excluded
+    return f"{_fmt(low)}–{_fmt(high)}"
+
+
+def histogram_bars(bins: Sequence[Mapping[str, Any]]) -> list[Bar]:
     """Vertical bars, one per bin, heights relative to the fullest bin."""
     if not bins:
         return []
@@ -44,8 +53,7 @@ def histogram_bars(bins: Sequence[dict[str, float]]) -> list[Bar]:
     bars = []
     for i, b in enumerate(bins):
         height = plot * b["count"] / top
-        whole = b["high"] - b["low"] == 1 and float(b["low"] + 0.5).is_integer()
-        label = _fmt(b["low"] + 0.5) if whole else f"{_fmt(b['low'])}–{_fmt(b['high'])}"
+        label = _bin_label(b["low"], b["high"], bool(b.get("integers")))
         bars.append(
             Bar(
                 x=i * step + BAR_GAP / 2,
@@ -74,7 +82,7 @@ def horizontal_bars(
     )
     span = (high - low) or 1.0
     label_width = WIDTH * 0.3
-    plot = WIDTH - label_width - 50
+    plot = WIDTH - label_width - 70  # room for the value, in larger type on a phone
     bars = []
     for i, (label, value) in enumerate(items):
         length = 0.0 if value is None else plot * max(0.0, min(1.0, (value - low) / span))
@@ -91,3 +99,58 @@ def horizontal_bars(
             )
         )
     return bars, max(len(items), 1) * ROW_HEIGHT
+
+
+PAIR_ROW_HEIGHT = 30
+
+
+@dataclass(frozen=True)
+class PairedBar:
+    """A value's expected share (a thin outlined bar) over its observed share (a solid one)."""
+
+    label: str
+    label_x: float
+    label_y: float
+    x: float
+    expected_y: float
+    expected_width: float
+    observed_y: float
+    observed_width: float
+    value_x: float
+    value: str  # the observed share, written after the bars
+    title: str  # the observed and expected shares, the tooltip
+
+
+def percent(share: float) -> str:
+    """41%, 3.5%, 0%: a decimal only where it says something."""
+    if share == 0 or share >= 0.1:
+        return f"{100 * share:.0f}%"
+    return f"{100 * share:.1f}%"
+
+
+def paired_bars(items: Sequence[tuple[str, float, float]]) -> tuple[list[PairedBar], int]:
+    """One pair per (label, expected share, observed share), lengths over 0 to the largest
+    share; returns the pairs and the chart's height."""
+    top = max((max(e, o) for _, e, o in items), default=0.0) or 1.0
+    label_width = WIDTH * 0.3
+    plot = WIDTH - label_width - 60
+    bars = []
+    for i, (label, expected, observed) in enumerate(items):
+        y = i * PAIR_ROW_HEIGHT
+        observed_width = plot * observed / top
+        bars.append(
+            PairedBar(
+                label=label[:40],
+                label_x=label_width - 6,
+                label_y=y + PAIR_ROW_HEIGHT / 2 + 4,
+                x=label_width,
+                expected_y=y + 4,
+                expected_width=plot * expected / top,
+                observed_y=y + 11,
+                observed_width=observed_width,
+                value_x=label_width + max(observed_width, plot * expected / top) + 6,
+                value=percent(observed),
+                title=f"{label}: {percent(observed)} of the rows (expected {percent(expected)})",
+            )
+        )
+    return bars, max(len(items), 1) * PAIR_ROW_HEIGHT

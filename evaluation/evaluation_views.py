@@ -14,6 +14,7 @@ from evaluation.charts import histogram_bars, horizontal_bars
 from evaluation.forms import EvaluationForm
 from evaluation.kinds import KINDS
 from evaluation.metrics.agreement import agreement
+from evaluation.models import Evaluation
 from evaluation.scoring.services import (
     EvaluationError,
     EvaluationInvalid,
@@ -76,6 +77,13 @@ def _float(raw: str | None) -> float | None:
         return None
 
 
+def _int(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        return None
+
+
 @login_required
 def evaluation_detail(request: SignedInRequest, evaluation_id: int) -> HttpResponse:
     evaluation = selectors.evaluation_get_for_user(
@@ -85,12 +93,14 @@ def evaluation_detail(request: SignedInRequest, evaluation_id: int) -> HttpRespo
     summary = evaluation.summary or {}
     low, high = _float(request.GET.get("low")), _float(request.GET.get("high"))
     outcome = request.GET.get("outcome", "")
+    cluster = _int(request.GET.get("cluster"))
     scores = selectors.score_list(
         evaluation=evaluation,
         low=low,
         high=high,
         passed={"passed": True, "not_passed": False}.get(outcome),
         failed=True if outcome == "failed" else None,
+        cluster=cluster,
     )
     page = Paginator(scores, SCORES_PER_PAGE).get_page(request.GET.get("page"))
     criteria = summary.get("criteria") or {}
@@ -98,8 +108,16 @@ def evaluation_detail(request: SignedInRequest, evaluation_id: int) -> HttpRespo
     breakdowns = [
         (column, horizontal_bars([(g["value"], g["mean"]) for g in groups]), groups)
         for column, groups in (summary.get("by_column") or {}).items()
-        if groups
+        if any(g["mean"] is not None for g in groups)
     ]
+    # A kind whose figures are the result (coverage) leaves every row without a number.
+    scoreless = bool(
+        kind
+        and kind.is_dataset_level
+        and evaluation.status == Evaluation.Status.DONE
+        and not summary.get("scored")
+        and not summary.get("failed")
+    )
     pairs = selectors.judge_agreement_pairs(evaluation=evaluation)
     context = {
         "evaluation": evaluation,
@@ -108,14 +126,17 @@ def evaluation_detail(request: SignedInRequest, evaluation_id: int) -> HttpRespo
         "kind": kind,
         "summary": summary,
         "histogram": histogram_bars(summary.get("histogram") or []),
+        "value_unit": kind.value_unit(evaluation.settings) if kind and kind.value_unit else "",
         "criteria_bars": criteria_bars,
         "breakdowns": breakdowns,
         "agreement": agreement(pairs) if pairs else None,
         "page": page,
+        "scoreless": scoreless,
         "filters": {
             "low": request.GET.get("low", ""),
             "high": request.GET.get("high", ""),
             "outcome": outcome,
+            "cluster": cluster,
         },
         "history": selectors.evaluation_history(evaluation=evaluation),
         "evaluations": selectors.evaluation_list(run=evaluation.run),

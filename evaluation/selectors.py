@@ -86,8 +86,10 @@ def score_list(
     high: float | None = None,
     passed: bool | None = None,
     failed: bool | None = None,
+    cluster: int | None = None,
 ) -> QuerySet[Score]:
-    """Scores with their rows, filtered by a value range (an index range scan) or pass/fail."""
+    """Scores with their rows, filtered by a value range (an index range scan), pass/fail or
+    the duplicate cluster (a dataset-level kind's detail) they belong to."""
     scores = Score.objects.filter(evaluation=evaluation).select_related("row")
     if low is not None:
         scores = scores.filter(value__gte=low)
@@ -97,6 +99,8 @@ def score_list(
         scores = scores.filter(passed=passed)
     if failed is not None:
         scores = scores.exclude(error="") if failed else scores.filter(error="")
+    if cluster is not None:
+        scores = scores.filter(detail__cluster=cluster)
     return scores.order_by("row__index")
 
 

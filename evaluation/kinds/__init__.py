@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from . import exact_match, length, llm_judge, pairwise_judge
+from . import coverage, diversity, duplicates, exact_match, length, llm_judge, pairwise_judge
 from .base import EvaluationKind, KindSettings, RowInput, ScoreResult
 
 __all__ = ["KINDS", "EvaluationKind", "KindSettings", "RowInput", "ScoreResult", "kind_choices"]
@@ -26,6 +26,9 @@ KINDS: dict[str, EvaluationKind] = register(
     length.KIND,
     llm_judge.KIND,
     pairwise_judge.KIND,
+    duplicates.KIND,
+    diversity.KIND,
+    coverage.KIND,
 )
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from generation.engine import CallLlm
 from generation.models import Run
 from studio.kinds.base import KindField
+from studio.schema.spec import SchemaSpec
 
 # Row-by-row kinds score this many rows per actor message (LLM kinds set fewer: a chunk's
 # calls go out concurrently, and a killed worker redoes at most one chunk).
@@ -62,20 +63,29 @@ class ScoreResult:
 
 @dataclass
 class DatasetResult:
-    """A dataset-level kind's answer: a score per row where it has one (a duplicate cluster)
-    and figures about the whole set (diversity, coverage) for the summary."""
+    """A dataset-level kind's answer: (row id, score) for every row, produced lazily from what
+    the kind kept of each row (a cluster number, not its text), so a million rows are written
+    in batches without all their scores in memory; and figures about the whole set
+    (duplicates found, diversity, coverage) for the summary. Figures are stored as JSON in
+    PostgreSQL's jsonb, which does not keep the order of an object's keys: anything shown in
+    order is a list."""
 
-    scores: dict[int, ScoreResult]
+    scores: Iterable[tuple[int, ScoreResult]]
     figures: dict[str, Any] = field(default_factory=dict)
 
 
 ScoreRows = Callable[[Any, Sequence[RowInput]], list[ScoreResult]]
 ScoreRowsWithCalls = Callable[[Any, Sequence[RowInput], CallLlm], Awaitable[list[ScoreResult]]]
+# ``rows`` may be iterated more than once (each pass reads the rows again, in index order,
+# streamed from the database), so a kind keeps what it needs of a row, not the row.
 ScoreDataset = Callable[[Any, Iterable[RowInput]], DatasetResult]
 # What a kind adds to the summary from its settings and the details of its scored rows (a
 # pairwise judge's win and position-flip rates): merged into the summary, its "figures" (label
 # → value, shown on the page) into the summary's figures.
 ExtraSummary = Callable[[Any, Iterable[Mapping[str, Any]]], dict[str, Any]]
+# Settings completed from the run's schema when the evaluation is created (the weights a
+# coverage compares with); a ValueError says what the run lacks.
+ForRun = Callable[[Any, SchemaSpec], Any]
 
 
 def _no_initial(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -104,6 +114,12 @@ class EvaluationKind:
     scale: tuple[float, float] | None = None
     chunk_rows: int = DEFAULT_CHUNK_ROWS
     extra_summary: ExtraSummary | None = None
+    for_run: ForRun | None = None
+    # What a score counts, from the settings ("characters"), written by the histogram.
+    value_unit: Callable[[Mapping[str, Any]], str] | None = None
+    # The partial showing ``summary.figures`` on the evaluation's page (a dataset-level kind's
+    # duplicates, n-grams, coverage tables); without one they are listed as they are.
+    figures_template: str = ""
 
     def __post_init__(self) -> None:
         ways = [self.score, self.score_with_calls, self.score_dataset]

@@ -76,4 +76,5 @@ KIND = EvaluationKind(
     fields=(COLUMN, UNIT, MIN_LENGTH, MAX_LENGTH),
     to_settings=to_settings,
     score=score,
+    value_unit=lambda settings: str(settings.get("unit") or "characters"),
 )

@@ -43,18 +43,35 @@ class _Accumulator:
         }
 
 
+def nice_width(span: float, bins: int) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 25, 50, 100… that covers ``span`` in ``bins`` bins."""
+    raw = max(span / bins, 1.0)
+    magnitude = 10 ** max(math.floor(math.log10(raw)) - 1, 0)
+    step = 1
+    while step * magnitude < raw:
+        step = next(s for s in (2, 5, 10, 20, 25, 50, 100) if s > step)
+    return step * magnitude
+
+
 def histogram(
     values: list[float], *, scale: tuple[float, float] | None = None, bins: int = HISTOGRAM_BINS
-) -> list[dict[str, float]]:
+) -> list[dict[str, Any]]:
     """Equal-width bins over ``scale`` (the kind's range) or the values' own range. Integer
-    scores on a small scale (a 1–5 judge) get one bin per integer."""
+    scores on a small scale (a 1–5 judge) get one bin per integer; counts over a wider range
+    (lengths in characters) get round bins, 0–49, 50–99, marked ``integers``."""
     if not values:
         return []
     low, high = scale if scale is not None else (min(values), max(values))
     integers = all(float(v).is_integer() for v in values)
+    whole = False
     if integers and high - low <= 20:
         bins, width = int(high - low) + 1, 1.0
         low -= 0.5
+    elif integers:
+        width = float(nice_width(high - low + 1, bins))
+        low = math.floor(low / width) * width
+        bins = int((high - low) // width) + 1
+        whole = True
     else:
         width = (high - low) / bins if high > low else 1.0
     counts = [0] * bins
@@ -63,6 +80,7 @@ def histogram(
         counts[min(max(slot, 0), bins - 1)] += 1
     return [
         {"low": low + i * width, "high": low + (i + 1) * width, "count": count}
+        | ({"integers": True} if whole else {})
         for i, count in enumerate(counts)
     ]
 

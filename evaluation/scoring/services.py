@@ -54,6 +54,11 @@ def evaluation_settings_check(
         parsed = kind.settings_model.model_validate(settings)
     except ValidationError as exc:
         raise EvaluationInvalid(_pydantic_messages(exc)) from None
+    if kind.for_run is not None:
+        try:
+            parsed = kind.for_run(parsed, run.spec)
+        except ValueError as exc:
+            raise EvaluationInvalid([str(exc)]) from None
     columns = run.spec.output_columns()
     unknown = [name for name in parsed.columns_used() if name not in columns]
     if unknown:
