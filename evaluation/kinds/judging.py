@@ -15,7 +15,7 @@ from generation.engine import CallLlm, FillContext, LlmFailure, RowOutcome
 from generation.kinds import fill_llm, filler_for
 from generation.models import Run
 from generation.seeds.data import SeedData
-from generation.worker.llm_calls import BudgetReached
+from generation.worker.online_call import BudgetReached
 from studio.kinds.base import KindField, given
 from studio.models import ProviderCredential
 from studio.schema.llm_kinds import LlmColumn

@@ -46,7 +46,7 @@ class _Accumulator:
 def nice_width(span: float, bins: int) -> int:
     """The smallest of 1, 2, 5, 10, 20, 25, 50, 100… that covers ``span`` in ``bins`` bins."""
     raw = max(span / bins, 1.0)
-    magnitude = 10 ** max(math.floor(math.log10(raw)) - 1, 0)
+    magnitude = int(10 ** max(math.floor(math.log10(raw)) - 1, 0))
     step = 1
     while step * magnitude < raw:
         step = next(s for s in (2, 5, 10, 20, 25, 50, 100) if s > step)
