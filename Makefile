@@ -43,6 +43,7 @@ setup-test: setup
 test: setup-test
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_code_shape.py
 	$(TEST_ENV) $(BIN)/mypy
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/python -m pytest -p no:cacheprovider -m "not browser" tests
@@ -58,6 +59,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_code_shape.py
 	$(TEST_ENV) $(BIN)/mypy
 
 format: setup

@@ -110,8 +110,8 @@ SAMPLER_COLUMN = KindField(
         label="Sampler column",
         help_text="A category, subcategory or boolean column, or every one of them",
     ),
-    bind=lambda field, columns: setattr(
-        field, "choices", [("", "— every sampler column —")] + [(c, c) for c in columns]
+    bind=lambda field, context: setattr(
+        field, "choices", [("", "— every sampler column —")] + [(c, c) for c in context.columns]
     ),
 )
 

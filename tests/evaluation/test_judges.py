@@ -211,12 +211,12 @@ def test_a_chunk_whose_write_failed_after_paying_is_scored_again_for_free(
         settings=judge_settings(openai_credential),
     )
     assert held.held == [(evaluation.pk, 0)]
-    real_write = chunks._write
+    real_write = chunks.scores_write
 
     def killed(*args, **kwargs):
         raise RuntimeError("worker killed before its commit")
 
-    monkeypatch.setattr(chunks, "_write", killed)
+    monkeypatch.setattr(chunks, "scores_write", killed)
     with pytest.raises(RuntimeError):
         score_chunk(evaluation_id=evaluation.pk, number=0)
     assert not Score.objects.filter(evaluation=evaluation).exists()
@@ -226,7 +226,7 @@ def test_a_chunk_whose_write_failed_after_paying_is_scored_again_for_free(
     gold_run.refresh_from_db()
     spent = gold_run.spent_usd
 
-    monkeypatch.setattr(chunks, "_write", real_write)
+    monkeypatch.setattr(chunks, "scores_write", real_write)
     score_chunk(evaluation_id=evaluation.pk, number=0)
     score_chunk(evaluation_id=evaluation.pk, number=0)  # delivered once more: nothing happens
     assert len(llm_server.generation_requests()) == asked
