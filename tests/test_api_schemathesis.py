@@ -20,6 +20,7 @@ from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from evaluation.models import HubExport
+from evaluation.scoring.services import evaluation_create
 from generation.models import Row
 from generation.services import run_create
 from studio.models import ProviderCredential
@@ -63,6 +64,9 @@ def _owned_objects(project: Any, owner: Any) -> dict[str, int]:
     )
     export = HubExport.objects.create(run=run, repo_id="owner/data", created_by=owner)
     spare_token, _ = api_token_create(user=owner, name="spare")
+    evaluation = evaluation_create(
+        run=run, user=owner, name="length", kind="length", settings={"column": "question"}
+    )
     return {
         "project_id": project.pk,
         "credential_id": credential.pk,
@@ -73,6 +77,7 @@ def _owned_objects(project: Any, owner: Any) -> dict[str, int]:
         "seed_file_id": seed.pk,
         "export_id": export.pk,
         "token_id": spare_token.pk,
+        "evaluation_id": evaluation.pk,
     }
 
 
