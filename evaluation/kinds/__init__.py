@@ -6,7 +6,18 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from . import exact_match, length
+from . import (
+    bleu,
+    chrf,
+    exact_match,
+    json_schema,
+    length,
+    math_equivalence,
+    refusal,
+    regex_check,
+    rouge,
+    similarity,
+)
 from .base import EvaluationKind, KindSettings, RowInput, ScoreResult
 
 __all__ = ["KINDS", "EvaluationKind", "KindSettings", "RowInput", "ScoreResult", "kind_choices"]
@@ -22,8 +33,18 @@ def register(*kinds: EvaluationKind) -> dict[str, EvaluationKind]:
 
 # In the order of the kind menu.
 KINDS: dict[str, EvaluationKind] = register(
+    # Reference metrics: from the strictest comparison to the loosest.
     exact_match.KIND,
+    math_equivalence.KIND,
+    similarity.KIND,
+    bleu.KIND,
+    chrf.KIND,
+    rouge.KIND,
+    # Reference-free checks.
     length.KIND,
+    regex_check.KIND,
+    json_schema.KIND,
+    refusal.KIND,
 )
 
 
