@@ -2,35 +2,43 @@
 (sacrebleu, 0–100) and ROUGE-1/2/L F-measure (rouge-score, 0–1).
 
 The metric objects are made once per configuration: sacrebleu's keep no state between sentence
-scores when the references are passed with each call, rouge-score's none at all."""
+scores when the references are passed with each call, rouge-score's none at all. The libraries
+are imported then, on first use, not with the kinds' registry: rouge-score brings nltk (together
+with sacrebleu about 45 MB and seconds of start-up), which a web process never needs."""
 
 from __future__ import annotations
 
 import functools
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from rouge_score import rouge_scorer
-from sacrebleu.metrics import BLEU, CHRF
+if TYPE_CHECKING:
+    from rouge_score.rouge_scorer import RougeScorer
+    from sacrebleu.metrics import BLEU, CHRF
 
 RougeVariant = Literal["rouge1", "rouge2", "rougeL"]
-ROUGE_VARIANTS: tuple[RougeVariant, ...] = ("rouge1", "rouge2", "rougeL")
 
 
 @functools.lru_cache(maxsize=8)
 def _bleu(lowercase: bool) -> BLEU:
     # effective_order: a short sentence with no 4-gram in common is not scored 0 outright
     # (sacrebleu's advice for sentence-level BLEU; sentence_bleu does the same).
+    from sacrebleu.metrics import BLEU  # on first use: see the module's docstring
+
     return BLEU(lowercase=lowercase, effective_order=True)
 
 
 @functools.lru_cache(maxsize=8)
 def _chrf(word_order: int) -> CHRF:
+    from sacrebleu.metrics import CHRF
+
     return CHRF(word_order=word_order)
 
 
 @functools.lru_cache(maxsize=8)
-def _rouge(variant: RougeVariant, stemming: bool) -> rouge_scorer.RougeScorer:
-    return rouge_scorer.RougeScorer([variant], use_stemmer=stemming)
+def _rouge(variant: RougeVariant, stemming: bool) -> RougeScorer:
+    from rouge_score.rouge_scorer import RougeScorer
+
+    return RougeScorer([variant], use_stemmer=stemming)
 
 
 def bleu(answer: str, reference: str, *, lowercase: bool = False) -> float:

@@ -1,0 +1,571 @@
+"""`make bench-evaluation`: how fast each evaluation kind scores a run's rows end to end, against
+the bare library loop over the same texts in the same process, and the memory it takes. A
+script, not a test. See docs/performance.md, "Evaluation (issue 17)".
+
+    .venv/bin/python -m bench.evaluation                      # 100 000 rows a kind, PostgreSQL
+    .venv/bin/python -m bench.evaluation --rows 10000 --kinds similarity,bleu
+    .venv/bin/python -m bench.evaluation --million             # and 1 000 000 rows of one kind
+    .venv/bin/python -m bench.evaluation --db sqlite           # the embedded mode's SQLite
+
+End to end = ``evaluation_create`` (its chunks made) → ``score_chunk`` for every chunk → the
+evaluation done with its summary: each chunk reads its rows, scores them with the kind's code
+and writes the scores and the chunk's mark in one transaction, as the worker does. The chunks
+are called here one after another in this process instead of through a Dramatiq worker (the
+broker is the embedded mode's stub, whose messages nobody takes). The bare loop calls the
+library (rapidfuzz, sacrebleu, rouge-score, math-verify, jsonschema, RE2) — or, where a metric
+is ours alone (exact match, refusal phrases, token estimate), our pure function — over the same
+texts, read beforehand into a list. ``pipeline`` is a kind that computes nothing: the ceiling
+of the read-and-write path itself.
+
+Each kind runs in a process of its own, so its peak RSS (VmHWM, reset before the evaluation
+starts) is its own. Environment: BENCH_PG_URL (postgres://postgres@127.0.0.1:5432), the
+database studio_bench_evaluation is created and dropped by the benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "test-artifacts" / "bench" / "evaluation.md"
+PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+DATABASE = "studio_bench_evaluation"
+TARGET = 0.7
+ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings",
+    "DJANGO_SECRET_KEY": "bench-only-secret-key-not-for-production",
+    "STUDIO_ENCRYPTION_KEYS": "YmVuY2gtb25seS1rZXktYmVuY2gtb25seS1rZXktYmU=",
+    "STUDIO_LOG_LEVEL": "WARNING",
+    "HF_HUB_DISABLE_XET": "1",
+}
+SCRUBBED = ("DATABASE_URL", "REDIS_URL", "DJANGO_DEBUG", "STUDIO_DATA_DIR")
+
+# --- the texts ----------------------------------------------------------------------------------
+
+WORDS = (
+    "the of and to in is was for on that with as by at from his her they this which an are "
+    "be or had not but have it were all their one there been has when who will more would "
+    "about into than them only other some time could these two may first then do any like "
+    "new people after used well made over such city between years through during where many "
+    "most later under being both known well called part water world river house school "
+    "model answer data question value result number small large early system government "
+    "history second three area power north south family music named since film century war"
+).split()
+TOPICS = ("history", "science", "art")
+REFUSAL = "I'm sorry, but I can't help with that. "
+PERSON_SCHEMA = {
+    "type": "object",
+    "required": ["name", "age", "email", "tags"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "age": {"type": "integer", "minimum": 0, "maximum": 150},
+        "email": {"type": "string", "pattern": "^[^@ ]+@[^@ ]+$"},
+        "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 10},
+        "bio": {"type": "string"},
+    },
+}
+
+
+def _sentence(rng: random.Random, chars: int) -> str:
+    words: list[str] = []
+    length = -1
+    while length < chars:
+        word = rng.choice(WORDS)
+        words.append(word)
+        length += len(word) + 1
+    text = " ".join(words)
+    return text[0].upper() + text[1:chars] + "."
+
+
+def _prose(rng: random.Random) -> dict[str, str]:
+    """An answer of about 200 characters and its reference: the same words with about one in
+    five replaced; one answer in twenty is a refusal."""
+    answer = _sentence(rng, 199)
+    gold = " ".join(w if rng.random() > 0.2 else rng.choice(WORDS) for w in answer.split())
+    if rng.random() < 0.05:
+        answer = REFUSAL + answer[len(REFUSAL) :]
+    return {"answer": answer, "gold": gold}
+
+
+def _json(rng: random.Random) -> dict[str, str]:
+    """A JSON answer of about 200 characters; one in ten breaks the schema or is no JSON."""
+    person = {
+        "name": rng.choice(WORDS).title() + " " + rng.choice(WORDS).title(),
+        "age": rng.randrange(0, 100),
+        "email": f"{rng.choice(WORDS)}@example.org",
+        "tags": [rng.choice(WORDS) for _ in range(4)],
+        "bio": _sentence(rng, 80),
+    }
+    roll = rng.random()
+    if roll < 0.04:
+        person["age"] = -1
+    elif roll < 0.07:
+        del person["email"]
+    text = json.dumps(person)
+    if 0.07 <= roll < 0.1:
+        text = text[:-5]
+    return {"answer": text, "gold": ""}
+
+
+def _maths(rng: random.Random) -> dict[str, str]:
+    """A worked answer of about 200 characters ending in a fraction, and its reference as a
+    decimal or a fraction (equal four times in five)."""
+    p, q = rng.randrange(1, 50), rng.choice([2, 4, 5, 8, 10, 20, 25])
+    if rng.random() < 0.2:
+        q_gold, p_gold = q, p + 1
+    else:
+        q_gold, p_gold = q, p
+    working = _sentence(rng, 150)
+    answer = f"{working} So the result is $\\boxed{{\\frac{{{p}}}{{{q}}}}}$."
+    gold = f"{p_gold / q_gold:g}" if rng.random() < 0.5 else f"{p_gold}/{q_gold}"
+    return {"answer": answer, "gold": gold}
+
+
+DATASETS: dict[str, Callable[[random.Random], dict[str, str]]] = {
+    "prose": _prose,
+    "json": _json,
+    "maths": _maths,
+}
+
+
+# --- what is measured -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    kind: str
+    settings: dict[str, Any]
+    dataset: str
+    # The bare loop's scoring of one (answer, reference) pair, made in the measuring process.
+    bare: Callable[[], Callable[[str, str], object]]
+
+
+REFERENCE = {"column": "answer", "reference_column": "gold"}
+
+
+def _bare_exact() -> Callable[[str, str], object]:
+    from evaluation.metrics.matching import Normalisation, exact_match
+
+    normalisation = Normalisation()
+    return lambda a, g: exact_match(a, g, normalisation)
+
+
+def _bare_edit() -> Callable[[str, str], object]:
+    from rapidfuzz.distance import Levenshtein
+    from rapidfuzz.utils import default_process
+
+    return lambda a, g: Levenshtein.normalized_similarity(a, g, processor=default_process)
+
+
+def _bare_token_set() -> Callable[[str, str], object]:
+    from rapidfuzz import fuzz
+    from rapidfuzz.utils import default_process
+
+    return lambda a, g: fuzz.token_set_ratio(a, g, processor=default_process)
+
+
+def _bare_bleu() -> Callable[[str, str], object]:
+    from sacrebleu.metrics import BLEU
+
+    bleu = BLEU(effective_order=True)
+    return lambda a, g: bleu.sentence_score(a, [g]).score
+
+
+def _bare_chrf() -> Callable[[str, str], object]:
+    from sacrebleu.metrics import CHRF
+
+    chrf = CHRF()
+    return lambda a, g: chrf.sentence_score(a, [g]).score
+
+
+def _bare_rouge() -> Callable[[str, str], object]:
+    from rouge_score.rouge_scorer import RougeScorer
+
+    scorer = RougeScorer(["rougeL"])
+    return lambda a, g: scorer.score(g, a)["rougeL"].fmeasure
+
+
+def _bare_maths() -> Callable[[str, str], object]:
+    import logging
+
+    from math_verify import parse, verify
+
+    logging.getLogger("math_verify").setLevel(logging.ERROR)  # "timeouts are off": on purpose
+
+    def compare(a: str, g: str) -> bool:
+        gold = parse(g, parsing_timeout=None)
+        return bool(verify(gold, parse(a, parsing_timeout=None), timeout_seconds=None))
+
+    return compare
+
+
+def _bare_tokens() -> Callable[[str, str], object]:
+    from generation.token_estimate import text_tokens
+
+    return lambda a, g: text_tokens(a)
+
+
+def _bare_regex() -> Callable[[str, str], object]:
+    import re2
+
+    program = re2.compile(r"\b(river|house|school)\b")
+    return lambda a, g: program.search(a)
+
+
+def _bare_json() -> Callable[[str, str], object]:
+    from jsonschema.exceptions import best_match
+
+    from studio.schema.json_schema_limits import SafeValidator
+
+    validator = SafeValidator(PERSON_SCHEMA)
+
+    def check(a: str, g: str) -> object:
+        try:
+            return best_match(validator.iter_errors(json.loads(a)))
+        except ValueError:
+            return None
+
+    return check
+
+
+def _bare_refusal() -> Callable[[str, str], object]:
+    from evaluation.metrics.refusal import find_refusal
+
+    return lambda a, g: find_refusal(a)
+
+
+def _bare_nothing() -> Callable[[str, str], object]:
+    return lambda a, g: None
+
+
+CASES: dict[str, Case] = {
+    "pipeline": Case("bench_pipeline", {"column": "answer"}, "prose", _bare_nothing),
+    "exact_match": Case("exact_match", REFERENCE, "prose", _bare_exact),
+    "similarity": Case("similarity", {**REFERENCE, "threshold": 0.8}, "prose", _bare_edit),
+    "similarity_token_set": Case(
+        "similarity", {**REFERENCE, "method": "token_set"}, "prose", _bare_token_set
+    ),
+    "bleu": Case("bleu", {**REFERENCE, "threshold": 30}, "prose", _bare_bleu),
+    "chrf": Case("chrf", REFERENCE, "prose", _bare_chrf),
+    "rouge": Case("rouge", {**REFERENCE, "variant": "rougeL"}, "prose", _bare_rouge),
+    "math_equivalence": Case("math_equivalence", REFERENCE, "maths", _bare_maths),
+    "length": Case(
+        "length", {"column": "answer", "unit": "tokens", "max_length": 60}, "prose", _bare_tokens
+    ),
+    "regex_check": Case(
+        "regex_check",
+        {"column": "answer", "pattern": r"\b(river|house|school)\b"},
+        "prose",
+        _bare_regex,
+    ),
+    "json_schema": Case(
+        "json_schema", {"column": "answer", "json_schema": PERSON_SCHEMA}, "json", _bare_json
+    ),
+    "refusal": Case("refusal", {"column": "answer"}, "prose", _bare_refusal),
+}
+
+
+# --- the measuring process ------------------------------------------------------------------
+
+
+def _status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _reset_peak_rss() -> None:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+    except OSError:
+        pass
+
+
+def _setup_django() -> None:
+    import django
+
+    django.setup()
+
+
+def _register_pipeline_kind() -> None:
+    """A kind that computes nothing, for the read-and-write path's own ceiling."""
+    from evaluation.kinds import KINDS, EvaluationKind, KindSettings, ScoreResult
+    from evaluation.kinds.base import COLUMN
+
+    KINDS["bench_pipeline"] = EvaluationKind(
+        name="bench_pipeline",
+        label="Nothing (benchmark)",
+        group="Benchmark",
+        description="",
+        settings_model=KindSettings,
+        fields=(COLUMN,),
+        to_settings=dict,
+        score=lambda settings, rows: [ScoreResult(1.0, True) for _ in rows],
+    )
+
+
+def measure(case_name: str, run_id: int, bare: bool) -> dict[str, Any]:
+    """One kind over one run's rows: end to end, then the bare loop over the same texts."""
+    import gc
+
+    _setup_django()
+    _register_pipeline_kind()
+    from evaluation.models import Evaluation, EvaluationChunk
+    from evaluation.scoring.chunks import score_chunk
+    from evaluation.scoring.services import evaluation_create
+    from generation.models import Row, Run
+
+    case = CASES[case_name]
+    run = Run.objects.get(pk=run_id)
+    if case.kind == "math_equivalence":  # start the maths child before the clock
+        from evaluation.metrics.math_process import math_checker
+
+        with math_checker() as checker:
+            checker.compare("1", "1")
+    gc.collect()
+    rss_before = _status_kib("VmRSS")
+    _reset_peak_rss()
+    started, cpu = time.perf_counter(), time.process_time()
+    evaluation = evaluation_create(
+        run=run, user=None, name=case_name, kind=case.kind, settings=case.settings
+    )
+    numbers = EvaluationChunk.objects.filter(evaluation=evaluation).values_list("number", flat=True)
+    for number in list(numbers):
+        score_chunk(evaluation_id=evaluation.pk, number=number)
+    e2e_seconds = time.perf_counter() - started
+    e2e_cpu = time.process_time() - cpu
+    peak = _status_kib("VmHWM")
+    evaluation = Evaluation.objects.get(pk=evaluation.pk)
+    assert evaluation.status == "done", evaluation.status
+    rows = evaluation.rows_scored + evaluation.rows_failed
+    assert rows == run.num_rows, (rows, run.num_rows)
+    figures: dict[str, Any] = {
+        "case": case_name,
+        "kind": case.kind,
+        "rows": rows,
+        "failed": evaluation.rows_failed,
+        "e2e_seconds": e2e_seconds,
+        "e2e_cpu": e2e_cpu,
+        "e2e_rows_s": rows / e2e_seconds,
+        "rss_before_mib": rss_before / 1024,
+        "rss_peak_mib": peak / 1024,
+        "mean": evaluation.summary.get("mean"),
+    }
+    if bare:
+        # Whole values, picked here: SQLite returns a key holding JSON text as the parsed JSON.
+        pairs = [
+            (values["answer"], values["gold"])
+            for values in Row.objects.filter(run=run)
+            .order_by("index")
+            .values_list("values", flat=True)
+        ]
+        score = case.bare()
+        score(*pairs[0])
+        started = time.perf_counter()
+        for answer, gold in pairs:
+            score(answer, gold)
+        bare_seconds = time.perf_counter() - started
+        figures["bare_rows_s"] = len(pairs) / bare_seconds
+        figures["ratio"] = figures["e2e_rows_s"] / figures["bare_rows_s"]
+    return figures
+
+
+# --- the parent: data, processes, the table -------------------------------------------------
+
+
+def _pg_admin() -> Any:
+    import psycopg
+
+    return psycopg.connect(PG_URL + "/postgres", autocommit=True)
+
+
+def _create_database() -> str:
+    with _pg_admin() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DATABASE}"')
+    return f"{PG_URL}/{DATABASE}"
+
+
+def _drop_database() -> None:
+    try:
+        with _pg_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+    except Exception as exc:  # reported: the benchmark's figures stand
+        print(f"warning: could not drop database {DATABASE}: {exc}", file=sys.stderr)
+
+
+def prepare(rows: int, datasets: list[str]) -> dict[str, int]:
+    """Migrate, then one finished run per dataset with ``rows`` generated rows."""
+    _setup_django()
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    from generation.models import Row, Run
+    from studio.services import project_create
+
+    call_command("migrate", verbosity=0)
+    user, _ = User.objects.get_or_create(username="bench")
+    project = project_create(user=user, name=f"Evaluation bench {time.time():.0f}")
+    spec = {
+        "columns": [
+            {"name": "topic", "kind": "category", "values": list(TOPICS)},
+            {"name": "answer", "kind": "expression", "template": "{{ topic }}"},
+            {"name": "gold", "kind": "expression", "template": "{{ topic }}"},
+        ]
+    }
+    runs = {}
+    for dataset in datasets:
+        run = Run.objects.create(
+            project=project,
+            schema_name=f"bench {dataset}",
+            spec_snapshot=spec,
+            seed=1,
+            num_rows=rows,
+            status=Run.Status.FINISHED,
+        )
+        rng = random.Random(f"{dataset}:{rows}")
+        make = DATASETS[dataset]
+        for start in range(0, rows, 5000):
+            Row.objects.bulk_create(
+                Row(
+                    run=run,
+                    index=i,
+                    status=Row.Status.GENERATED,
+                    values={"topic": TOPICS[i % len(TOPICS)], **make(rng)},
+                )
+                for i in range(start, min(rows, start + 5000))
+            )
+        runs[dataset] = run.pk
+    return runs
+
+
+def _child(args: list[str], env: dict[str, str]) -> Any:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.evaluation", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _table(results: list[dict[str, Any]], database: str, rows: int) -> Iterator[str]:
+    yield "| kind | rows | end to end rows/s | bare loop rows/s | ratio | peak RSS (before) |"
+    yield "| --- | ---: | ---: | ---: | ---: | ---: |"
+    for r in results:
+        bare = f"{r['bare_rows_s']:,.0f}" if "bare_rows_s" in r else "—"
+        ratio = f"{r['ratio']:.2f}" if "ratio" in r else "—"
+        if "ratio" in r and r["case"] != "pipeline" and r["ratio"] < TARGET:
+            ratio += " ✗"
+        yield (
+            f"| {r['case']} | {r['rows']:,} | {r['e2e_rows_s']:,.0f} | {bare} | {ratio} | "
+            f"{r['rss_peak_mib']:.0f} MiB ({r['rss_before_mib']:.0f}) |"
+        )
+    yield ""
+    yield (
+        f"{database}, {rows:,} rows a kind, chunks scored in-process one after another "
+        f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
+        f"{os.getloadavg()[0]:.1f} at the end)."
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--kinds", default=",".join(CASES))
+    parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--million", action="store_true", help="also 1 000 000 rows of one kind")
+    parser.add_argument("--million-kind", default="similarity")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", help=argparse.SUPPRESS)
+    parser.add_argument("--run", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--no-bare", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.prepare:
+        print(json.dumps(prepare(args.rows, args.prepare.split(","))))
+        return
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.run, bare=not args.no_bare)))
+        return
+
+    cases = [name.strip() for name in args.kinds.split(",") if name.strip()]
+    unknown = [name for name in cases if name not in CASES]
+    if unknown:
+        parser.error(f"unknown kinds: {', '.join(unknown)} (known: {', '.join(CASES)})")
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED} | ENV
+    with tempfile.TemporaryDirectory(prefix="studio-bench-evaluation-") as data_dir:
+        env["STUDIO_DATA_DIR"] = data_dir
+        if args.db == "postgres":
+            env["DATABASE_URL"] = _create_database()
+            database = "PostgreSQL (services mode's database; the broker the embedded stub)"
+        else:
+            database = "SQLite (the embedded mode's database)"
+        try:
+            results = _run(cases, args, env)
+            million = _million(args, env) if args.million else None
+        finally:
+            if args.db == "postgres":
+                _drop_database()
+    lines = list(_table(results, database, args.rows))
+    if million is not None:
+        lines += ["", *_million_lines(million)]
+    text = "\n".join(lines)
+    print(text)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(text + "\n")
+
+
+def _run(cases: list[str], args: argparse.Namespace, env: dict[str, str]) -> list[dict]:
+    datasets = sorted({CASES[name].dataset for name in cases})
+    started = time.perf_counter()
+    runs = _child(["--prepare", ",".join(datasets), "--rows", str(args.rows)], env)
+    print(
+        f"{len(datasets)} runs of {args.rows:,} rows made in {time.perf_counter() - started:.0f} s"
+    )
+    results = []
+    for name in cases:
+        result = _child(["--measure", name, "--run", str(runs[CASES[name].dataset])], env)
+        print(
+            f"{name}: {result['e2e_rows_s']:,.0f} rows/s end to end, "
+            f"{result.get('bare_rows_s', 0):,.0f} bare, ratio {result.get('ratio', 0):.2f}, "
+            f"peak RSS {result['rss_peak_mib']:.0f} MiB",
+            flush=True,
+        )
+        results.append(result)
+    return results
+
+
+def _million(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
+    rows = 1_000_000
+    dataset = CASES[args.million_kind].dataset
+    started = time.perf_counter()
+    runs = _child(["--prepare", dataset, "--rows", str(rows)], env)
+    print(f"1 run of {rows:,} rows made in {time.perf_counter() - started:.0f} s", flush=True)
+    return _child(["--measure", args.million_kind, "--run", str(runs[dataset])], env)
+
+
+def _million_lines(result: dict[str, Any]) -> list[str]:
+    ratio = f", ratio {result['ratio']:.2f}" if "ratio" in result else ""
+    return [
+        f"1 000 000 rows of {result['case']}: {result['e2e_rows_s']:,.0f} rows/s end to end"
+        f"{ratio}, peak RSS {result['rss_peak_mib']:.0f} MiB "
+        f"({result['rss_before_mib']:.0f} before), {result['e2e_seconds']:.0f} s."
+    ]
+
+
+if __name__ == "__main__":
+    main()
