@@ -7,6 +7,10 @@ script, not a test. See docs/performance.md, "Evaluation (issue 17)".
     .venv/bin/python -m bench.evaluation --million             # and 1 000 000 rows of one kind
     .venv/bin/python -m bench.evaluation --db sqlite           # the embedded mode's SQLite
 
+math_equivalence runs over --math-rows rows (10 000 by default): math-verify compares a few
+hundred pairs a second at best (sympy), so 100 000 rows would take its bare loop alone most of
+an hour on a busy two-core machine, and the ratio is the same at 10 000.
+
 End to end = ``evaluation_create`` (its chunks made) → ``score_chunk`` for every chunk → the
 evaluation done with its summary: each chunk reads its rows, scores them with the kind's code
 and writes the scores and the chunk's mark in one transaction, as the worker does. The chunks
@@ -293,6 +297,20 @@ def _reset_peak_rss() -> None:
         pass
 
 
+def _backend_cpu() -> float:
+    """CPU seconds used so far by this process's PostgreSQL backend (0 on SQLite)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    raw = Path(f"/proc/{pid}/stat").read_text()
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _setup_django() -> None:
     import django
 
@@ -336,6 +354,7 @@ def measure(case_name: str, run_id: int, bare: bool) -> dict[str, Any]:
             checker.compare("1", "1")
     gc.collect()
     rss_before = _status_kib("VmRSS")
+    backend = _backend_cpu()
     _reset_peak_rss()
     started, cpu = time.perf_counter(), time.process_time()
     evaluation = evaluation_create(
@@ -347,6 +366,7 @@ def measure(case_name: str, run_id: int, bare: bool) -> dict[str, Any]:
     e2e_seconds = time.perf_counter() - started
     e2e_cpu = time.process_time() - cpu
     peak = _status_kib("VmHWM")
+    backend = _backend_cpu() - backend
     evaluation = Evaluation.objects.get(pk=evaluation.pk)
     assert evaluation.status == "done", evaluation.status
     rows = evaluation.rows_scored + evaluation.rows_failed
@@ -357,7 +377,8 @@ def measure(case_name: str, run_id: int, bare: bool) -> dict[str, Any]:
         "rows": rows,
         "failed": evaluation.rows_failed,
         "e2e_seconds": e2e_seconds,
-        "e2e_cpu": e2e_cpu,
+        "e2e_cpu_us_row": e2e_cpu / rows * 1e6,
+        "pg_cpu_us_row": backend / rows * 1e6,
         "e2e_rows_s": rows / e2e_seconds,
         "rss_before_mib": rss_before / 1024,
         "rss_peak_mib": peak / 1024,
@@ -464,8 +485,11 @@ def _child(args: list[str], env: dict[str, str]) -> Any:
 
 
 def _table(results: list[dict[str, Any]], database: str, rows: int) -> Iterator[str]:
-    yield "| kind | rows | end to end rows/s | bare loop rows/s | ratio | peak RSS (before) |"
-    yield "| --- | ---: | ---: | ---: | ---: | ---: |"
+    yield (
+        "| kind | rows | end to end rows/s | bare loop rows/s | ratio | CPU µs/row: worker + "
+        "PostgreSQL | peak RSS (before) |"
+    )
+    yield "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     for r in results:
         bare = f"{r['bare_rows_s']:,.0f}" if "bare_rows_s" in r else "—"
         ratio = f"{r['ratio']:.2f}" if "ratio" in r else "—"
@@ -473,11 +497,13 @@ def _table(results: list[dict[str, Any]], database: str, rows: int) -> Iterator[
             ratio += " ✗"
         yield (
             f"| {r['case']} | {r['rows']:,} | {r['e2e_rows_s']:,.0f} | {bare} | {ratio} | "
+            f"{r['e2e_cpu_us_row']:,.0f} + {r['pg_cpu_us_row']:,.0f} | "
             f"{r['rss_peak_mib']:.0f} MiB ({r['rss_before_mib']:.0f}) |"
         )
     yield ""
     yield (
-        f"{database}, {rows:,} rows a kind, chunks scored in-process one after another "
+        f"{database}, {rows:,} rows a kind (math_equivalence: see its rows), chunks scored "
+        "in-process one after another "
         f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
         f"{os.getloadavg()[0]:.1f} at the end)."
     )
@@ -486,6 +512,7 @@ def _table(results: list[dict[str, Any]], database: str, rows: int) -> Iterator[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--math-rows", type=int, default=10_000)
     parser.add_argument("--kinds", default=",".join(CASES))
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--million", action="store_true", help="also 1 000 000 rows of one kind")
@@ -530,12 +557,12 @@ def main() -> None:
 
 
 def _run(cases: list[str], args: argparse.Namespace, env: dict[str, str]) -> list[dict]:
-    datasets = sorted({CASES[name].dataset for name in cases})
-    started = time.perf_counter()
-    runs = _child(["--prepare", ",".join(datasets), "--rows", str(args.rows)], env)
-    print(
-        f"{len(datasets)} runs of {args.rows:,} rows made in {time.perf_counter() - started:.0f} s"
-    )
+    runs: dict[str, int] = {}
+    for dataset in sorted({CASES[name].dataset for name in cases}):
+        rows = args.math_rows if dataset == "maths" else args.rows
+        started = time.perf_counter()
+        runs |= _child(["--prepare", dataset, "--rows", str(rows)], env)
+        print(f"{dataset}: {rows:,} rows made in {time.perf_counter() - started:.0f} s", flush=True)
     results = []
     for name in cases:
         result = _child(["--measure", name, "--run", str(runs[CASES[name].dataset])], env)

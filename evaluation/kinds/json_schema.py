@@ -61,6 +61,7 @@ SCHEMA = KindField(
     ParsedTextField(
         parse_schema,
         required=True,
+        label="JSON schema",
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
         help_text='A JSON Schema (Draft 2020-12), e.g. {"type": "object", "required": ["name"]}. '
         "Text values are parsed as JSON first.",
