@@ -78,6 +78,13 @@ clean:
 bench: setup
 	$(BIN)/python -m bench.run
 
+# Evaluation benchmark (a script, not a test): each evaluation kind over 100 000 rows end to
+# end (PostgreSQL) against the bare library loop; ARGS="--rows 10000 --kinds bleu" for less,
+# ARGS=--million for 1 000 000 rows of one kind too. See docs/performance.md.
+.PHONY: bench-evaluation
+bench-evaluation: setup
+	$(BIN)/python -m bench.evaluation $(ARGS)
+
 # Chaos (a script, not a test): a run of 2 000 rows in services mode while workers are killed
 # and Redis and PostgreSQL restarted, on a private PostgreSQL and Redis started for it (the
 # machine's are never touched); prints rows lost, calls paid twice. See docs/chaos.md.

@@ -6,7 +6,23 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from . import coverage, diversity, duplicates, exact_match, length, llm_judge, pairwise_judge
+from . import (
+    bleu,
+    chrf,
+    coverage,
+    diversity,
+    duplicates,
+    exact_match,
+    json_schema,
+    length,
+    llm_judge,
+    math_equivalence,
+    pairwise_judge,
+    refusal,
+    regex_check,
+    rouge,
+    similarity,
+)
 from .base import EvaluationKind, KindSettings, RowInput, ScoreResult
 
 __all__ = ["KINDS", "EvaluationKind", "KindSettings", "RowInput", "ScoreResult", "kind_choices"]
@@ -22,10 +38,22 @@ def register(*kinds: EvaluationKind) -> dict[str, EvaluationKind]:
 
 # In the order of the kind menu.
 KINDS: dict[str, EvaluationKind] = register(
+    # Reference metrics: from the strictest comparison to the loosest.
     exact_match.KIND,
+    math_equivalence.KIND,
+    similarity.KIND,
+    bleu.KIND,
+    chrf.KIND,
+    rouge.KIND,
+    # Reference-free checks.
     length.KIND,
+    regex_check.KIND,
+    json_schema.KIND,
+    refusal.KIND,
+    # LLM judges.
     llm_judge.KIND,
     pairwise_judge.KIND,
+    # The whole set.
     duplicates.KIND,
     diversity.KIND,
     coverage.KIND,

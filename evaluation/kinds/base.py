@@ -19,7 +19,7 @@ from studio.schema.spec import SchemaSpec
 
 # Row-by-row kinds score this many rows per actor message (LLM kinds set fewer: a chunk's
 # calls go out concurrently, and a killed worker redoes at most one chunk).
-DEFAULT_CHUNK_ROWS = 500
+DEFAULT_CHUNK_ROWS = 2000
 
 
 class KindSettings(BaseModel):

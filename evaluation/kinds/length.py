@@ -1,20 +1,21 @@
-"""Length of a column in characters or words, with an optional allowed range."""
+"""Length of a column in characters, words or estimated tokens, with an optional allowed range."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from django import forms
 from pydantic import Field, model_validator
 
+from evaluation.metrics.text_length import Unit, measure
 from studio.kinds.base import KindField
 
 from .base import COLUMN, EvaluationKind, KindSettings, RowInput, ScoreResult, as_text
 
 
 class LengthSettings(KindSettings):
-    unit: Literal["characters", "words"] = "characters"
+    unit: Unit = "characters"
     min_length: int | None = Field(default=None, ge=0)
     max_length: int | None = Field(default=None, ge=0)
 
@@ -29,10 +30,6 @@ class LengthSettings(KindSettings):
                 f"The minimum length ({self.min_length}) is above the maximum ({self.max_length})"
             )
         return self
-
-
-def measure(text: str, unit: str) -> int:
-    return len(text.split()) if unit == "words" else len(text)
 
 
 def score(settings: LengthSettings, rows: Sequence[RowInput]) -> list[ScoreResult]:
@@ -51,7 +48,13 @@ def score(settings: LengthSettings, rows: Sequence[RowInput]) -> list[ScoreResul
 
 UNIT = KindField(
     "unit",
-    forms.ChoiceField(choices=[("characters", "Characters"), ("words", "Words")]),
+    forms.ChoiceField(
+        choices=[
+            ("characters", "Characters"),
+            ("words", "Words"),
+            ("tokens", "Tokens (estimated: about 4 characters each)"),
+        ]
+    ),
     new_value="characters",
 )
 MIN_LENGTH = KindField("min_length", forms.IntegerField(required=False, min_value=0))
@@ -71,7 +74,8 @@ KIND = EvaluationKind(
     name="length",
     label="Length",
     group="Reference-free checks",
-    description="The column's length; rows outside the allowed range fail.",
+    description="The column's length in characters, words or tokens (estimated as the rate "
+    "limiter does, without a tokenizer); rows outside the allowed range fail.",
     settings_model=LengthSettings,
     fields=(COLUMN, UNIT, MIN_LENGTH, MAX_LENGTH),
     to_settings=to_settings,

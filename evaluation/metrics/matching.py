@@ -1,12 +1,15 @@
-"""Exact match and containment after normalisation (SQuAD-style: case, whitespace, punctuation,
-English articles), each normalisation a choice of the user."""
+"""Exact match, containment and a regular expression matching the whole answer, after
+normalisation (SQuAD-style: case, whitespace, punctuation, English articles), each
+normalisation a choice of the user."""
 
 from __future__ import annotations
 
 import re
 import string
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from .patterns import compile_pattern
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.IGNORECASE)
 _PUNCTUATION = str.maketrans("", "", string.punctuation)
@@ -43,3 +46,11 @@ def contains(answer: str, reference: str, normalisation: Normalisation) -> bool:
     """Whether the reference appears in the answer (an empty reference never does)."""
     needle = normalisation.apply(reference)
     return bool(needle) and needle in normalisation.apply(answer)
+
+
+def regex_match(answer: str, pattern: str, normalisation: Normalisation) -> bool:
+    """Whether the whole (normalised) answer matches ``pattern``, compiled with RE2 and
+    case-insensitive when the normalisation ignores case (the pattern itself is not
+    normalised: ``[A-Z]+`` keeps its meaning). PatternError for a pattern RE2 cannot run."""
+    program = compile_pattern(pattern, ignore_case=normalisation.case)
+    return program.fullmatch(replace(normalisation, case=False).apply(answer)) is not None

@@ -21,9 +21,11 @@ GOLD_CSV = (
 ROWS = 6
 
 
-@pytest.fixture
-def gold_run(worker, project, owner):
-    seed = seed_file_upload(project=project, user=owner, filename="gold.csv", data=GOLD_CSV)
+def seed_table_run(worker, project, owner, *, data: bytes, name: str = "gold"):
+    """A finished run whose rows are the table's rows, in order (and a category column)."""
+    fields = data.split(b"\n", 1)[0].decode().split(",")
+    rows = len([line for line in data.splitlines()[1:] if line.strip()])
+    seed = seed_file_upload(project=project, user=owner, filename=f"{name}.csv", data=data)
     spec = {
         "columns": [
             {"name": "style", "kind": "category", "values": ["short"]},
@@ -31,13 +33,18 @@ def gold_run(worker, project, owner):
                 "name": "qa",
                 "kind": "seed_data",
                 "seed_file_id": seed.pk,
-                "fields": ["question", "answer", "gold", "level"],
+                "fields": fields,
                 "sampling": "ordered",
             },
         ]
     }
-    schema = schema_create(project=project, user=owner, name="gold", data=spec)
-    run = run_create(schema=schema, user=owner, num_rows=ROWS)
+    schema = schema_create(project=project, user=owner, name=name, data=spec)
+    run = run_create(schema=schema, user=owner, num_rows=rows)
     drain(worker)
-    assert run.rows.filter(status="generated").count() == ROWS
+    assert run.rows.filter(status="generated").count() == rows
     return run
+
+
+@pytest.fixture
+def gold_run(worker, project, owner):
+    return seed_table_run(worker, project, owner, data=GOLD_CSV)
