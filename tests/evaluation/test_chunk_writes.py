@@ -1,14 +1,12 @@
-"""How a chunk reads and writes (evaluation/scoring/chunks.py): a reviewer's edit is what gets
-scored, and a score that exists already makes the chunk roll back rather than write twice."""
+"""How a chunk reads and writes (evaluation/scoring/chunks.py, writes.py): a reviewer's edit is
+what gets scored, and scores keep their detail and error. (A score that exists already is
+skipped by the write: tests/evaluation/test_evaluations.py, redelivered chunk.)"""
 
 import pytest
-from django.db import IntegrityError
 
 from evaluation.kinds import ScoreResult
-from evaluation.models import Evaluation, EvaluationChunk, Score
-from evaluation.scoring import chunks
+from evaluation.models import Score
 from evaluation.scoring.services import evaluation_create
-from tests.evaluation.conftest import ROWS
 from tests.fixtures import drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,35 +24,6 @@ def test_a_reviewers_edit_is_scored_instead_of_the_generated_value(gold_run, own
     drain(worker)
     scores = dict(Score.objects.filter(evaluation=evaluation).values_list("row__index", "value"))
     assert scores == {0: 1.0, 1: 0.0, 2: 1.0, 3: 1.0, 4: 1.0, 5: 0.0}
-
-
-def test_a_chunk_finding_a_score_written_rolls_back_and_its_retry_completes(
-    gold_run, owner, worker, monkeypatch
-):
-    evaluation = evaluation_create(
-        run=gold_run, user=owner, name="exact", kind="exact_match", settings=EXACT
-    )
-    drain(worker)
-    # A state no worker leaves (scores without their chunk's mark), to exercise the last guard:
-    # the chunk is scored again while rows 0–2 keep their scores and are read once more.
-    EvaluationChunk.objects.filter(evaluation=evaluation).update(done=False)
-    Evaluation.objects.filter(pk=evaluation.pk).update(status="running")
-    Score.objects.filter(evaluation=evaluation, row__index__gte=3).delete()
-    every_row = list(gold_run.rows.order_by("index").values_list("pk", "index", "values"))
-    monkeypatch.setattr(
-        chunks,
-        "_row_inputs",
-        lambda evaluation, chunk: [chunks.RowInput(*row) for row in every_row],
-    )
-    with pytest.raises(IntegrityError):
-        chunks.score_chunk(evaluation_id=evaluation.pk, number=0)
-    assert Score.objects.filter(evaluation=evaluation).count() == 3  # nothing written
-    assert not EvaluationChunk.objects.filter(evaluation=evaluation, done=True).exists()
-    monkeypatch.undo()  # the retried message reads the rows without a score
-    chunks.score_chunk(evaluation_id=evaluation.pk, number=0)
-    assert Score.objects.filter(evaluation=evaluation).count() == ROWS
-    evaluation.refresh_from_db()
-    assert evaluation.status == "done"
 
 
 def test_scores_keep_their_detail_and_error_through_the_copy(gold_run, owner, worker, monkeypatch):
