@@ -36,6 +36,8 @@ def _fmt(number: float | None) -> str:
 
 
 def _bin_label(low: float, high: float, integers: bool) -> str:
+    if low == high:
+        return _fmt(low)
     if high - low == 1 and float(low + 0.5).is_integer():
         return _fmt(low + 0.5)  # one integer
     if integers:

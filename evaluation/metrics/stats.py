@@ -72,8 +72,10 @@ def histogram(
         low = math.floor(low / width) * width
         bins = int((high - low) // width) + 1
         whole = True
-    else:
-        width = (high - low) / bins if high > low else 1.0
+    elif high > low:
+        width = (high - low) / bins
+    else:  # one value, not a whole number: one bin around it
+        return [{"low": low, "high": high, "count": len(values)}]
     counts = [0] * bins
     for value in values:
         slot = int((value - low) / width)  # not //: 0.5 // 0.1 is 4.0

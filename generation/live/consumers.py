@@ -10,6 +10,7 @@ page's ``LiveWindow`` knows it): no gap, no duplicate."""
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -17,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from generation import live
+from generation.live.panels import has_run_panel
 from generation.live.fragments import LivePage, render_initial_state, render_update
 from generation.selectors import run_get_for_user
 from studio.permissions import Action
@@ -35,6 +37,12 @@ class RunConsumer(AsyncWebsocketConsumer):
         except PermissionDenied:
             await self.close(code=4403)
             return
+        # ?panel=<id>: the page shows only that run panel (an evaluation's page); an id no app
+        # registered is refused like a run the user cannot see.
+        only_panel = _query_panel(self.scope)
+        if only_panel is not None and not has_run_panel(only_panel):
+            await self.close(code=4404)
+            return
         self.group = live.run_group(self.run_id)
         self.pending_row_ids: set[int] = set()
         self.dirty = False
@@ -44,7 +52,7 @@ class RunConsumer(AsyncWebsocketConsumer):
         # The current state first, then the stream: rows finished before we joined are in it.
         self.page: LivePage
         html, self.page = await database_sync_to_async(render_initial_state)(
-            run_id=self.run_id, role=run.project.member_role
+            run_id=self.run_id, role=run.project.member_role, only_panel=only_panel
         )
         self.last_push = live.clock()
         await self.send(text_data=html)
@@ -84,3 +92,8 @@ class RunConsumer(AsyncWebsocketConsumer):
             self.dirty = True  # push again once the counters are recomputed (live.fragments)
         if self.dirty:
             self.flush_task = asyncio.create_task(self._flush_later())
+
+
+def _query_panel(scope: dict) -> str | None:
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("panel")
+    return values[0][:64] if values else None

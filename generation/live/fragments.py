@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from django.template.loader import render_to_string
 
 from generation import live
-from generation.live.panels import run_panels, with_badges
+from generation.live.panels import run_panel, run_panels, with_badges
 from generation.live.window import LiveWindow, RowState
 from generation.models import Row, Run
 from generation.selectors import (
@@ -61,6 +61,10 @@ class LivePage:
     counters_cost: float = 0.0
     # The last push reused counters that may be out of date.
     counters_stale: bool = False
+    # A page that shows one run panel only (an evaluation's page shows the run's evaluations):
+    # its id. Such a page gets that panel and nothing else, no rows and no counters it has no
+    # element for (htmx would report every other fragment as an out-of-band swap without target).
+    only_panel: str | None = None
 
     def counters_for(self, run: Run) -> RunCounters:
         now = live.clock()
@@ -94,6 +98,9 @@ def _load_run(run_id: int, role: str | None) -> Run:
 
 
 def _fragments(run: Run, page: LivePage, *, only_changed: bool) -> list[str]:
+    if page.only_panel is not None:
+        rendered = {page.only_panel: run_panel(run, page.only_panel, oob=True)}
+        return _changed(page, rendered, only_changed=only_changed)
     context = run_page_context(run=run, columns=page.columns, counters=page.counters_for(run)) | {
         "oob": True
     }
@@ -106,6 +113,10 @@ def _fragments(run: Run, page: LivePage, *, only_changed: bool) -> list[str]:
         fragment_id: render_to_string(template, context)
         for fragment_id, template in FRAGMENTS.items()
     } | run_panels(run, oob=True)
+    return _changed(page, rendered, only_changed=only_changed)
+
+
+def _changed(page: LivePage, rendered: dict[str, str], *, only_changed: bool) -> list[str]:
     parts: list[str] = []
     for fragment_id, html in rendered.items():
         if only_changed and page.sent.get(fragment_id) == html:
@@ -115,10 +126,20 @@ def _fragments(run: Run, page: LivePage, *, only_changed: bool) -> list[str]:
     return parts
 
 
-def render_initial_state(*, run_id: int, role: str | None) -> tuple[str, LivePage]:
+def render_initial_state(
+    *, run_id: int, role: str | None, only_panel: str | None = None
+) -> tuple[str, LivePage]:
     """Everything the page shows, from the database; the rows container is replaced whole, so
-    a reconnecting page ends up with exactly these rows."""
+    a reconnecting page ends up with exactly these rows. ``only_panel``: a registered run
+    panel's id, for a page that shows that panel only."""
     run = _load_run(run_id, role)
+    if only_panel is not None:
+        columns = run.spec.output_columns()
+        page = LivePage(
+            run_id=run_id, columns=columns, window=LiveWindow(size=0, horizon=live.NEW_ROW_HORIZON, shown=[])
+        )
+        page.role, page.only_panel = role, only_panel
+        return "".join(_fragments(run, page, only_changed=False)), page
     rows = with_badges(row_list_recent(run=run, limit=live.LIVE_ROWS_SHOWN))
     window = LiveWindow(
         size=live.LIVE_ROWS_SHOWN,
@@ -139,6 +160,8 @@ def render_initial_state(*, run_id: int, role: str | None) -> tuple[str, LivePag
 def render_update(*, page: LivePage, row_ids: list[int]) -> str:
     """What changed since the last push: changed fragments, then the rows ("" if nothing)."""
     run = _load_run(page.run_id, page.role)
+    if page.only_panel is not None:
+        return "".join(_fragments(run, page, only_changed=True))
     rows = list(Row.objects.filter(run=run, pk__in=row_ids).defer("prompts", "calls"))
     with_badges(rows)
     change = page.window.apply(RowState(row.pk, row.finished_at) for row in rows)

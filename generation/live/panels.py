@@ -52,5 +52,13 @@ def run_panels(run: Run, *, oob: bool = False) -> dict[str, str]:
     return {fragment_id: render(run, oob) for fragment_id, render in _RUN_PANELS.items()}
 
 
+def has_run_panel(fragment_id: str) -> bool:
+    return fragment_id in _RUN_PANELS
+
+
+def run_panel(run: Run, fragment_id: str, *, oob: bool = False) -> str:
+    return _RUN_PANELS[fragment_id](run, oob)
+
+
 def row_panels(row: Row) -> list[str]:
     return [html for render in _ROW_PANELS.values() if (html := render(row))]

@@ -43,6 +43,8 @@ def test_a_run_is_evaluated_from_its_page_with_live_progress_chart_and_row_score
     context = watching_context(browser)
     try:
         page = open_page(context)
+        console_errors: list[str] = []
+        page.on("console", lambda m: m.type == "error" and console_errors.append(m.text))
         set_up_schema(page, base, llm_server, user="eval-erin", rpm=6000)
         run_url = start_run(page, ROWS)
         wait_live(page)
@@ -79,5 +81,7 @@ def test_a_run_is_evaluated_from_its_page_with_live_progress_chart_and_row_score
         assert width <= 390, f"the evaluation page is {width}px wide on a 390px screen"
         shot(page, "evaluation-phone")
         assert page.js_errors == []  # type: ignore[attr-defined]
+        # The evaluation's page gets its panel only, no fragment without a target on the page.
+        assert console_errors == []
     finally:
         context.close()

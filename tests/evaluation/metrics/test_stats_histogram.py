@@ -36,3 +36,11 @@ def test_nice_widths():
         100,
         500,
     ]
+
+
+def test_one_repeated_fraction_is_one_bin_not_ten_beyond_it():
+    # Five rows all scored 2/3 by a metric with no fixed scale: one bar labelled with the value,
+    # not ten bins running up to 10.67.
+    bins = histogram([2 / 3] * 5)
+    assert [(b["count"]) for b in bins] == [5]
+    assert [bar.label for bar in histogram_bars(bins)] == ["0.67"]
