@@ -18,8 +18,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from generation import live
-from generation.live.panels import has_run_panel
 from generation.live.fragments import LivePage, render_initial_state, render_update
+from generation.live.panels import has_run_panel
 from generation.selectors import run_get_for_user
 from studio.permissions import Action
 

@@ -136,7 +136,9 @@ def render_initial_state(
     if only_panel is not None:
         columns = run.spec.output_columns()
         page = LivePage(
-            run_id=run_id, columns=columns, window=LiveWindow(size=0, horizon=live.NEW_ROW_HORIZON, shown=[])
+            run_id=run_id,
+            columns=columns,
+            window=LiveWindow(size=0, horizon=live.NEW_ROW_HORIZON, shown=[]),
         )
         page.role, page.only_panel = role, only_panel
         return "".join(_fragments(run, page, only_changed=False)), page
