@@ -1,11 +1,14 @@
 import dramatiq
 
-from evaluation.hub_export import hub_export_push
 from evaluation.scoring.chunks import score_chunk as score_one_chunk
 
 
 @dramatiq.actor(queue_name="exports", max_retries=0, time_limit=30 * 60 * 1000)
 def push_to_hub(export_id: int) -> None:
+    # Imported on the first push: pyarrow and huggingface_hub cost seconds at every start of
+    # the web server (which only sends this message) and of every worker.
+    from evaluation.hub_export import hub_export_push
+
     hub_export_push(export_id=export_id)
 
 

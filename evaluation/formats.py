@@ -7,8 +7,6 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import pandas as pd
-
 
 def jsonl_lines(records: Iterable[dict[str, Any]]) -> Iterator[str]:
     """One JSON object per line, UTF-8 kept as is (no \\u escapes)."""
@@ -17,6 +15,8 @@ def jsonl_lines(records: Iterable[dict[str, Any]]) -> Iterator[str]:
 
 
 def parquet_bytes(records: list[dict[str, Any]], columns: list[str]) -> bytes:
+    import pandas as pd  # here: seconds to import, for the one format that needs it
+
     frame = pd.DataFrame.from_records(records, columns=columns)
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False, engine="pyarrow")

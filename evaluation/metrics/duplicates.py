@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH  # type: ignore[import-untyped]
 
 Shingles = Literal["words", "characters"]
 SEED = 1
@@ -62,6 +61,10 @@ def _text_hash(text: str) -> int:
 
 def bands_for(similarity: float, num_perm: int) -> tuple[int, int]:
     """(bands, values per band) for LSH at this similarity threshold."""
+    # datasketch is imported where it is used: it pulls in scipy (seconds at every process
+    # start of the web server and the workers, for a kind few evaluations use).
+    from datasketch import MinHashLSH  # type: ignore[import-untyped]
+
     threshold = min(similarity, MAX_BANDING_THRESHOLD)
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=LSH_WEIGHTS)
     return int(lsh.b), int(lsh.r)
@@ -102,6 +105,8 @@ class _Signatures:
         self.size = size
         # One MinHash cleared for each text: making one per text costs as much as hashing it.
         # CRC32 is enough as the input hash: datasketch mixes it before permuting.
+        from datasketch import MinHash
+
         self._minhash = MinHash(num_perm=num_perm, seed=SEED, hashfunc=zlib.crc32)
 
     def of(self, normalised: str) -> np.ndarray:
