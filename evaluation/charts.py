@@ -35,11 +35,20 @@ def _fmt(number: float | None) -> str:
     return f"{number:.0f}" if float(number).is_integer() else f"{number:.2f}"
 
 
-def _bin_label(low: float, high: float, integers: bool) -> str:
+def _short(number: float) -> str:
+    """A bin edge on a scale that goes below 0 (a cosine's −1 to 1): one decimal when it says
+    all, and a true minus sign, so "−0.8–−0.6" fits under its bar as "0.20–0.40" does."""
+    text = f"{number:.1f}" if round(number, 1) == round(number, 2) else _fmt(number)
+    return text.removesuffix(".0").replace("-", "−")
+
+
+def _bin_label(low: float, high: float, integers: bool, short: bool = False) -> str:
     if high - low == 1 and float(low + 0.5).is_integer():
         return _fmt(low + 0.5)  # one integer
     if integers:
         return f"{low:.0f}–{high - 1:.0f}"  # whole numbers from low to high, high excluded
+    if short:
+        return f"{_short(low)}–{_short(high)}"
     return f"{_fmt(low)}–{_fmt(high)}"
 
 
@@ -50,10 +59,11 @@ def histogram_bars(bins: Sequence[Mapping[str, Any]]) -> list[Bar]:
     top = max(b["count"] for b in bins) or 1
     step = WIDTH / len(bins)
     plot = HEIGHT - LABEL_SPACE
+    short = bins[0]["low"] < 0  # a scale below 0 has longer labels
     bars = []
     for i, b in enumerate(bins):
         height = plot * b["count"] / top
-        label = _bin_label(b["low"], b["high"], bool(b.get("integers")))
+        label = _bin_label(b["low"], b["high"], bool(b.get("integers")), short)
         bars.append(
             Bar(
                 x=i * step + BAR_GAP / 2,

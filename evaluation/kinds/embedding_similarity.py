@@ -172,9 +172,7 @@ def extra_summary(settings: EmbeddingSettings, details: Iterable[Mapping[str, An
         .values_list("provider", flat=True)
         .first()
     )
-    embeddings = settings.model
-    if provider == "simulator":
-        embeddings = f"{SIMULATED_NOTE} (the offline simulator: shared letters, not meaning)"
+    embeddings = "simulated, not semantic" if provider == "simulator" else settings.model
     return {"figures": {"Embeddings": embeddings}}
 
 
