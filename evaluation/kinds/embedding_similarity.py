@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from evaluation.metrics.embedding import NotComparable, cosine
 from generation.engine import CallLlm, LlmFailure
@@ -47,6 +47,10 @@ MSG_NO_EMBEDDINGS = (
     "credential_id: {name} is an Anthropic credential, and Anthropic has no embeddings "
     "endpoint: choose an OpenAI or OpenAI-compatible credential (or the offline simulator)"
 )
+MSG_NO_CREDENTIAL = (
+    "credential_id: choose the credential whose embeddings endpoint is asked (OpenAI, "
+    "OpenAI-compatible, or the offline simulator)"
+)
 MSG_MODEL = "model: name the embeddings model, e.g. text-embedding-3-small"
 MSG_EMPTY = "Nothing to compare: the {which} is empty"
 MSG_FAILED = "No embeddings: {error}"
@@ -55,7 +59,8 @@ MSG_FAILED = "No embeddings: {error}"
 class EmbeddingSettings(ThresholdSettings):
     SCALE: ClassVar[tuple[float, float]] = (-1.0, 1.0)
 
-    credential_id: int
+    # Optional here only so that its absence is said in our words (a model validator).
+    credential_id: int | None = None
     model: str = Field(max_length=200)
 
     @field_validator("model")
@@ -64,6 +69,12 @@ class EmbeddingSettings(ThresholdSettings):
         if not model.strip():
             raise ValueError(MSG_MODEL.removeprefix("model: "))
         return model.strip()
+
+    @model_validator(mode="after")
+    def _credential_given(self) -> EmbeddingSettings:
+        if self.credential_id is None:
+            raise ValueError(MSG_NO_CREDENTIAL)
+        return self
 
     def run_problems(self, run: Run) -> list[str]:
         credential = run.project.credentials.filter(pk=self.credential_id).first()
@@ -101,6 +112,7 @@ async def _embed_all(
 ) -> tuple[dict[str, list[float]], dict[str, str]]:
     """Every text's vector, or why it has none. An unexpected error is raised only once every
     request has ended, so each paid answer is in the ledger when the chunk is scored again."""
+    assert settings.credential_id is not None  # checked when the evaluation was created
     groups = batches(texts)
     answers = await asyncio.gather(
         *(

@@ -162,7 +162,7 @@ def other_projects_credential(owner):
     [
         ({"column": "nope"}, "has no column 'nope'"),
         ({"reference_column": "missing"}, "has no column 'missing'"),
-        ({"credential_id": None}, "credential_id"),
+        ({"credential_id": None}, "credential_id: choose the credential whose embeddings"),
         ("anthropic", "Anthropic has no embeddings endpoint"),
         ("elsewhere", "is not one of this project's credentials"),
         ({"model": " "}, "name the embeddings model"),
@@ -193,6 +193,27 @@ def test_bad_settings_are_refused_with_a_clear_message(
     assert response.status_code == 422
     assert message in response.json()["detail"]
     assert not Evaluation.objects.exists()
+
+
+def test_settings_without_a_credential_say_which_to_choose(gold_run, owner, openai_credential):
+    settings = settings_for(openai_credential)
+    del settings["credential_id"]
+    with pytest.raises(EvaluationInvalid, match="choose the credential whose embeddings"):
+        _create(gold_run, owner, settings)
+
+
+def test_a_run_out_of_budget_pays_for_no_embeddings(
+    gold_run, owner, worker, priced_credential, llm_server
+):
+    gold_run.budget_usd = Decimal("0.000001")
+    gold_run.save(update_fields=["budget_usd"])
+    evaluation = _create(gold_run, owner, settings_for(priced_credential))
+    drain(worker)
+    evaluation.refresh_from_db()
+    assert evaluation.status == "done" and evaluation.rows_failed == ROWS
+    errors = set(Score.objects.filter(evaluation=evaluation).values_list("error", flat=True))
+    assert len(errors) == 1 and "past its budget" in errors.pop()
+    assert not llm_server.embedding_requests() and not LlmCall.objects.exists()
 
 
 def test_the_form_refuses_an_anthropic_credential_next_to_its_field(
