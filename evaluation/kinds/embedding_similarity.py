@@ -76,8 +76,13 @@ class EmbeddingSettings(ThresholdSettings):
             raise ValueError(MSG_NO_CREDENTIAL)
         return self
 
+    @property
+    def credential_pk(self) -> int:
+        assert self.credential_id is not None  # the validator above
+        return self.credential_id
+
     def run_problems(self, run: Run) -> list[str]:
-        credential = run.project.credentials.filter(pk=self.credential_id).first()
+        credential = run.project.credentials.filter(pk=self.credential_pk).first()
         if credential is None:
             return [MSG_NOT_PROJECT_CREDENTIAL.replace("{id}", str(self.credential_id))]
         if credential.provider not in PROVIDERS:
@@ -112,13 +117,12 @@ async def _embed_all(
 ) -> tuple[dict[str, list[float]], dict[str, str]]:
     """Every text's vector, or why it has none. An unexpected error is raised only once every
     request has ended, so each paid answer is in the ledger when the chunk is scored again."""
-    assert settings.credential_id is not None  # checked when the evaluation was created
     groups = batches(texts)
     answers = await asyncio.gather(
         *(
             embed_texts(
                 context,
-                credential_id=settings.credential_id,
+                credential_id=settings.credential_pk,
                 model=settings.model,
                 texts=group,
                 column=LEDGER_COLUMN,
@@ -171,7 +175,7 @@ async def score_with_calls(
     vectors, failures = (
         await _embed_all(settings, call_llm, texts, rows[0].index) if texts else ({}, {})
     )
-    credential = call_llm.credentials.get(settings.credential_id)
+    credential = call_llm.credentials.get(settings.credential_pk)
     simulated = credential is not None and credential.provider == "simulator"
     detail = {"note": SIMULATED_NOTE} if simulated else {}
     return [_row_score(pair, vectors, failures, settings, detail) for pair in pairs]
@@ -180,7 +184,7 @@ async def score_with_calls(
 def extra_summary(settings: EmbeddingSettings, details: Iterable[Mapping[str, Any]]) -> dict:
     """The model the embeddings came from, and the simulator's warning."""
     provider = (
-        ProviderCredential.objects.filter(pk=settings.credential_id)
+        ProviderCredential.objects.filter(pk=settings.credential_pk)
         .values_list("provider", flat=True)
         .first()
     )
