@@ -42,13 +42,15 @@ def _short(number: float) -> str:
     return text.removesuffix(".0").replace("-", "−")
 
 
-def _bin_label(low: float, high: float, integers: bool, short: bool = False) -> str:
+def _short_label(low: float, high: float) -> str:
+    return _short(low) if low == high else f"{_short(low)}–{_short(high)}"
+
+
+def _bin_label(low: float, high: float, integers: bool) -> str:
     if high - low == 1 and float(low + 0.5).is_integer():
         return _fmt(low + 0.5)  # one integer
     if integers:
         return f"{low:.0f}–{high - 1:.0f}"  # whole numbers from low to high, high excluded
-    if short:
-        return f"{_short(low)}–{_short(high)}"
     return f"{_fmt(low)}–{_fmt(high)}"
 
 
@@ -63,7 +65,11 @@ def histogram_bars(bins: Sequence[Mapping[str, Any]]) -> list[Bar]:
     bars = []
     for i, b in enumerate(bins):
         height = plot * b["count"] / top
-        label = _bin_label(b["low"], b["high"], bool(b.get("integers")), short)
+        label = (
+            _short_label(b["low"], b["high"])
+            if short and not b.get("integers")
+            else _bin_label(b["low"], b["high"], bool(b.get("integers")))
+        )
         bars.append(
             Bar(
                 x=i * step + BAR_GAP / 2,
