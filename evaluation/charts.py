@@ -35,6 +35,17 @@ def _fmt(number: float | None) -> str:
     return f"{number:.0f}" if float(number).is_integer() else f"{number:.2f}"
 
 
+def _short(number: float) -> str:
+    """A bin edge on a scale that goes below 0 (a cosine's −1 to 1): one decimal when it says
+    all, and a true minus sign, so "−0.8–−0.6" fits under its bar as "0.20–0.40" does."""
+    text = f"{number:.1f}" if round(number, 1) == round(number, 2) else _fmt(number)
+    return text.removesuffix(".0").replace("-", "−")
+
+
+def _short_label(low: float, high: float) -> str:
+    return _short(low) if low == high else f"{_short(low)}–{_short(high)}"
+
+
 def _bin_label(low: float, high: float, integers: bool) -> str:
     if low == high:
         return _fmt(low)
@@ -52,10 +63,15 @@ def histogram_bars(bins: Sequence[Mapping[str, Any]]) -> list[Bar]:
     top = max(b["count"] for b in bins) or 1
     step = WIDTH / len(bins)
     plot = HEIGHT - LABEL_SPACE
+    short = bins[0]["low"] < 0  # a scale below 0 has longer labels
     bars = []
     for i, b in enumerate(bins):
         height = plot * b["count"] / top
-        label = _bin_label(b["low"], b["high"], bool(b.get("integers")))
+        label = (
+            _short_label(b["low"], b["high"])
+            if short and not b.get("integers")
+            else _bin_label(b["low"], b["high"], bool(b.get("integers")))
+        )
         bars.append(
             Bar(
                 x=i * step + BAR_GAP / 2,

@@ -44,6 +44,10 @@ PRICES_PER_MILLION: dict[str, tuple[Decimal, Decimal]] = {
     "claude-haiku-4-5": (Decimal("1.00"), Decimal("5.00")),
     "claude-sonnet-4-5": (Decimal("3.00"), Decimal("15.00")),
     "claude-opus-4-1": (Decimal("15.00"), Decimal("75.00")),
+    # Embeddings: input tokens only.
+    "text-embedding-3-small": (Decimal("0.02"), Decimal("0")),
+    "text-embedding-3-large": (Decimal("0.13"), Decimal("0")),
+    "text-embedding-ada-002": (Decimal("0.10"), Decimal("0")),
 }
 MILLION = Decimal(1_000_000)
 ZERO = Decimal(0)

@@ -12,6 +12,7 @@ from . import (
     coverage,
     diversity,
     duplicates,
+    embedding_similarity,
     exact_match,
     json_schema,
     length,
@@ -45,6 +46,7 @@ KINDS: dict[str, EvaluationKind] = register(
     bleu.KIND,
     chrf.KIND,
     rouge.KIND,
+    embedding_similarity.KIND,
     # Reference-free checks.
     length.KIND,
     regex_check.KIND,

@@ -153,13 +153,16 @@ CREDENTIAL = KindField(
     forms.ModelChoiceField(
         queryset=ProviderCredential.objects.none(),
         label="Credential",
-        help_text="The judge's calls are paid with this key and count against the run's budget",
+        help_text="Its calls are paid with this key and count against the run's budget",
     ),
     bind=_bind_credentials,
 )
 MODEL = KindField(
     "model",
-    forms.CharField(max_length=200, help_text="The judge's model, e.g. gpt-4o-mini"),
+    forms.CharField(
+        max_length=200,
+        help_text="The model: gpt-4o-mini for a judge, text-embedding-3-small for embeddings",
+    ),
 )
 PROMPT = KindField(
     "prompt",

@@ -12,6 +12,8 @@ from generation.providers.answer_hook import on_answer
 from generation.providers.base import (
     Completion,
     CompletionRequest,
+    EmbeddingRequest,
+    Embeddings,
     Message,
     Provider,
     ProviderConfig,
@@ -22,6 +24,8 @@ from generation.providers.registry import build_batch_client, build_provider
 __all__ = [
     "Completion",
     "CompletionRequest",
+    "EmbeddingRequest",
+    "Embeddings",
     "Message",
     "Provider",
     "ProviderConfig",

@@ -126,6 +126,38 @@ class Completion:
     parsed: object | None = None
 
 
+@dataclass(frozen=True)
+class EmbeddingRequest:
+    """One embeddings call: ``texts`` in one request (the caller bounds how many)."""
+
+    model: str
+    texts: tuple[str, ...]
+
+    def ledger_key(self, *, project_id: int, provider: str, base_url: str | None) -> str:
+        """The call's key in project ``project_id``'s ledger. No ``sample``: an embedding is
+        the same whenever it is asked, so a re-run (or another evaluation) asking the same
+        texts in the same request is answered by the ledger."""
+        payload = {
+            "kind": "embeddings",
+            "provider": provider,
+            "base_url": base_url or "",
+            "model": self.model,
+            "texts": list(self.texts),
+        }
+        encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        return project_ledger_key(project_id, hashlib.sha256(encoded).hexdigest())
+
+
+@dataclass
+class Embeddings:
+    """An embeddings answer: one vector per text, in the order asked."""
+
+    vectors: list[list[float]]
+    input_tokens: int
+    latency_ms: int
+    rate_limit_headers: dict[str, str] = field(default_factory=dict)
+
+
 class ProviderError(Exception):
     """A failed call. ``retryable`` says whether trying again may succeed (429, 5xx, timeouts,
     dropped connections); ``message`` is the provider's own words, shown to the user;
@@ -154,7 +186,7 @@ class ProviderError(Exception):
 class Provider(Protocol):
     async def complete(self, request: CompletionRequest) -> Completion: ...
 
-    async def embed(self, texts: list[str], *, model: str) -> list[list[float]]: ...
+    async def embed(self, request: EmbeddingRequest) -> Embeddings: ...
 
     async def check_connection(self, model: str | None = None) -> str: ...
 

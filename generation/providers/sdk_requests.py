@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from generation.providers.base import ProviderError
@@ -18,10 +17,6 @@ if TYPE_CHECKING:
 # OpenAI and Anthropic both require tool / schema names of this shape.
 _NAME_RE = re.compile(r"[^a-zA-Z0-9_-]")
 _MEDIA_TYPE = re.compile(r"[A-Za-z0-9.+-]+/[A-Za-z0-9.+-]+")
-
-# Embedding requests are batched: OpenAI accepts up to 2048 inputs, smaller batches keep each
-# request well under its size and token limits.
-EMBED_BATCH = 256
 
 
 def safe_schema_name(name: str) -> str:
@@ -62,11 +57,6 @@ async def list_model_ids(client: Any, path: str, params: dict[str, Any] | None =
             status=response.status_code,
         )
     return [str(item["id"]) for item in items if isinstance(item, dict) and "id" in item]
-
-
-def batches(texts: list[str], size: int = EMBED_BATCH) -> Iterable[list[str]]:
-    for start in range(0, len(texts), size):
-        yield texts[start : start + size]
 
 
 @functools.cache

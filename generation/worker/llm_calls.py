@@ -64,6 +64,20 @@ class LedgerMiss:
     key: str
     reask: int
 
+    @property
+    def row_index(self) -> int:
+        return self.ask.row_index
+
+    @property
+    def model(self) -> str:
+        return self.request.model
+
+    def worst_cost(self, price: CallPrice, tokens: int) -> Decimal:
+        return price.worst(self.request, tokens)
+
+    async def send(self, provider: Provider) -> Completion:
+        return await provider.complete(self.request)
+
 
 class MissPolicy(Protocol):
     """What a ``CallContext`` does with a call the ledger cannot answer: call the provider

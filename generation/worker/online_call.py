@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from generation.engine import LlmFailure
 from generation.providers import Completion, Provider, ProviderError, on_answer
@@ -17,7 +17,29 @@ from generation.worker.call_slots import CallLease
 from generation.worker.ledger import budget_allows
 
 if TYPE_CHECKING:
-    from generation.worker.llm_calls import CallContext, LedgerMiss
+    from generation.worker.llm_calls import CallContext
+    from studio.models import ProviderCredential
+
+
+class MissToSend(Protocol):
+    """A call the ledger could not answer, as ``OnlineCall`` sends it: a completion's
+    ``LedgerMiss`` (llm_calls.py) or an embeddings request's (embedding_calls.py)."""
+
+    @property
+    def credential(self) -> ProviderCredential: ...
+
+    @property
+    def reask(self) -> int: ...
+
+    @property
+    def row_index(self) -> int: ...
+
+    @property
+    def model(self) -> str: ...
+
+    def worst_cost(self, price: CallPrice, tokens: int) -> Decimal: ...
+
+    async def send(self, provider: Provider) -> Completion: ...
 
 
 class RunStopped(Exception):
@@ -37,7 +59,7 @@ class OnlineCall:
     by ``recorded``)."""
 
     context: CallContext
-    miss: LedgerMiss
+    miss: MissToSend
     provider: Provider
     price: CallPrice
     tokens: int  # the request's estimate: for the rate limiter and the worst cost
@@ -72,18 +94,18 @@ class OnlineCall:
             self.context.store.settle(self.hold_id)
 
     def worst_cost(self) -> Decimal:
-        return self.price.worst(self.miss.request, self.tokens)
+        return self.miss.worst_cost(self.price, self.tokens)
 
     async def _attempt(self) -> Completion:
         # A slot first (calls in flight are bounded, rows waiting for one are ready to send),
         # then the run's status and budget as they are now, then the limiter. The slot goes to
         # the next call as soon as the answer arrives (the provider's response hook); the
         # call's unrecorded place is held until its ledger entry is committed (``recorded``).
-        context, credential, request = self.context, self.miss.credential, self.miss.request
+        context, miss = self.context, self.miss
         self._lease = lease = None
         if context.call_slots is not None:
             lease = self._lease = await context.call_slots.lease(
-                (context.slot_order, self.miss.ask.row_index)
+                (context.slot_order, miss.row_index)
             )
         try:
             # Every attempt looks at the run's status; the budget is held once per call.
@@ -92,10 +114,10 @@ class OnlineCall:
             with on_answer(lease.answered if lease is not None else None):
                 return await limited_call(
                     context.limiter,
-                    f"{credential.pk}:{request.model}",
-                    lambda: self.provider.complete(request),
-                    rpm=credential.requests_per_minute,
-                    tpm=credential.tokens_per_minute,
+                    f"{miss.credential.pk}:{miss.model}",
+                    lambda: miss.send(self.provider),
+                    rpm=miss.credential.requests_per_minute,
+                    tpm=miss.credential.tokens_per_minute,
                     tokens=self.tokens,
                 )
         except BaseException:

@@ -577,6 +577,11 @@ class FakeLLMServer(BackgroundHTTPServer):
         with self._lock:
             return [r for r in self.requests if r.is_generation]
 
+    def embedding_requests(self) -> list[RecordedRequest]:
+        """Recorded ``POST /v1/embeddings`` requests (every attempt, failed ones included)."""
+        with self._lock:
+            return [r for r in self.requests if r.path == "/v1/embeddings"]
+
     def prompts(self) -> list[str]:
         """Last user message of each generation request."""
         return [r.last_user_message for r in self.generation_requests()]

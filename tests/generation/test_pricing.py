@@ -78,3 +78,19 @@ def test_the_fallback_table_prices_what_genai_prices_does_not_know(monkeypatch):
         )
     finally:
         pricing._lookup.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("model", "per_million"),
+    [("text-embedding-3-small", "0.02"), ("text-embedding-3-large", "0.13")],
+)
+def test_embeddings_are_priced_per_input_token(model, per_million, monkeypatch):
+    import generation.pricing as pricing
+
+    assert call_cost(model, 1_000_000, 0, provider="openai") == Decimal(per_million)
+    monkeypatch.setattr(pricing, "_genai_price", lambda *a, **k: None)
+    pricing._lookup.cache_clear()
+    try:  # the table's own entry, when genai-prices does not know the model
+        assert call_cost(model, 1_000_000, 0, provider="openai") == Decimal(per_million)
+    finally:
+        pricing._lookup.cache_clear()

@@ -15,7 +15,14 @@ from typing import Any, TypeVar
 import anthropic
 
 from generation.providers.answer_hook import answer_hooks
-from generation.providers.base import Completion, CompletionRequest, ProviderConfig, ProviderError
+from generation.providers.base import (
+    Completion,
+    CompletionRequest,
+    EmbeddingRequest,
+    Embeddings,
+    ProviderConfig,
+    ProviderError,
+)
 from generation.providers.sdk_errors import invalid_answer, rate_limit_headers, sdk_guarded
 from generation.providers.sdk_requests import (
     field_path,
@@ -137,7 +144,7 @@ class AnthropicProvider:
         completion.rate_limit_headers = rate_limit_headers(headers)
         return completion
 
-    async def embed(self, texts: list[str], *, model: str) -> list[list[float]]:
+    async def embed(self, request: EmbeddingRequest) -> Embeddings:
         raise ProviderError(NO_EMBEDDINGS, retryable=False)
 
     async def check_connection(self, model: str | None = None) -> str:

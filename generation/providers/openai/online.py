@@ -3,7 +3,6 @@ official ``openai`` SDK. The SDK's own retries are off: our retry policy is in c
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -11,10 +10,16 @@ from typing import Any, TypeVar
 import openai
 
 from generation.providers.answer_hook import answer_hooks
-from generation.providers.base import Completion, CompletionRequest, ProviderConfig, ProviderError
+from generation.providers.base import (
+    Completion,
+    CompletionRequest,
+    EmbeddingRequest,
+    Embeddings,
+    ProviderConfig,
+    ProviderError,
+)
 from generation.providers.sdk_errors import invalid_answer, rate_limit_headers, sdk_guarded
 from generation.providers.sdk_requests import (
-    batches,
     field_path,
     list_model_ids,
     post_json,
@@ -112,21 +117,32 @@ class OpenAIProvider:
             headers=headers,
         )
 
-    async def embed(self, texts: list[str], *, model: str) -> list[list[float]]:
-        vectors: list[list[float]] = []
-        for batch in batches(texts):
-            response = await _guarded(
-                functools.partial(self._client.embeddings.create, model=model, input=batch)
+    async def embed(self, request: EmbeddingRequest) -> Embeddings:
+        """One embeddings request through the SDK (``client.embeddings.create``), with its
+        usage and rate-limit headers. The caller bounds the number of texts."""
+        started = time.perf_counter()
+
+        async def call() -> tuple[Any, Any]:
+            raw = await self._client.embeddings.with_raw_response.create(
+                model=request.model, input=list(request.texts)
             )
-            # The API answers with an index per input; do not rely on the order of ``data``.
-            ordered = sorted(response.data, key=lambda item: item.index)
-            if len(ordered) != len(batch):
-                raise ProviderError(
-                    f"The provider returned {len(ordered)} embeddings for {len(batch)} texts",
-                    retryable=True,
-                )
-            vectors.extend(list(item.embedding) for item in ordered)
-        return vectors
+            return raw.parse(), raw.headers
+
+        response, headers = await _guarded(call)
+        # The API answers with an index per input; do not rely on the order of ``data``.
+        ordered = sorted(response.data, key=lambda item: item.index)
+        if len(ordered) != len(request.texts):
+            raise ProviderError(
+                f"The provider returned {len(ordered)} embeddings for {len(request.texts)} texts",
+                retryable=True,
+            )
+        usage = response.usage
+        return Embeddings(
+            vectors=[[float(x) for x in item.embedding] for item in ordered],
+            input_tokens=int(usage.prompt_tokens or 0) if usage is not None else 0,
+            latency_ms=int((time.perf_counter() - started) * 1000),
+            rate_limit_headers=rate_limit_headers(headers),
+        )
 
     async def check_connection(self, model: str | None = None) -> str:
         ids = await _guarded(lambda: list_model_ids(self._client, "/models"))

@@ -9,12 +9,20 @@ import hashlib
 import json
 import math
 
-from generation.providers.base import Completion, CompletionRequest, ProviderConfig, ProviderError
+from generation.providers.base import (
+    Completion,
+    CompletionRequest,
+    EmbeddingRequest,
+    Embeddings,
+    ProviderConfig,
+    ProviderError,
+)
 from generation.providers.simulator.schema_sample import SampleTooLarge, sample_from_schema
 
 SIMULATED_PREFIX = "[simulated]"
 CONNECTION_MESSAGE = "Simulated provider: no network call"
-EMBEDDING_DIMS = 16
+EMBEDDING_DIMS = 256
+NGRAM = 3
 _OPENERS = (
     "Here is a short take on",
     "A quick thought about",
@@ -25,13 +33,19 @@ _OPENERS = (
 
 
 def simulated_embedding(text: str, dims: int = EMBEDDING_DIMS) -> list[float]:
-    """A deterministic unit vector from a hash: equal texts are identical, others unrelated."""
-    raw = b""
-    while len(raw) < dims:
-        raw += hashlib.sha256(raw + text.encode()).digest()
-    values = [b / 127.5 - 1.0 for b in raw[:dims]]
-    norm = math.sqrt(sum(v * v for v in values)) or 1.0
-    return [v / norm for v in values]
+    """A deterministic pseudo-embedding, NOT a semantic one: the text's character trigrams
+    (lower-cased, whitespace collapsed, padded) hashed into ``dims`` buckets with a hashed
+    sign, as a unit vector. Texts sharing many trigrams point the same way, so the demo's
+    cosines vary sensibly (equal texts 1, spelling variants high, unrelated texts near 0), but
+    synonyms are as far apart as any other words. The zero vector for an empty text."""
+    normalised = " " + " ".join(text.lower().split()) + " "
+    values = [0.0] * dims
+    for start in range(max(len(normalised) - NGRAM + 1, 0)):
+        digest = hashlib.blake2b(normalised[start : start + NGRAM].encode(), digest_size=8)
+        number = int.from_bytes(digest.digest(), "big")
+        values[number % dims] += 1.0 if (number >> 32) & 1 else -1.0
+    norm = math.sqrt(sum(v * v for v in values))
+    return [v / norm for v in values] if norm else values
 
 
 class SimulatedProvider:
@@ -59,8 +73,12 @@ class SimulatedProvider:
             latency_ms=int(self._latency * 1000),
         )
 
-    async def embed(self, texts: list[str], *, model: str) -> list[list[float]]:
-        return [simulated_embedding(text) for text in texts]
+    async def embed(self, request: EmbeddingRequest) -> Embeddings:
+        return Embeddings(
+            vectors=[simulated_embedding(text) for text in request.texts],
+            input_tokens=sum(len(text.split()) for text in request.texts),
+            latency_ms=0,
+        )
 
     async def check_connection(self, model: str | None = None) -> str:
         return CONNECTION_MESSAGE

@@ -25,6 +25,9 @@ def test_small_integer_scales_and_fractions_keep_their_bins():
     assert [b.label for b in histogram_bars(histogram([1, 2, 3, 5]))] == ["1", "2", "3", "4", "5"]
     labels = [b.label for b in histogram_bars(histogram([0.1, 0.93], scale=(0, 1)))]
     assert labels[0] == "0–0.10" and len(labels) == 10
+    # A cosine's scale, −1 to 1: short labels with a true minus sign.
+    labels = [b.label for b in histogram_bars(histogram([-0.5, 0.93], scale=(-1, 1)))]
+    assert labels[:2] == ["−1–−0.8", "−0.8–−0.6"] and labels[5:7] == ["0–0.2", "0.2–0.4"]
 
 
 def test_nice_widths():

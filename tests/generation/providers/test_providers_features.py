@@ -8,6 +8,7 @@ import pytest
 
 from generation.providers import (
     CompletionRequest,
+    EmbeddingRequest,
     Message,
     ProviderConfig,
     ProviderError,
@@ -152,19 +153,24 @@ async def test_anthropic_wraps_a_schema_whose_root_is_not_an_object(llm_server):
 
 async def test_embeddings_come_back_in_input_order(llm_server):
     provider = openai_provider(llm_server)
-    texts = ["alpha", "beta", "alpha"]
-    vectors = await provider.embed(texts, model="text-embedding-3-small")
+    texts = ("alpha", "beta", "alpha")
+    answer = await provider.embed(EmbeddingRequest("text-embedding-3-small", texts))
     await provider.aclose()
+    vectors = answer.vectors
     assert len(vectors) == 3 and len(vectors[0]) == 8
     assert vectors[0] == pytest.approx(vectors[2])
     assert vectors[0] != pytest.approx(vectors[1])
     assert llm_server.requests[-1].path == "/v1/embeddings"
+    # One request, with its usage and the rate-limit headers the limiter reads.
+    assert len([r for r in llm_server.requests if r.path == "/v1/embeddings"]) == 1
+    assert answer.input_tokens > 0
+    assert any("remaining" in k for k in answer.rate_limit_headers)
 
 
 async def test_anthropic_has_no_embeddings():
     provider = build_provider(ProviderConfig("anthropic", "k", "http://127.0.0.1:9", 1))
     with pytest.raises(ProviderError, match="no embeddings endpoint") as caught:
-        await provider.embed(["x"], model="any")
+        await provider.embed(EmbeddingRequest("any", ("x",)))
     await provider.aclose()
     assert not caught.value.retryable
 
@@ -219,7 +225,7 @@ async def test_the_simulator_answers_structured_requests_and_embeds_offline():
     structured = await provider.complete(
         CompletionRequest(model="sim", prompt="A quiz", json_schema=SCHEMA)
     )
-    vectors = await provider.embed(["a", "b"], model="sim")
+    vectors = (await provider.embed(EmbeddingRequest("sim", ("a", "b")))).vectors
     assert plain.text.startswith(SIMULATED_PREFIX)
     answer = json.loads(structured.text)
     assert answer["question"].startswith(SIMULATED_PREFIX) and len(answer["tags"]) == 2
