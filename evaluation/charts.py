@@ -87,6 +87,19 @@ def histogram_bars(bins: Sequence[Mapping[str, Any]]) -> list[Bar]:
     return bars
 
 
+# A label's width in the chart's units per character, at the 12 px its text is drawn in.
+LABEL_CHAR_WIDTH = 7.5
+
+
+def labels_crowded(bars: Sequence[Bar]) -> bool:
+    """Whether neighbouring labels would touch: then every other one is shown (the template's
+    ``crowded`` class), as on a phone."""
+    if len(bars) < 2:
+        return False
+    step = bars[1].label_x - bars[0].label_x
+    return max(len(bar.label) for bar in bars) * LABEL_CHAR_WIDTH > step - BAR_GAP
+
+
 def horizontal_bars(
     items: Sequence[tuple[str, float | None]], *, scale: tuple[float, float] | None = None
 ) -> tuple[list[Bar], int]:

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from evaluation import selectors
-from evaluation.charts import histogram_bars, horizontal_bars
+from evaluation.charts import histogram_bars, horizontal_bars, labels_crowded
 from evaluation.forms import EvaluationForm
 from evaluation.kinds import KINDS
 from evaluation.metrics.agreement import agreement
@@ -125,7 +125,8 @@ def evaluation_detail(request: SignedInRequest, evaluation_id: int) -> HttpRespo
         "project": evaluation.run.project,
         "kind": kind,
         "summary": summary,
-        "histogram": histogram_bars(summary.get("histogram") or []),
+        "histogram": (histogram := histogram_bars(summary.get("histogram") or [])),
+        "histogram_crowded": labels_crowded(histogram),
         "value_unit": kind.value_unit(evaluation.settings) if kind and kind.value_unit else "",
         "criteria_bars": criteria_bars,
         "breakdowns": breakdowns,

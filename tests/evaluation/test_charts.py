@@ -18,3 +18,13 @@ def test_horizontal_bars_scale_and_missing_values():
     assert bars[1].width == bars[0].width / 2
     assert bars[2].width == 0 and bars[2].value == "—"
     assert height == 3 * 22
+
+
+def test_long_bin_labels_are_thinned_where_they_would_touch():
+    from evaluation.charts import histogram_bars, labels_crowded
+    from evaluation.metrics.stats import histogram
+
+    cosines = histogram([-0.5, 0.9], scale=(-1, 1))  # ten bins, labels like "−0.8–−0.6"
+    assert labels_crowded(histogram_bars(cosines))
+    judge = histogram([1, 2, 3, 5])  # five bins labelled "1" … "5"
+    assert not labels_crowded(histogram_bars(judge))
