@@ -21,13 +21,28 @@ from studio.credential_rules import (
     field_errors,
 )
 from studio.kinds import KINDS, field_layout, form_fields, kind_choices
-from studio.models import Project, ProviderCredential
+from studio.models import Membership, Project, ProviderCredential
 from studio.schema import MAX_COLUMNS, SchemaError
 from studio.schema.serialization import MAX_SCHEMA_TEXT_CHARS
 
 
 class SignupForm(UserCreationForm):
-    pass
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")
+        help_texts = {"email": "Optional: lets a project's owner add you by your e-mail."}
+
+
+class MemberAddForm(forms.Form):
+    identifier = forms.CharField(
+        label="Username or e-mail",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "ada@example.com"}),
+    )
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.VIEWER)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)
 
 
 class ProjectForm(forms.ModelForm):

@@ -83,6 +83,8 @@ class World:
     token: ApiToken
     evaluation: Evaluation
     users: dict[str, Any] = field(default_factory=dict)
+    # A member no identity is: the one the member routes change or remove ({user_id}).
+    colleague: Any = None
 
     def ids(self) -> dict[str, int]:
         return {
@@ -96,6 +98,7 @@ class World:
             "seed_file_id": self.seed_file.pk,
             "token_id": self.token.pk,
             "evaluation_id": self.evaluation.pk,
+            "user_id": self.colleague.pk if self.colleague else 0,
         }
 
 
@@ -152,6 +155,8 @@ def world(project, qa_schema, openai_credential, owner, collaborator, stranger) 
         user = type(owner).objects.create_user(role, password=PASSWORD)
         project_member_add(project=project, user=user, role=role)
         world.users[role] = user
+    world.colleague = type(owner).objects.create_user("colleague", email="colleague@example.org")
+    project_member_add(project=project, user=world.colleague, role="viewer")
     return world
 
 
@@ -235,6 +240,20 @@ def _upload(world: World) -> dict[str, Any]:
 PAGES: list[Route] = [
     Route("get", "/projects/{project_id}/", Action.VIEW),
     Route("get", "/projects/{project_id}/runs/status/", Action.VIEW),
+    # {user_id} is a colleague's: removing someone else is managing (leaving: test_members_pages).
+    Route(
+        "post",
+        "/projects/{project_id}/members/",
+        Action.MANAGE_PROJECT,
+        {"identifier": "stranger", "role": "owner"},
+    ),
+    Route(
+        "post",
+        "/projects/{project_id}/members/{user_id}/role/",
+        Action.MANAGE_PROJECT,
+        {"role": "owner"},
+    ),
+    Route("post", "/projects/{project_id}/members/{user_id}/remove/", Action.MANAGE_PROJECT),
     Route("get", "/projects/{project_id}/credentials/new/", Action.MANAGE_CREDENTIALS),
     Route(
         "post",
@@ -329,6 +348,20 @@ PAGES: list[Route] = [
 API: list[Route] = [
     Route("get", "/api/projects/{project_id}", Action.VIEW),
     Route("get", "/api/projects/{project_id}/credentials", Action.VIEW),
+    Route("get", "/api/projects/{project_id}/members", Action.VIEW),
+    Route(
+        "post",
+        "/api/projects/{project_id}/members",
+        Action.MANAGE_PROJECT,
+        {"identifier": "stranger", "role": "owner"},
+    ),
+    Route(
+        "patch",
+        "/api/projects/{project_id}/members/{user_id}",
+        Action.MANAGE_PROJECT,
+        {"role": "owner"},
+    ),
+    Route("delete", "/api/projects/{project_id}/members/{user_id}", Action.MANAGE_PROJECT),
     Route(
         "post",
         "/api/projects/{project_id}/credentials",
