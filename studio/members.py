@@ -130,7 +130,7 @@ def member_change_role(*, project: Project, by: User, user_id: int, role: str) -
     membership = _membership_locked(project, user_id)
     demoted = membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER
     if demoted and len(owner_ids) <= 1:
-        raise MemberError(MSG_LAST_OWNER_DEMOTE, field="role")
+        raise MemberError(MSG_LAST_OWNER_DEMOTE)
     if membership.role != role:
         membership.role = role
         membership.save(update_fields=["role"])

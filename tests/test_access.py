@@ -889,3 +889,39 @@ async def test_every_member_watches_the_run_with_the_controls_of_their_role(
         assert ("data-row-review" in message) is (identity != "viewer")
     finally:
         await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_removed_member_loses_the_project_at_once(
+    world: World, member_headers: dict
+) -> None:
+    """Pages, API and websocket ask for the membership on every request: a reviewer removed by
+    the owner gets 404 from the session, the token and a newly opened socket they already held."""
+    from asgiref.sync import sync_to_async
+
+    from studio.members import member_remove
+
+    reviewer, project_id = world.users["reviewer"], world.project.pk
+    page = await sync_to_async(client_for)(reviewer)
+    api, headers = await sync_to_async(_client)(world, "reviewer", api=True)
+    path = f"/ws/runs/{world.run.pk}/"
+    urls = [f"/projects/{project_id}/", f"/runs/{world.run.pk}/"]
+
+    async def statuses() -> list[int]:
+        found = [(await sync_to_async(page.get)(url)).status_code for url in urls]
+        response = await sync_to_async(api.get)(f"/api/projects/{project_id}", **headers)
+        return [*found, response.status_code]
+
+    assert await statuses() == [200, 200, 200]
+    communicator, (connected, _) = await _connect(path, member_headers["reviewer"])
+    assert connected is True
+    await communicator.disconnect()
+
+    await sync_to_async(member_remove)(
+        project=world.project, by=world.users["owner"], user_id=reviewer.pk
+    )
+
+    assert await statuses() == [404, 404, 404]
+    communicator, (connected, code) = await _connect(path, member_headers["reviewer"])
+    assert (connected, code) == (False, 4404)
+    await communicator.disconnect()
