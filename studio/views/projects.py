@@ -47,9 +47,12 @@ def members_context(
 ) -> dict[str, Any]:
     """What the Members section shows: the members, the owner's add form (bound, with its
     errors, after a refused add), a refused change beside its member's row, a notice."""
+    listed = list(selectors.member_list(project=project))
     return {
         "project": project,
-        "members": selectors.member_list(project=project),
+        "members": listed,
+        # The last owner is offered no "Leave project" (it would be refused).
+        "owner_count": sum(member.role == Membership.Role.OWNER for member in listed),
         "member_form": member_form or MemberAddForm(),
         "member_error": member_error,
         "member_notice": notice,

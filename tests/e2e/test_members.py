@@ -82,9 +82,7 @@ def test_owner_adds_a_reviewer_by_email_changes_the_role_and_removes_them(
 
     page.once("dialog", lambda dialog: dialog.accept())
     members.get_by_role("button", name=f"Remove {reviewer_name}").click()
-    expect(members.get_by_role("status")).to_have_text(
-        f"Removed {reviewer_name} from the project."
-    )
+    expect(members.get_by_role("status")).to_have_text(f"Removed {reviewer_name} from the project.")
     expect(members.locator(f'tr[data-member="{reviewer_name}"]')).to_have_count(0)
 
     # Removed: the project is gone for them at once.

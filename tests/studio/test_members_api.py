@@ -62,7 +62,9 @@ def test_owner_lists_adds_changes_and_removes(owner, project, rita) -> None:
 
 
 def test_add_defaults_to_viewer(owner, project, rita) -> None:
-    response = Api(owner).send("post", f"/api/projects/{project.pk}/members", {"identifier": "rita"})
+    response = Api(owner).send(
+        "post", f"/api/projects/{project.pk}/members", {"identifier": "rita"}
+    )
     assert response.status_code == 201 and response.json()["role"] == "viewer"
 
 
@@ -109,14 +111,20 @@ def test_someone_not_in_the_project_is_404(owner, project, stranger) -> None:
     url = f"/api/projects/{project.pk}/members/{stranger.pk}"
     assert Api(owner).send("patch", url, {"role": "viewer"}).status_code == 404
     assert Api(owner).send("delete", url).status_code == 404
-    assert Api(owner).send("delete", f"/api/projects/{project.pk}/members/999999").status_code == 404
+    assert (
+        Api(owner).send("delete", f"/api/projects/{project.pk}/members/999999").status_code == 404
+    )
 
 
 @pytest.mark.parametrize("role", ["editor", "reviewer", "viewer"])
 def test_any_member_may_leave_but_not_change_others(owner, project, rita, role) -> None:
     project_member_add(project=project, user=rita, role=role)
     api, base = Api(rita), f"/api/projects/{project.pk}/members"
-    assert [m["username"] for m in api.send("get", base).json()] == ["owner", "collaborator", "rita"]
+    assert [m["username"] for m in api.send("get", base).json()] == [
+        "owner",
+        "collaborator",
+        "rita",
+    ]
     refused = api.send("patch", f"{base}/{rita.pk}", {"role": "owner"})
     assert refused.status_code == 403
     assert f"({role}) may not manage this project" in refused.json()["detail"]
