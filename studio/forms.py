@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import UserCreationForm, UsernameField
+from django.contrib.auth.models import User
 from pydantic import BaseModel, ValidationError
 
 from studio.credential_rules import (
@@ -27,8 +28,10 @@ from studio.schema.serialization import MAX_SCHEMA_TEXT_CHARS
 
 
 class SignupForm(UserCreationForm):
-    class Meta(UserCreationForm.Meta):
+    class Meta:
+        model = User
         fields = ("username", "email")
+        field_classes = {"username": UsernameField}
         help_texts = {"email": "Optional: lets a project's owner add you by your e-mail."}
 
 
