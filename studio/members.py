@@ -23,7 +23,6 @@ MSG_NO_USER = "No user with that username or e-mail"
 MSG_SEVERAL_USERS = "Several users have that e-mail: add them by username"
 MSG_ALREADY_MEMBER = "{username} is already a member of this project"
 MSG_LAST_OWNER_LEAVE = "The last owner cannot leave the project: make another member owner first"
-MSG_LAST_OWNER_REMOVE = "The last owner cannot be removed: make another member owner first"
 MSG_LAST_OWNER_DEMOTE = "The last owner cannot be demoted: make another member owner first"
 MSG_NOT_A_MEMBER = "That user is not a member of this project"
 MSG_BAD_ROLE = "Choose a role: owner, editor, reviewer or viewer"
@@ -146,7 +145,8 @@ def member_remove(*, project: Project, by: User, user_id: int) -> None:
     if not leaving:
         _require_owner(project, by, owner_ids)
     membership = _membership_locked(project, user_id)
+    # Only leaving can get here with one owner: removing someone else takes an owner besides.
     if membership.role == Membership.Role.OWNER and len(owner_ids) <= 1:
-        raise MemberError(MSG_LAST_OWNER_LEAVE if leaving else MSG_LAST_OWNER_REMOVE)
+        raise MemberError(MSG_LAST_OWNER_LEAVE)
     membership.delete()
     _keep_project_owner(project)

@@ -16,7 +16,6 @@ from studio.members import (
     MSG_ALREADY_MEMBER,
     MSG_LAST_OWNER_DEMOTE,
     MSG_LAST_OWNER_LEAVE,
-    MSG_LAST_OWNER_REMOVE,
     MSG_NO_USER,
     MSG_SEVERAL_USERS,
     MemberError,
@@ -137,7 +136,7 @@ class TestRolesAndRemoval:
         with pytest.raises(MemberError):
             member_remove(project=project, by=owner, user_id=stranger.pk)
 
-    def test_the_last_owner_cannot_be_removed_message(self, project, owner, collaborator) -> None:
+    def test_ownership_handed_on_still_keeps_one_owner(self, project, owner, collaborator) -> None:
         second = make_user("second")
         member_add(project=project, by=owner, identifier="second", role="owner")
         member_remove(project=project, by=second, user_id=owner.pk)
@@ -147,7 +146,9 @@ class TestRolesAndRemoval:
             member_change_role(
                 project=project, by=collaborator, user_id=collaborator.pk, role="viewer"
             )
-        assert MSG_LAST_OWNER_REMOVE.startswith("The last owner cannot be removed")
+        assert roles(project) == {"collaborator": "owner", "second": "viewer"}
+        project.refresh_from_db()
+        assert project.owner == collaborator
 
 
 def _waiting_on_a_lock() -> bool:
