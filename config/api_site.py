@@ -18,6 +18,8 @@ from studio.api import router as studio_router
 from studio.api_auth import api_auth
 from studio.credential_rules import CredentialInvalid
 from studio.form_validation import FormInvalid
+from studio.members import MemberError
+from studio.members_api import router as members_router
 from studio.schema import SchemaError
 from studio.seeds import SeedFileError
 from studio.throttles import TooManyAttempts
@@ -34,6 +36,7 @@ api = NinjaAPI(
     docs=Swagger(settings={"validatorUrl": None}),
 )
 api.add_router("/", studio_router)
+api.add_router("/", members_router)
 api.add_router("/", generation_router)
 api.add_router("/", evaluation_router)
 api.add_router("/", evaluations_router)
@@ -88,4 +91,14 @@ def form_invalid(request: HttpRequest, exc: FormInvalid) -> HttpResponse:
         for field, messages in exc.errors.items()
         for message in messages
     ]
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(MemberError)
+def member_error(request: HttpRequest, exc: MemberError) -> HttpResponse:
+    """About an input (no such user, already a member): shaped like ninja's own 422. About the
+    project (the last owner): 400 with the reason."""
+    if exc.field is None:
+        return api.create_response(request, {"detail": exc.message}, status=400)
+    detail = [{"type": "value_error", "loc": ["body", "payload", exc.field], "msg": exc.message}]
     return api.create_response(request, {"detail": detail}, status=422)

@@ -11,6 +11,7 @@ from generation import views as generation_views
 from studio.views import (
     accounts,
     credentials,
+    members,
     projects,
     schema_designer,
     schemas,
@@ -29,6 +30,17 @@ urlpatterns = [
         name="api-token-delete",
     ),
     path("projects/<int:project_id>/", projects.project_detail, name="project-detail"),
+    path("projects/<int:project_id>/members/", members.member_add, name="member-add"),
+    path(
+        "projects/<int:project_id>/members/<int:user_id>/role/",
+        members.member_role,
+        name="member-role",
+    ),
+    path(
+        "projects/<int:project_id>/members/<int:user_id>/remove/",
+        members.member_remove,
+        name="member-remove",
+    ),
     path(
         "projects/<int:project_id>/credentials/new/",
         credentials.credential_create,

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import UserCreationForm, UsernameField
+from django.contrib.auth.models import User
 from pydantic import BaseModel, ValidationError
 
 from studio.credential_rules import (
@@ -21,13 +22,30 @@ from studio.credential_rules import (
     field_errors,
 )
 from studio.kinds import KINDS, field_layout, form_fields, kind_choices
-from studio.models import Project, ProviderCredential
+from studio.models import Membership, Project, ProviderCredential
 from studio.schema import MAX_COLUMNS, SchemaError
 from studio.schema.serialization import MAX_SCHEMA_TEXT_CHARS
 
 
 class SignupForm(UserCreationForm):
-    pass
+    class Meta:
+        model = User
+        fields = ("username", "email")
+        field_classes = {"username": UsernameField}
+        help_texts = {"email": "Optional: lets a project's owner add you by your e-mail."}
+
+
+class MemberAddForm(forms.Form):
+    identifier = forms.CharField(
+        label="Username or e-mail",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "ada@example.com"}),
+    )
+    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.VIEWER)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)
 
 
 class ProjectForm(forms.ModelForm):

@@ -83,6 +83,11 @@ def role_may(role: str | None, action: Action) -> bool:
     return Role(role) in ALLOWED[action]
 
 
+def member_removal_action(*, removing_self: bool) -> Action:
+    """Leaving a project needs only to be in it; removing someone else is managing it."""
+    return Action.VIEW if removing_self else Action.MANAGE_PROJECT
+
+
 def allowed_roles(action: Action) -> list[Role]:
     """The roles that may do ``action``, strongest first (for messages and docs)."""
     return [role for role in Role if role in ALLOWED[action]]

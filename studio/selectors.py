@@ -60,6 +60,18 @@ def project_get_for_user(*, user: AnyUser, project_id: int, action: Action) -> P
     return project
 
 
+def member_list(*, project: Project) -> QuerySet[Membership]:
+    return project.memberships.select_related("user").order_by("created_at", "pk")
+
+
+def member_get(*, project: Project, user_id: int) -> Membership:
+    """A member of a project the caller already holds; 404 for anyone else."""
+    membership = member_list(project=project).filter(user_id=user_id).first()
+    if membership is None:
+        raise Http404("No such member")
+    return membership
+
+
 def credential_list(*, project: Project) -> QuerySet[ProviderCredential]:
     return project.credentials.order_by("name")
 

@@ -83,6 +83,8 @@ class World:
     token: ApiToken
     evaluation: Evaluation
     users: dict[str, Any] = field(default_factory=dict)
+    # A member no identity is: the one the member routes change or remove ({user_id}).
+    colleague: Any = None
 
     def ids(self) -> dict[str, int]:
         return {
@@ -96,6 +98,7 @@ class World:
             "seed_file_id": self.seed_file.pk,
             "token_id": self.token.pk,
             "evaluation_id": self.evaluation.pk,
+            "user_id": self.colleague.pk if self.colleague else 0,
         }
 
 
@@ -152,6 +155,8 @@ def world(project, qa_schema, openai_credential, owner, collaborator, stranger) 
         user = type(owner).objects.create_user(role, password=PASSWORD)
         project_member_add(project=project, user=user, role=role)
         world.users[role] = user
+    world.colleague = type(owner).objects.create_user("colleague", email="colleague@example.org")
+    project_member_add(project=project, user=world.colleague, role="viewer")
     return world
 
 
@@ -235,6 +240,20 @@ def _upload(world: World) -> dict[str, Any]:
 PAGES: list[Route] = [
     Route("get", "/projects/{project_id}/", Action.VIEW),
     Route("get", "/projects/{project_id}/runs/status/", Action.VIEW),
+    # {user_id} is a colleague's: removing someone else is managing (leaving: test_members_pages).
+    Route(
+        "post",
+        "/projects/{project_id}/members/",
+        Action.MANAGE_PROJECT,
+        {"identifier": "stranger", "role": "owner"},
+    ),
+    Route(
+        "post",
+        "/projects/{project_id}/members/{user_id}/role/",
+        Action.MANAGE_PROJECT,
+        {"role": "owner"},
+    ),
+    Route("post", "/projects/{project_id}/members/{user_id}/remove/", Action.MANAGE_PROJECT),
     Route("get", "/projects/{project_id}/credentials/new/", Action.MANAGE_CREDENTIALS),
     Route(
         "post",
@@ -329,6 +348,20 @@ PAGES: list[Route] = [
 API: list[Route] = [
     Route("get", "/api/projects/{project_id}", Action.VIEW),
     Route("get", "/api/projects/{project_id}/credentials", Action.VIEW),
+    Route("get", "/api/projects/{project_id}/members", Action.VIEW),
+    Route(
+        "post",
+        "/api/projects/{project_id}/members",
+        Action.MANAGE_PROJECT,
+        {"identifier": "stranger", "role": "owner"},
+    ),
+    Route(
+        "patch",
+        "/api/projects/{project_id}/members/{user_id}",
+        Action.MANAGE_PROJECT,
+        {"role": "owner"},
+    ),
+    Route("delete", "/api/projects/{project_id}/members/{user_id}", Action.MANAGE_PROJECT),
     Route(
         "post",
         "/api/projects/{project_id}/credentials",
@@ -856,3 +889,39 @@ async def test_every_member_watches_the_run_with_the_controls_of_their_role(
         assert ("data-row-review" in message) is (identity != "viewer")
     finally:
         await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_removed_member_loses_the_project_at_once(
+    world: World, member_headers: dict
+) -> None:
+    """Pages, API and websocket ask for the membership on every request: a reviewer removed by
+    the owner gets 404 from the session, the token and a newly opened socket they already held."""
+    from asgiref.sync import sync_to_async
+
+    from studio.members import member_remove
+
+    reviewer, project_id = world.users["reviewer"], world.project.pk
+    page = await sync_to_async(client_for)(reviewer)
+    api, headers = await sync_to_async(_client)(world, "reviewer", api=True)
+    path = f"/ws/runs/{world.run.pk}/"
+    urls = [f"/projects/{project_id}/", f"/runs/{world.run.pk}/"]
+
+    async def statuses() -> list[int]:
+        found = [(await sync_to_async(page.get)(url)).status_code for url in urls]
+        response = await sync_to_async(api.get)(f"/api/projects/{project_id}", **headers)
+        return [*found, response.status_code]
+
+    assert await statuses() == [200, 200, 200]
+    communicator, (connected, _) = await _connect(path, member_headers["reviewer"])
+    assert connected is True
+    await communicator.disconnect()
+
+    await sync_to_async(member_remove)(
+        project=world.project, by=world.users["owner"], user_id=reviewer.pk
+    )
+
+    assert await statuses() == [404, 404, 404]
+    communicator, (connected, code) = await _connect(path, member_headers["reviewer"])
+    assert (connected, code) == (False, 4404)
+    await communicator.disconnect()

@@ -38,6 +38,8 @@ FIELDS = [
     "tokens_per_minute",
     "input_price_per_million",
     "output_price_per_million",
+    "identifier",
+    "role",
 ]
 # Numbers at the edges of the columns they go to (int32, int64, 12 and 10 digits of decimals).
 EDGES = [0, -1, 10**8, 10**10, 2**31, 2**63, 10**20, 10**40, "1e20", "99999999.99995", "1E+400"]
@@ -62,7 +64,7 @@ SPEC = {"columns": [{"name": "n", "kind": "integer", "low": 1, "high": 9}]}
 
 
 @pytest.fixture
-def setting(owner, project) -> dict[str, Any]:
+def setting(owner, collaborator, project) -> dict[str, Any]:
     schema = schema_create(project=project, user=owner, name="Numbers", data=SPEC)
     run = run_create(schema=schema, user=owner, num_rows=2)
     client = Client(
@@ -87,6 +89,8 @@ def setting(owner, project) -> dict[str, Any]:
         ("post", f"/api/schemas/{schema.pk}/runs", {"num_rows": 1, "budget_usd": "1"}),
         ("put", f"/api/runs/{run.pk}/budget", {"budget_usd": "2"}),
         ("post", f"/api/rows/{run.rows.first().pk}/review", {"decision": "accepted"}),
+        ("post", f"/api/projects/{project.pk}/members", {"identifier": "owner", "role": "owner"}),
+        ("patch", f"/api/projects/{project.pk}/members/{collaborator.pk}", {"role": "viewer"}),
     ]
     pages = [f"/projects/{project.pk}/", f"/schemas/{schema.pk}/", f"/runs/{run.pk}/"]
     return {"client": client, "page": page, "urls": urls, "pages": pages}

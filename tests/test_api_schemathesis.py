@@ -14,6 +14,7 @@ from typing import Any
 import hypothesis
 import pytest
 import schemathesis
+from django.contrib.auth import get_user_model
 from django.core.wsgi import get_wsgi_application
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
@@ -27,6 +28,7 @@ from studio.models import ProviderCredential
 from studio.services import (
     api_token_create,
     credential_create,
+    project_member_add,
     schema_create,
     schema_update,
     seed_file_upload,
@@ -67,6 +69,8 @@ def _owned_objects(project: Any, owner: Any) -> dict[str, int]:
     evaluation = evaluation_create(
         run=run, user=owner, name="length", kind="length", settings={"column": "question"}
     )
+    member = get_user_model().objects.create_user("member", email="member@example.org")
+    project_member_add(project=project, user=member, role="viewer")
     return {
         "project_id": project.pk,
         "credential_id": credential.pk,
@@ -78,6 +82,7 @@ def _owned_objects(project: Any, owner: Any) -> dict[str, int]:
         "export_id": export.pk,
         "token_id": spare_token.pk,
         "evaluation_id": evaluation.pk,
+        "user_id": member.pk,
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -9,7 +11,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from studio import selectors, services
-from studio.forms import ProjectForm, SeedUploadForm
+from studio.forms import MemberAddForm, ProjectForm, SeedUploadForm
+from studio.models import Membership, Project
 from studio.permissions import Action
 from studio.signed_in import SignedInRequest
 
@@ -35,10 +38,35 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     return project_page(request, project, SeedUploadForm())
 
 
-def project_page(request: HttpRequest, project, upload_form, status: int = 200) -> HttpResponse:
+def members_context(
+    project: Project,
+    *,
+    member_form: MemberAddForm | None = None,
+    member_error: tuple[int, str] | None = None,
+    notice: str = "",
+) -> dict[str, Any]:
+    """What the Members section shows: the members, the owner's add form (bound, with its
+    errors, after a refused add), a refused change beside its member's row, a notice."""
+    listed = list(selectors.member_list(project=project))
+    return {
+        "project": project,
+        "members": listed,
+        # The last owner is offered no "Leave project" (it would be refused).
+        "owner_count": sum(member.role == Membership.Role.OWNER for member in listed),
+        "member_form": member_form or MemberAddForm(),
+        "member_error": member_error,
+        "member_notice": notice,
+        "role_choices": Membership.Role.choices,
+    }
+
+
+def project_page(
+    request: HttpRequest, project, upload_form, status: int = 200, **members: Any
+) -> HttpResponse:
     """The project's page, with ``upload_form`` (bound and showing its errors after a refused
-    upload)."""
+    upload) and the Members section (``members``: see ``members_context``)."""
     context = {
+        **members_context(project, **members),
         "project": project,
         "credentials": selectors.credential_list(project=project),
         "schemas": selectors.schema_list(project=project),
