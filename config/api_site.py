@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Swagger
 
 from evaluation.api import router as evaluation_router
+from evaluation.compare_api import router as compare_router
 from evaluation.evaluation_api import router as evaluations_router
 from evaluation.scoring.services import EvaluationError, EvaluationInvalid
 from evaluation.services import ExportError, ReviewError
@@ -40,6 +41,7 @@ api.add_router("/", members_router)
 api.add_router("/", generation_router)
 api.add_router("/", evaluation_router)
 api.add_router("/", evaluations_router)
+api.add_router("/", compare_router)
 
 
 @api.exception_handler(SchemaError)

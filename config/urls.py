@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from config.api_site import api
+from evaluation import compare_views
 from evaluation import evaluation_views as evaluation_pages
 from evaluation import views as evaluation_views
 from generation import views as generation_views
@@ -132,6 +133,12 @@ urlpatterns = [
         "evaluations/<int:evaluation_id>/<slug:action>/",
         evaluation_pages.evaluation_action,
         name="evaluation-action",
+    ),
+    path("runs/<int:run_id>/compare/", compare_views.run_compare_pick, name="run-compare-pick"),
+    path(
+        "runs/<int:run_id>/compare/<int:other_run_id>/",
+        compare_views.run_compare,
+        name="run-compare",
     ),
     path("api/", api.urls),
     path("admin/", admin.site.urls),

@@ -6,6 +6,7 @@ histogram, bars per criterion, bars per sampler value)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -185,3 +186,104 @@ def paired_bars(items: Sequence[tuple[str, float, float]]) -> tuple[list[PairedB
             )
         )
     return bars, max(len(items), 1) * PAIR_ROW_HEIGHT
+
+
+@dataclass(frozen=True)
+class GroupedBin:
+    """One bin of two histograms drawn side by side: run A's bar, then run B's."""
+
+    label: str
+    label_x: float
+    label_y: float
+    a: Bar
+    b: Bar
+
+
+def _same_bins(a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]]) -> bool:
+    return len(a) == len(b) and all(
+        math.isclose(x["low"], y["low"]) and math.isclose(x["high"], y["high"])
+        for x, y in zip(a, b, strict=True)
+    )
+
+
+def grouped_histogram(
+    a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]]
+) -> list[GroupedBin] | None:
+    """Two runs' histograms over the same bins, each bar the share of its own run's scored
+    rows (runs of different sizes compare); None when the bins differ (scores without a fixed
+    scale are binned over each run's own range) or both are empty."""
+    if not (a or b):
+        return None
+    if a and b and not _same_bins(a, b):
+        return None
+    bins = a or b
+    counts_a = [int(x["count"]) for x in a] if a else [0] * len(bins)
+    counts_b = [int(x["count"]) for x in b] if b else [0] * len(bins)
+    totals = (sum(counts_a) or 1, sum(counts_b) or 1)
+    shares = [(ca / totals[0], cb / totals[1]) for ca, cb in zip(counts_a, counts_b, strict=True)]
+    top = max(max(pair) for pair in shares) or 1.0
+    step = WIDTH / len(bins)
+    width = max((step - 2 * BAR_GAP) / 2, 1)
+    plot = HEIGHT - LABEL_SPACE
+    grouped = []
+    for i, (b_, (share_a, share_b)) in enumerate(zip(bins, shares, strict=True)):
+        label = _bin_label(b_["low"], b_["high"], bool(b_.get("integers")))
+        bars = []
+        for side, (share, count) in enumerate(((share_a, counts_a[i]), (share_b, counts_b[i]))):
+            height = plot * share / top
+            bars.append(
+                Bar(
+                    x=i * step + BAR_GAP + side * width,
+                    y=plot - height,
+                    width=width,
+                    height=height,
+                    label=label,
+                    value=f"{percent(share)} ({count} rows)",
+                    label_x=0,
+                    label_y=0,
+                )
+            )
+        grouped.append(GroupedBin(label, i * step + step / 2, HEIGHT - 8, bars[0], bars[1]))
+    return grouped
+
+
+@dataclass(frozen=True)
+class Segment:
+    x: float
+    width: float
+    part: int  # which share of the row: its position in the row's shares
+    value: str
+
+
+@dataclass(frozen=True)
+class StackedRow:
+    label: str
+    label_x: float
+    label_y: float
+    y: float
+    height: float
+    segments: list[Segment]
+
+
+def stacked_bars(
+    rows: Sequence[tuple[str, Sequence[float | None]]],
+) -> tuple[list[StackedRow], int]:
+    """One bar per (label, shares) split into its shares (summing to 1 or less): a pairwise
+    judge's wins, ties and losses per run. Returns the rows and the chart's height."""
+    label_width = WIDTH * 0.3
+    plot = WIDTH - label_width - 10
+    drawn = []
+    for i, (label, shares) in enumerate(rows):
+        x = label_width
+        segments = []
+        for part, share in enumerate(shares):
+            width = plot * max(0.0, min(1.0, share or 0.0))
+            segments.append(Segment(x, width, part, percent(share or 0.0)))
+            x += width
+        y = i * PAIR_ROW_HEIGHT
+        drawn.append(
+            StackedRow(
+                label[:40], label_width - 6, y + PAIR_ROW_HEIGHT / 2 + 4, y + 4, 22, segments
+            )
+        )
+    return drawn, max(len(rows), 1) * PAIR_ROW_HEIGHT

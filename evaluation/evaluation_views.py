@@ -27,6 +27,7 @@ from studio.permissions import Action
 from studio.signed_in import SignedInRequest
 
 SCORES_PER_PAGE = 50
+PAIRWISE_FLIPS = "Position flips"  # evaluation/kinds/pairwise_judge.py's figure
 
 
 @login_required
@@ -84,6 +85,34 @@ def _int(raw: str | None) -> int | None:
         return None
 
 
+def _pairwise_rates(evaluation: Evaluation, summary: dict) -> tuple[dict | None, dict]:
+    """A pairwise judge's win (column A), tie and loss (column B wins) rates, its mean being
+    only A's share of the points, and the summary's other figures to list."""
+    rates = summary.get("pairwise") or {}
+    figures = summary.get("figures") or {}
+    if not rates.get("judged"):
+        return None, figures
+    settings = evaluation.settings or {}
+    columns = {"column_a": settings.get("column"), "column_b": settings.get("column_b")}
+    return {**rates, **columns}, {k: v for k, v in figures.items() if k == PAIRWISE_FLIPS}
+
+
+def _charts(summary: dict) -> dict[str, object]:
+    """The summary's charts: the histogram, bars per criterion and per sampler value."""
+    criteria = summary.get("criteria") or {}
+    histogram = histogram_bars(summary.get("histogram") or [])
+    return {
+        "histogram": histogram,
+        "histogram_crowded": labels_crowded(histogram),
+        "criteria_bars": horizontal_bars(list(criteria.items())) if criteria else None,
+        "breakdowns": [
+            (column, horizontal_bars([(g["value"], g["mean"]) for g in groups]), groups)
+            for column, groups in (summary.get("by_column") or {}).items()
+            if any(g["mean"] is not None for g in groups)
+        ],
+    }
+
+
 @login_required
 def evaluation_detail(request: SignedInRequest, evaluation_id: int) -> HttpResponse:
     evaluation = selectors.evaluation_get_for_user(
@@ -103,13 +132,6 @@ def evaluation_detail(request: SignedInRequest, evaluation_id: int) -> HttpRespo
         cluster=cluster,
     )
     page = Paginator(scores, SCORES_PER_PAGE).get_page(request.GET.get("page"))
-    criteria = summary.get("criteria") or {}
-    criteria_bars = horizontal_bars(list(criteria.items())) if criteria else None
-    breakdowns = [
-        (column, horizontal_bars([(g["value"], g["mean"]) for g in groups]), groups)
-        for column, groups in (summary.get("by_column") or {}).items()
-        if any(g["mean"] is not None for g in groups)
-    ]
     # A kind whose figures are the result (coverage) leaves every row without a number.
     scoreless = bool(
         kind
@@ -119,18 +141,18 @@ def evaluation_detail(request: SignedInRequest, evaluation_id: int) -> HttpRespo
         and not summary.get("failed")
     )
     pairs = selectors.judge_agreement_pairs(evaluation=evaluation)
+    pairwise, figures = _pairwise_rates(evaluation, summary)
     context = {
         "evaluation": evaluation,
         "run": evaluation.run,
         "project": evaluation.run.project,
         "kind": kind,
         "summary": summary,
-        "histogram": (histogram := histogram_bars(summary.get("histogram") or [])),
-        "histogram_crowded": labels_crowded(histogram),
+        **_charts(summary),
         "value_unit": kind.value_unit(evaluation.settings) if kind and kind.value_unit else "",
-        "criteria_bars": criteria_bars,
-        "breakdowns": breakdowns,
         "agreement": agreement(pairs) if pairs else None,
+        "pairwise": pairwise,
+        "figures": figures,
         "page": page,
         "scoreless": scoreless,
         "filters": {

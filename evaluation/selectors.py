@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
 from django.http import Http404
 
 from evaluation.models import Evaluation, HubExport, Score
 from generation.models import Row, Run
+from generation.selectors import run_get_for_user
 from studio.permissions import Action
 from studio.selectors import AnyUser, authorize
 
@@ -121,3 +122,61 @@ def judge_agreement_pairs(*, evaluation: Evaluation) -> list[tuple[bool, bool]]:
         row__review_status__in=[Row.Review.ACCEPTED, Row.Review.REJECTED],
     ).values_list("passed", "row__review_status")
     return [(bool(passed), review == Row.Review.ACCEPTED) for passed, review in rows]
+
+
+# --- comparing two runs ---------------------------------------------------------------------
+
+MSG_OTHER_PROJECT = "No such run in this project: runs are compared within one project."
+COMPARE_CHOICES = 100
+
+
+def run_pair_get_for_user(*, user: AnyUser, run_id: int, other_run_id: int) -> tuple[Run, Run]:
+    """Both runs, each viewable by the user, and in the same project: nothing is compared
+    across projects, even by someone who may view both (a 404 either way, so an id of another
+    project reveals nothing)."""
+    run = run_get_for_user(user=user, run_id=run_id, action=Action.VIEW)
+    other = run_get_for_user(user=user, run_id=other_run_id, action=Action.VIEW)
+    if other.project_id != run.project_id:
+        raise Http404(MSG_OTHER_PROJECT)
+    return run, other
+
+
+def runs_to_compare_with(*, run: Run) -> list[Run]:
+    """The project's other runs, those of the same schema first, newest first."""
+    return list(
+        Run.objects.filter(project_id=run.project_id)
+        .exclude(pk=run.pk)
+        .annotate(same=Case(When(schema_id=run.schema_id, then=Value(0)), default=Value(1)))
+        .order_by("same", "-created_at")[:COMPARE_CHOICES]
+    )
+
+
+def current_evaluations(*, run: Run) -> list[Evaluation]:
+    """The run's finished current versions, by name."""
+    return list(
+        run.evaluations.filter(is_current=True, status=Evaluation.Status.DONE).order_by(
+            "name", "kind"
+        )
+    )
+
+
+def scores_by_index(*, evaluation: Evaluation) -> Iterator[tuple[int, float | None]]:
+    """(row index, value) in index order, streamed."""
+    return (
+        Score.objects.filter(evaluation=evaluation)
+        .order_by("row__index")
+        .values_list("row__index", "value")
+        .iterator(chunk_size=5000)
+    )
+
+
+def score_details(*, evaluation: Evaluation) -> Iterator[dict]:
+    return (
+        Score.objects.filter(evaluation=evaluation, error="")
+        .values_list("detail", flat=True)
+        .iterator(chunk_size=5000)
+    )
+
+
+def row_ids_by_index(*, run: Run, indexes: list[int]) -> dict[int, int]:
+    return dict(run.rows.filter(index__in=indexes).values_list("index", "pk"))

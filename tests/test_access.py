@@ -99,6 +99,8 @@ class World:
             "token_id": self.token.pk,
             "evaluation_id": self.evaluation.pk,
             "user_id": self.colleague.pk if self.colleague else 0,
+            # The run compared with itself: both ids go through the one access check.
+            "other_run_id": self.run.pk,
         }
 
 
@@ -336,6 +338,8 @@ PAGES: list[Route] = [
         {"name": "len", "kind": "length", "column": "question", "unit": "words"},
     ),
     Route("get", "/evaluations/{evaluation_id}/", Action.VIEW),
+    Route("get", "/runs/{run_id}/compare/", Action.VIEW),
+    Route("get", "/runs/{run_id}/compare/{other_run_id}/", Action.VIEW),
     *[
         Route(
             "post", "/evaluations/{evaluation_id}/{action}/", Action.EVALUATE, params={"action": a}
@@ -437,6 +441,7 @@ API: list[Route] = [
     Route("post", "/api/evaluations/{evaluation_id}/rerun", Action.EVALUATE),
     Route("get", "/api/evaluations/{evaluation_id}/scores", Action.VIEW),
     Route("get", "/api/evaluations/{evaluation_id}/summary", Action.VIEW),
+    Route("get", "/api/runs/{run_id}/compare/{other_run_id}", Action.VIEW),
 ]
 
 # Routes of no project: a signed-in user's own (tested in `test_user_routes_*`).

@@ -83,6 +83,7 @@ def _owned_objects(project: Any, owner: Any) -> dict[str, int]:
         "token_id": spare_token.pk,
         "evaluation_id": evaluation.pk,
         "user_id": member.pk,
+        "other_run_id": run.pk,  # a run compared with itself
     }
 
 
