@@ -11,6 +11,7 @@ from ninja import NinjaAPI, Swagger
 from evaluation.api import router as evaluation_router
 from evaluation.compare_api import router as compare_router
 from evaluation.evaluation_api import router as evaluations_router
+from evaluation.gate_api import router as gate_router
 from evaluation.scoring.services import EvaluationError, EvaluationInvalid
 from evaluation.services import ExportError, ReviewError
 from generation.api import router as generation_router
@@ -42,6 +43,7 @@ api.add_router("/", generation_router)
 api.add_router("/", evaluation_router)
 api.add_router("/", evaluations_router)
 api.add_router("/", compare_router)
+api.add_router("/", gate_router)
 
 
 @api.exception_handler(SchemaError)

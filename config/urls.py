@@ -7,6 +7,7 @@ from django.urls import path
 from config.api_site import api
 from evaluation import compare_views
 from evaluation import evaluation_views as evaluation_pages
+from evaluation import gate_views as gate_pages
 from evaluation import views as evaluation_views
 from generation import views as generation_views
 from studio.views import (
@@ -128,6 +129,16 @@ urlpatterns = [
         "evaluations/<int:evaluation_id>/",
         evaluation_pages.evaluation_detail,
         name="evaluation-detail",
+    ),
+    path(
+        "evaluations/<int:evaluation_id>/gate/regenerate/",
+        gate_pages.gate_regenerate_page,
+        name="gate-regenerate",
+    ),
+    path(
+        "evaluations/<int:evaluation_id>/gate/reject/",
+        gate_pages.gate_reject_page,
+        name="gate-reject",
     ),
     path(
         "evaluations/<int:evaluation_id>/<slug:action>/",

@@ -16,3 +16,12 @@ def push_to_hub(export_id: int) -> None:
 @dramatiq.actor(queue_name="evaluations", max_retries=5, time_limit=60 * 60 * 1000)
 def score_chunk(evaluation_id: int, number: int) -> None:
     score_one_chunk(evaluation_id=evaluation_id, number=number)
+
+
+# One step of a quality gate's loop (evaluation/gate/steps.py): it fills regenerated rows and
+# scores them here, so a round can take as long as a chunk of the run.
+@dramatiq.actor(queue_name="evaluations", max_retries=5, time_limit=60 * 60 * 1000)
+def gate_step(gate_id: int) -> None:
+    from evaluation.gate.steps import gate_step as step
+
+    step(gate_id=gate_id)

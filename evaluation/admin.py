@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from evaluation.models import Evaluation, EvaluationChunk, HubExport, Score
+from evaluation.models import Evaluation, EvaluationChunk, HubExport, QualityGate, Score
 
 
 @admin.register(HubExport)
@@ -30,3 +30,10 @@ class ScoreAdmin(admin.ModelAdmin):
     list_display = ["evaluation", "row", "value", "passed"]
     list_filter = ["passed"]
     raw_id_fields = ["evaluation", "row"]
+
+
+@admin.register(QualityGate)
+class QualityGateAdmin(admin.ModelAdmin):
+    list_display = ["evaluation", "action", "status", "round", "max_attempts", "created_at"]
+    list_filter = ["action", "status"]
+    raw_id_fields = ["evaluation", "created_by"]

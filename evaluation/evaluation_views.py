@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from evaluation import selectors
 from evaluation.charts import histogram_bars, horizontal_bars, labels_crowded
 from evaluation.forms import EvaluationForm
+from evaluation.gate_views import gate_context
 from evaluation.kinds import KINDS
 from evaluation.metrics.agreement import agreement
 from evaluation.models import Evaluation
@@ -162,6 +163,7 @@ def evaluation_detail(request: SignedInRequest, evaluation_id: int) -> HttpRespo
             "cluster": cluster,
         },
         "history": selectors.evaluation_history(evaluation=evaluation),
+        "gate": gate_context(evaluation),
         "evaluations": selectors.evaluation_list(run=evaluation.run),
     }
     return render(request, "evaluation/evaluation_detail.html", context)

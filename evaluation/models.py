@@ -146,3 +146,51 @@ class Score(models.Model):
 
     def __str__(self) -> str:
         return f"{self.value} for row {self.row_id} in evaluation {self.evaluation_id}"
+
+
+class QualityGate(models.Model):
+    """An action on the rows below an evaluation's threshold (evaluation/gate/): reject them, or
+    regenerate them and score them again, at most ``max_attempts`` times. The database holds
+    where the loop is (``status``, ``round``), so a redelivered step carries on from there."""
+
+    class Action(models.TextChoices):
+        REGENERATE = "regenerate", "Regenerate the rows below"
+        REJECT = "reject", "Reject the rows below"
+
+    class Status(models.TextChoices):
+        # Waiting for the evaluation's scores (then decides: done, or regenerate the rows below).
+        SCORING = "scoring", "Scoring"
+        REGENERATING = "regenerating", "Regenerating"
+        DONE = "done", "Done"
+        STOPPED = "stopped", "Stopped"
+
+    ACTIVE = (Status.SCORING, Status.REGENERATING)
+
+    evaluation = models.ForeignKey(Evaluation, on_delete=models.CASCADE, related_name="gates")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    max_attempts = models.PositiveSmallIntegerField(default=1)
+    # Regenerations made so far (each of the rows below, once per round).
+    round = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCORING)
+    # Set on the run form, before the run started.
+    from_run = models.BooleanField(default=False)
+    # "<evaluation> below <threshold>": the reason rows get.
+    reason = models.CharField(max_length=300)
+    rows_below = models.PositiveIntegerField(default=0)
+    rows_regenerated = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} gate on evaluation {self.evaluation_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from django.db.models import Case, Q, QuerySet, Value, When
 from django.http import Http404
 
-from evaluation.models import Evaluation, HubExport, Score
+from evaluation.models import Evaluation, HubExport, QualityGate, Score
 from generation.models import Row, Run
 from generation.selectors import run_get_for_user
 from studio.permissions import Action
@@ -180,3 +180,12 @@ def score_details(*, evaluation: Evaluation) -> Iterator[dict]:
 
 def row_ids_by_index(*, run: Run, indexes: list[int]) -> dict[int, int]:
     return dict(run.rows.filter(index__in=indexes).values_list("index", "pk"))
+
+
+def gate_list(*, evaluation: Evaluation) -> QuerySet[QualityGate]:
+    """The quality gates run on this evaluation, newest first."""
+    return (
+        QualityGate.objects.filter(evaluation=evaluation)
+        .select_related("created_by")
+        .order_by("-created_at")
+    )

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from generation.models import BatchJob, BatchRequest, BudgetHold, LlmCall, Row, Run
+from generation.models import BatchJob, BatchRequest, BudgetHold, LlmCall, Row, RowVersion, Run
 
 
 @admin.register(Run)
@@ -71,3 +71,12 @@ class BatchRequestAdmin(admin.ModelAdmin):
     list_filter = ["open"]
     raw_id_fields = ["job"]
     search_fields = ["key"]
+
+
+@admin.register(RowVersion)
+class RowVersionAdmin(admin.ModelAdmin):
+    """A regenerated row's earlier values: a record, written by generation/regeneration.py."""
+
+    list_display = ["row", "attempt", "reason", "created_by", "created_at"]
+    raw_id_fields = ["row", "created_by"]
+    readonly_fields = ["columns", "values", "errors", "edited_values", "review_status", "scores"]

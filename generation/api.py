@@ -34,6 +34,12 @@ router = Router(tags=["runs"])
 
 
 # Bodies are checked by the pages' own forms (RunStartForm, BudgetForm): one validation.
+class GateIn(InputSchema):
+    kind: str = Field(min_length=1, max_length=40)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    max_attempts: int = Field(default=2, ge=1, le=5)
+
+
 class RunIn(InputSchema):
     num_rows: int = Field(ge=1, description="At most STUDIO_MAX_ROWS_PER_RUN")
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
@@ -41,6 +47,9 @@ class RunIn(InputSchema):
     fresh_samples: bool = False
     # "batch": the providers' batch APIs, about half the price, answers within hours.
     mode: Literal["online", "batch"] = "online"
+    # A quality gate for when the run ends: an evaluation kind with a threshold in its settings;
+    # the rows below it are regenerated at most ``max_attempts`` times (evaluation/gate/).
+    gate: GateIn | None = None
 
 
 class BudgetIn(InputSchema):
@@ -128,7 +137,10 @@ def _run_out(run: Any) -> dict[str, Any]:
 @router.post("/schemas/{schema_id}/runs", response={201: RunOut})
 def start_run(request: SignedInRequest, schema_id: int, payload: RunIn) -> Any:
     schema = schema_get_for_user(user=request.user, schema_id=schema_id, action=Action.OPERATE_RUNS)
-    data = form_validated(RunStartForm, payload.dict())
+    fields = payload.dict()
+    gate = fields.pop("gate", None) or {}
+    fields |= {f"gate_{key}": value for key, value in gate.items()}
+    data = form_validated(RunStartForm, fields)
     run = services.run_create(schema=schema, user=request.user, **data)
     return Status(201, _run_out(run))
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 
 from generation.models import Run
+from generation.run_gates import gate_kind_choices
 
 _BUDGET_COLUMN = Run._meta.get_field("budget_usd")
 # The largest budget its column holds (99 999 999.9999 USD): a larger one would fail to save,
@@ -33,6 +34,11 @@ def budget_field(**kwargs: Any) -> forms.DecimalField:
         label="Budget (USD)",
         **kwargs,
     )
+
+
+MSG_GATE_SETTINGS = (
+    'give the gate\'s settings as a JSON object, e.g. {"column": "answer", "min_length": 20}'
+)
 
 
 class RunStartForm(forms.Form):
@@ -60,6 +66,17 @@ class RunStartForm(forms.Form):
 
     # The API names the mode; the page ticks "batch".
     mode = forms.ChoiceField(required=False, choices=Run.Mode.choices)
+    # --- a quality gate for when the run ends (evaluation/gate/from_run.py); becomes ``gate`` ---
+    gate_kind = forms.ChoiceField(required=False, label="Quality gate")
+    gate_settings = forms.JSONField(
+        required=False,
+        label="Gate settings",
+        help_text='The evaluation\'s settings with its threshold, e.g. {"column": "answer", '
+        '"min_length": 20}',
+    )
+    gate_max_attempts = forms.IntegerField(
+        required=False, min_value=1, max_value=5, initial=2, label="Regenerate at most"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,12 +85,26 @@ class RunStartForm(forms.Form):
         num_rows = cast(forms.IntegerField, self.fields["num_rows"])
         num_rows.max_value = limit
         num_rows.validators.append(MaxValueValidator(limit))
+        gate_kind = cast(forms.ChoiceField, self.fields["gate_kind"])
+        gate_kind.choices = [("", "No gate"), *gate_kind_choices()]
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
         batch = cleaned.pop("batch", False)
         cleaned["mode"] = Run.Mode.BATCH if batch else (cleaned.get("mode") or Run.Mode.ONLINE)
+        kind = cleaned.pop("gate_kind", "")
+        gate_settings = cleaned.pop("gate_settings", None)
+        attempts = cleaned.pop("gate_max_attempts", None)
+        cleaned["gate"] = None
+        if kind:
+            if not isinstance(gate_settings, dict):
+                self.add_error("gate_settings", MSG_GATE_SETTINGS)
+            cleaned["gate"] = {
+                "kind": kind,
+                "settings": gate_settings if isinstance(gate_settings, dict) else {},
+                "max_attempts": attempts or 2,
+            }
         return cleaned
 
 

@@ -60,6 +60,10 @@ class Run(models.Model):
     # When a worker last sent the pending chunks of this run again because it had stopped
     # advancing (generation/worker/stalled_runs.py); counts as progress for the next sweep.
     swept_at = models.DateTimeField(null=True, blank=True)
+    # A quality gate set before the run started ({"name", "kind", "settings", "max_attempts"}):
+    # when the run ends, an evaluation with these settings scores it and the rows below its
+    # threshold are regenerated (evaluation/gate/). Empty: none.
+    gate = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -137,6 +141,38 @@ class Row(models.Model):
     @property
     def final_values(self) -> dict:
         return self.edited_values if self.edited_values is not None else self.values
+
+
+class RowVersion(models.Model):
+    """What a row was before it was regenerated (generation/regeneration.py): its values, the
+    scores they had, and why they were replaced. ``attempt`` numbers the row's generations: 1 is
+    the first; the row's current values are attempt ``max(attempt) + 1``."""
+
+    row = models.ForeignKey(Row, on_delete=models.CASCADE, related_name="versions")
+    attempt = models.PositiveIntegerField()
+    # The columns regenerated after this version (those asked and those depending on them).
+    columns = models.JSONField(default=list)
+    values = models.JSONField(default=dict)
+    errors = models.JSONField(default=dict)
+    edited_values = models.JSONField(null=True, blank=True)
+    review_status = models.CharField(max_length=16, blank=True)
+    # Evaluation id (as text) → {"name", "value", "passed"}: the scores these values had.
+    scores = models.JSONField(default=dict, blank=True)
+    # "quality gate: <evaluation> below <threshold>" or "manual".
+    reason = models.CharField(max_length=300)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["row", "attempt"]
+        constraints = [
+            models.UniqueConstraint(fields=["row", "attempt"], name="rowversion_unique_attempt")
+        ]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.attempt} of row {self.row_id}"
 
 
 class LlmCall(models.Model):

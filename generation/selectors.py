@@ -11,7 +11,7 @@ from django.db.models import Case, Count, Q, QuerySet, Sum, Value, When
 from django.http import Http404
 from django.utils import timezone
 
-from generation.models import LlmCall, Row, Run
+from generation.models import LlmCall, Row, RowVersion, Run
 from generation.worker.budget_holds import holds_live_total
 from studio.models import Project
 from studio.permissions import Action
@@ -324,3 +324,8 @@ def run_list_for_board(*, user: AnyUser, project: Project | None = None, limit: 
             "going", "-created_at"
         )[:limit]
     )
+
+
+def row_history(*, row: Row) -> list[RowVersion]:
+    """The row's earlier values, newest first (generation/regeneration.py)."""
+    return list(row.versions.select_related("created_by").order_by("-attempt"))

@@ -25,6 +25,7 @@ from generation.batch.services import (  # batch mode
 )
 from generation.models import Row, Run
 from generation.pending_rows import pending_rows_insert
+from generation.run_gates import run_gate_checked
 from generation.worker.budget_holds import holds_clear_all
 from generation.worker.row_writes import run_finish_if_done
 from studio.models import DatasetSchema
@@ -91,6 +92,7 @@ def run_create(
     budget_usd: Decimal | None = None,
     fresh_samples: bool = False,
     mode: str = Run.Mode.ONLINE,
+    gate: dict | None = None,
 ) -> Run:
     if budget_usd is not None and budget_usd <= 0:
         raise RunError(MSG_BAD_BUDGET)
@@ -115,6 +117,9 @@ def run_create(
         created_by=user,
         started_at=timezone.now(),
     )
+    if gate:  # a quality gate for when it ends (evaluation/gate/from_run.py)
+        run.gate = run_gate_checked(run, gate)
+        run.save(update_fields=["gate"])
     pending_rows_insert(run_id=run.pk, count=num_rows)
     run_enqueue_pending(run_id=run.pk)
     _publish_after_commit(run)

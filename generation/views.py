@@ -18,6 +18,7 @@ from generation.live.panels import row_panels, run_panels, with_badges
 from generation.preview import preview_rows
 from generation.selectors import (
     row_get_for_user,
+    row_history,
     row_list,
     row_list_recent,
     row_llm_calls,
@@ -81,6 +82,7 @@ def row_detail(request: SignedInRequest, row_id: int) -> HttpResponse:
         "other_errors": row_other_errors(row=row, calls=calls),
         "in_panel": bool(request.htmx),
         "panels": row_panels(row),
+        "versions": row_history(row=row),
     }
     if request.htmx:
         return render(request, "generation/partials/row_detail.html", context)

@@ -346,6 +346,16 @@ PAGES: list[Route] = [
         )
         for a in ("rerun", "cancel")
     ],
+    # The world's evaluation has no threshold: the gate pages show why (200), act on nothing.
+    Route("get", "/evaluations/{evaluation_id}/gate/regenerate/", Action.OPERATE_RUNS),
+    Route(
+        "post",
+        "/evaluations/{evaluation_id}/gate/regenerate/",
+        Action.OPERATE_RUNS,
+        {"max_attempts": "2"},
+    ),
+    Route("get", "/evaluations/{evaluation_id}/gate/reject/", Action.EVALUATE),
+    Route("post", "/evaluations/{evaluation_id}/gate/reject/", Action.EVALUATE),
 ]
 
 # API operations about a project's contents, by their OpenAPI path.
@@ -442,6 +452,18 @@ API: list[Route] = [
     Route("get", "/api/evaluations/{evaluation_id}/scores", Action.VIEW),
     Route("get", "/api/evaluations/{evaluation_id}/summary", Action.VIEW),
     Route("get", "/api/runs/{run_id}/compare/{other_run_id}", Action.VIEW),
+    Route("get", "/api/evaluations/{evaluation_id}/gate", Action.VIEW),
+    # The world's evaluation has no threshold: refused by the gate's rules (400).
+    Route(
+        "post",
+        "/api/evaluations/{evaluation_id}/gate/regenerate",
+        Action.OPERATE_RUNS,
+        {"max_attempts": 2},
+        ok=(202, 400),
+    ),
+    Route(
+        "post", "/api/evaluations/{evaluation_id}/gate/reject", Action.EVALUATE, {}, ok=(200, 400)
+    ),
 ]
 
 # Routes of no project: a signed-in user's own (tested in `test_user_routes_*`).

@@ -183,4 +183,18 @@ def evaluation_resume_unfinished() -> int:
         for number in numbers:
             score_chunk.send(evaluation_id, number)
         resumed += 1
-    return resumed
+    return resumed + _resume_gates()
+
+
+def _resume_gates() -> int:
+    """Send again the next step of every quality gate still working (evaluation/gate/steps.py
+    starts each step from the database, so a step sent twice does nothing twice)."""
+    from evaluation.actors import gate_step
+    from evaluation.models import QualityGate
+
+    gate_ids = list(
+        QualityGate.objects.filter(status__in=QualityGate.ACTIVE).values_list("pk", flat=True)
+    )
+    for gate_id in gate_ids:
+        gate_step.send(gate_id)
+    return len(gate_ids)

@@ -19,6 +19,7 @@ from django.conf import settings
 from generation import live
 from generation.engine import fill_row
 from generation.models import Row, Run
+from generation.regeneration_samples import regenerated_samples
 from generation.seeds.data import SeedData
 from generation.seeds.loading import load_seed_data
 from generation.worker.call_slots import CallSlots
@@ -50,6 +51,8 @@ class _Chunk:
     rows: list[Row]
     credentials: dict[int, ProviderCredential]
     seeds: SeedData
+    # Regenerated rows: row index → column → attempt (generation/regeneration.py).
+    samples: dict[int, dict[str, int]]
 
 
 def _load_chunk(run_id: int, start: int, end: int) -> _Chunk | None:
@@ -71,7 +74,8 @@ def _load_chunk(run_id: int, start: int, end: int) -> _Chunk | None:
     seeds = load_seed_data(
         project_id=run.project_id, spec=spec, seed=run.seed, row_indices=[r.index for r in rows]
     )
-    return _Chunk(run, spec, rows, credentials, seeds)
+    samples = regenerated_samples(run_id=run.pk, row_ids=[r.pk for r in rows])
+    return _Chunk(run, spec, rows, credentials, seeds, samples)
 
 
 async def fill_chunk(run_id: int, start: int, end: int) -> None:
@@ -131,6 +135,7 @@ def _call_context(chunk: _Chunk, db: DbThread, store: ChunkStore) -> CallContext
         # The oldest chunk's rows first: chunks sharing the slots finish one after the other,
         # not all at once (call_slots.py).
         slot_order=next(_chunk_order),
+        row_samples=chunk.samples,
     )
 
 

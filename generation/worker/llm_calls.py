@@ -118,6 +118,9 @@ class CallContext:
         default_factory=lambda: build_rate_limiter(settings.STUDIO_REDIS_URL)
     )
     on_miss: MissPolicy = call_online
+    # Row index → column → the attempt whose sample it asks for: a regenerated column asks a
+    # fresh sample (``sample_key``), the others the one they were answered by before.
+    row_samples: dict[int, dict[str, int]] = field(default_factory=dict)
     _providers: dict[int, Provider] = field(default_factory=dict)
     # Providers built here (not pooled by a worker thread's kept loop), closed by aclose.
     _owned: list[Provider] = field(default_factory=list)
@@ -224,12 +227,20 @@ class CallContext:
             project_id=self.project_id,
             provider=credential.provider,
             base_url=credential.base_url,
-            sample=f"{self.sample_prefix}:{ask.row_index}",
+            sample=self.sample_key(ask),
         )
         cached = await self._ledger_lookup(key)
         if cached is not None:
             return PaidCall(ledger_completion(cached), cached.cost_usd, True)
         return await self.on_miss(self, LedgerMiss(credential, ask, request, key, reask))
+
+    def sample_key(self, ask: LlmAsk) -> str:
+        """The sample a call asks for: the row's, or for a column regenerated at attempt ``n``
+        (generation/regeneration.py) a fresh one per attempt, so the ledger does not give the
+        old answer again, while the same attempt asked twice is answered by it."""
+        sample = f"{self.sample_prefix}:{ask.row_index}"
+        attempt = self.row_samples.get(ask.row_index, {}).get(ask.column.name)
+        return sample if attempt is None else f"{sample}:attempt:{attempt}"
 
     async def call_provider(self, miss: LedgerMiss) -> PaidCall:
         """The online call of a ledger miss: priced, sent (``OnlineCall``: a call slot, the

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from generation.engine import RowOutcome
 from generation.models import LlmCall, Row, Run
+from generation.signals import run_with_gate_ended
 from generation.worker.budget_holds import (
     HoldAnswer,
     holds_clear,
@@ -265,6 +266,8 @@ def run_finish_if_done(*, run_id: int) -> bool:
     )
     if closed:
         holds_clear(run_id)  # no call is left to make: only a dead worker's could remain
+        if Run.objects.filter(pk=run_id).exclude(gate={}).exists():
+            run_with_gate_ended.send(sender=Run, run_id=run_id)
     return closed
 
 

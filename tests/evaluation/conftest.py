@@ -48,3 +48,11 @@ def seed_table_run(worker, project, owner, *, data: bytes, name: str = "gold"):
 @pytest.fixture
 def gold_run(worker, project, owner):
     return seed_table_run(worker, project, owner, data=GOLD_CSV)
+
+
+@pytest.fixture
+def gate_schema(project, owner, openai_credential):
+    """A schema whose rows a test scripts one by one (tests/evaluation/gate_fixtures.py)."""
+    from tests.evaluation.gate_fixtures import make_gate_schema
+
+    return make_gate_schema(project, owner, openai_credential)
