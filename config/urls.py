@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from config.api_site import api
-from evaluation import compare_views
+from evaluation import compare_views, focus_views
 from evaluation import evaluation_views as evaluation_pages
 from evaluation import gate_views as gate_pages
 from evaluation import views as evaluation_views
@@ -113,6 +113,14 @@ urlpatterns = [
     ),
     path("rows/<int:row_id>/", generation_views.row_detail, name="row-detail"),
     path("rows/<int:row_id>/review/", evaluation_views.row_review, name="row-review"),
+    path("runs/<int:run_id>/review/", focus_views.review_focus, name="run-review"),
+    path(
+        "runs/<int:run_id>/review/decide/",
+        focus_views.review_focus_decide,
+        name="run-review-decide",
+    ),
+    path("runs/<int:run_id>/review/edit/", focus_views.review_focus_edit, name="run-review-edit"),
+    path("runs/<int:run_id>/review/undo/", focus_views.review_focus_undo, name="run-review-undo"),
     path("runs/<int:run_id>/export/", evaluation_views.run_export, name="run-export"),
     path(
         "runs/<int:run_id>/export/hub-pushes/",

@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from evaluation.models import Evaluation, EvaluationChunk, HubExport, QualityGate, Score
+from evaluation.models import (
+    Evaluation,
+    EvaluationChunk,
+    HubExport,
+    QualityGate,
+    ReviewAction,
+    Score,
+)
 
 
 @admin.register(HubExport)
@@ -37,3 +44,11 @@ class QualityGateAdmin(admin.ModelAdmin):
     list_display = ["evaluation", "action", "status", "round", "max_attempts", "created_at"]
     list_filter = ["action", "status"]
     raw_id_fields = ["evaluation", "created_by"]
+
+
+@admin.register(ReviewAction)
+class ReviewActionAdmin(admin.ModelAdmin):
+    list_display = ["run", "row", "user", "kind", "column", "created_at", "undone_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["run", "row", "user"]
+    readonly_fields = ["before", "after"]

@@ -194,3 +194,41 @@ class QualityGate(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+
+class ReviewAction(models.Model):
+    """One review change of a row, by one user: the run's activity log and each user's undo
+    stack. ``before`` and ``after`` hold the row's review state (decision, who, when, the
+    edited copy) so an undo puts ``before`` back (evaluation/review.py)."""
+
+    class Kind(models.TextChoices):
+        ACCEPT = "accept", "Accepted"
+        REJECT = "reject", "Rejected"
+        RESET = "reset", "Reset"
+        EDIT = "edit", "Edited"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="review_actions")
+    # Null for an action on many rows (bulk review, not built yet).
+    row = models.ForeignKey(
+        Row, null=True, blank=True, on_delete=models.CASCADE, related_name="review_actions"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The column an edit changed; blank for a decision.
+    column = models.CharField(max_length=64, blank=True)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["run", "-created_at"], name="review_action_run_idx"),
+            models.Index(fields=["run", "user", "-created_at"], name="review_action_run_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.row_id} by {self.user_id}"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from django.db.models import Case, Q, QuerySet, Value, When
 from django.http import Http404
 
-from evaluation.models import Evaluation, HubExport, QualityGate, Score
+from evaluation.models import Evaluation, HubExport, QualityGate, ReviewAction, Score
 from generation.models import Row, Run
 from generation.selectors import run_get_for_user
 from studio.permissions import Action
@@ -188,4 +188,47 @@ def gate_list(*, evaluation: Evaluation) -> QuerySet[QualityGate]:
         QualityGate.objects.filter(evaluation=evaluation)
         .select_related("created_by")
         .order_by("-created_at")
+    )
+
+
+# Focus mode's filters (``?review=``): which generated rows it walks, in index order.
+REVIEW_FILTERS: dict[str, Q] = {
+    "pending": Q(review_status=Row.Review.UNREVIEWED),
+    "accepted": Q(review_status=Row.Review.ACCEPTED),
+    "rejected": Q(review_status=Row.Review.REJECTED),
+    "edited": Q(edited_values__isnull=False),
+    "all": Q(),
+}
+
+
+def focus_rows(*, run: Run, review: str) -> QuerySet[Row]:
+    rows = run.rows.filter(status=Row.Status.GENERATED).filter(REVIEW_FILTERS[review])
+    return rows.order_by("index")
+
+
+def focus_row(*, run: Run, review: str, index: int | None) -> Row | None:
+    """The row at ``index`` (whatever the filter: the reviewer just acted on it), or the first
+    row of the filter."""
+    generated = run.rows.filter(status=Row.Status.GENERATED).select_related("reviewed_by")
+    if index is not None:
+        row = generated.filter(index=index).first()
+        if row is not None:
+            return row
+    return focus_rows(run=run, review=review).select_related("reviewed_by").first()
+
+
+def focus_neighbours(*, run: Run, review: str, index: int) -> tuple[int | None, int | None]:
+    """The indexes of the filter's rows just before and after ``index`` (keyset, no offset)."""
+    rows = focus_rows(run=run, review=review).values_list("index", flat=True)
+    previous = rows.filter(index__lt=index).order_by("-index").first()
+    following = rows.filter(index__gt=index).first()
+    return previous, following
+
+
+def review_activity(*, run: Run, limit: int = 50) -> list[ReviewAction]:
+    """The run's latest review actions, newest first: its activity log."""
+    return list(
+        ReviewAction.objects.filter(run=run)
+        .select_related("user", "row")
+        .order_by("-created_at", "-pk")[:limit]
     )

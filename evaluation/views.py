@@ -26,7 +26,9 @@ def row_review(request: SignedInRequest, row_id: int) -> HttpResponse:
     if not form.is_valid():
         return HttpResponse("Unknown review decision", status=400)
     try:
-        services.row_review(row=row, user=request.user, decision=form.cleaned_data["decision"])
+        row = services.row_review(
+            row=row, user=request.user, decision=form.cleaned_data["decision"]
+        )
     except services.ReviewError as exc:
         return HttpResponse(str(exc), status=400)
     if request.htmx:

@@ -26,7 +26,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from evaluation.models import Evaluation, HubExport, Score
+from evaluation.models import Evaluation, HubExport, ReviewAction, Score
 from generation.models import Row, Run
 from studio.models import (
     ApiToken,
@@ -177,8 +177,11 @@ def snapshot(world: World) -> dict[str, Any]:
         "seed_files": sorted(project.seed_files.values_list("pk", flat=True)),
         "runs": sorted(project.runs.values_list("pk", "status", "budget_usd")),
         "rows": sorted(
-            Row.objects.filter(run__project=project).values_list("pk", "status", "review_status")
+            Row.objects.filter(run__project=project).values_list(
+                "pk", "status", "review_status", "edited_values"
+            )
         ),
+        "review_actions": ReviewAction.objects.filter(run__project=project).count(),
         "exports": HubExport.objects.filter(run__project=project).count(),
         "evaluations": sorted(
             Evaluation.objects.filter(run__project=project).values_list("pk", "status")
@@ -321,6 +324,20 @@ PAGES: list[Route] = [
     Route("post", "/runs/{run_id}/retry-matching/", Action.OPERATE_RUNS, {"message": "boom"}),
     Route("get", "/rows/{row_id}/", Action.VIEW),
     Route("post", "/rows/{row_id}/review/", Action.REVIEW_ROWS, {"decision": "rejected"}),
+    Route("get", "/runs/{run_id}/review/", Action.REVIEW_ROWS),
+    Route(
+        "post",
+        "/runs/{run_id}/review/decide/",
+        Action.REVIEW_ROWS,
+        {"row": 0, "decision": "rejected"},
+    ),
+    Route(
+        "post",
+        "/runs/{run_id}/review/edit/",
+        Action.REVIEW_ROWS,
+        {"row": 0, "column": "question", "value": "Edited?"},
+    ),
+    Route("post", "/runs/{run_id}/review/undo/", Action.REVIEW_ROWS),
     Route("get", "/runs/{run_id}/export/", Action.VIEW),
     Route(
         "post",
@@ -431,6 +448,15 @@ API: list[Route] = [
     Route("get", "/api/runs/{run_id}/rows", Action.VIEW),
     Route("get", "/api/runs/{run_id}/costs", Action.VIEW),
     Route("post", "/api/rows/{row_id}/review", Action.REVIEW_ROWS, {"decision": "rejected"}),
+    Route(
+        "patch",
+        "/api/rows/{row_id}/review",
+        Action.REVIEW_ROWS,
+        {"decision": "rejected", "edited_values": {"question": "Edited?"}},
+    ),
+    # Nothing of the member's to undo yet: a 400 saying so.
+    Route("post", "/api/runs/{run_id}/review/undo", Action.REVIEW_ROWS, ok=(200, 400)),
+    Route("get", "/api/runs/{run_id}/review/activity", Action.VIEW),
     Route("get", "/api/runs/{run_id}/export.jsonl", Action.VIEW),
     Route(
         "post",

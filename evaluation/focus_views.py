@@ -1,0 +1,153 @@
+"""Focus mode: one row at a time, decided, edited and undone with the keyboard
+(static/js/focus.js) or the buttons. Every change goes through services.row_review_change or
+services.review_undo; every response is the focus fragment (htmx) or a redirect to the page."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_htmx.http import push_url
+
+from evaluation import selectors, services
+from evaluation.panels import row_scores_panel
+from evaluation.review_values import EditError, column_infos, parse_edit, shown_values
+from generation.models import Row, Run
+from generation.selectors import run_get_for_user
+from studio.permissions import Action
+from studio.signed_in import SignedInRequest
+
+DEFAULT_FILTER = "pending"
+
+
+def _filter(data: Any) -> str:
+    review = data.get("review", DEFAULT_FILTER)
+    return review if review in selectors.REVIEW_FILTERS else DEFAULT_FILTER
+
+
+def _index(value: object) -> int | None:
+    try:
+        index = int(str(value))
+    except (TypeError, ValueError):
+        return None
+    return index if 0 <= index < 2**31 else None
+
+
+def _focus_url(run: Run, review: str, index: int | None) -> str:
+    query = {"review": review} | ({"row": str(index)} if index is not None else {})
+    return f"{reverse('run-review', args=[run.pk])}?{urlencode(query)}"
+
+
+def _context(run: Run, review: str, row: Row | None, **extra: Any) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "run": run,
+        "project": run.project,
+        "review": review,
+        "filters": list(selectors.REVIEW_FILTERS),
+        "row": row,
+        "left": selectors.focus_rows(run=run, review=review).count(),
+        "activity": selectors.review_activity(run=run, limit=15),
+        "error": "",
+        "error_column": "",
+    } | extra
+    if row is not None:
+        previous, following = selectors.focus_neighbours(run=run, review=review, index=row.index)
+        edit_error = {context["error_column"]: context["error"]} if context["error_column"] else {}
+        values = shown_values(column_infos(run.spec), row.values, row.edited_values)
+        for value in values:
+            value.error = edit_error.get(value.name, "")
+            value.prompt = row.prompts.get(value.name)
+            if value.error:
+                value.edit_text = extra.get("typed", value.edit_text)
+        context |= {
+            "previous": previous,
+            "following": following,
+            "values": values,
+            "scores": row_scores_panel(row),
+        }
+    return context
+
+
+def _respond(
+    request: SignedInRequest, run: Run, review: str, index: int | None, **extra: Any
+) -> HttpResponse:
+    row = selectors.focus_row(run=run, review=review, index=index)
+    if not request.htmx and request.method == "POST" and "error" not in extra:
+        return redirect(_focus_url(run, review, row.index if row else None))
+    context = _context(run, review, row, **extra)
+    if not request.htmx:
+        return render(request, "evaluation/review_focus.html", context)
+    response = render(request, "evaluation/partials/focus.html", context)
+    return push_url(response, _focus_url(run, review, row.index if row else None))
+
+
+@login_required
+def review_focus(request: SignedInRequest, run_id: int) -> HttpResponse:
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.REVIEW_ROWS)
+    return _respond(request, run, _filter(request.GET), _index(request.GET.get("row")))
+
+
+def _posted_row(run: Run, data: Any) -> Row | None:
+    index = _index(data.get("row"))
+    if index is None:
+        return None
+    return selectors.focus_row(run=run, review="all", index=index)
+
+
+@login_required
+@require_POST
+def review_focus_decide(request: SignedInRequest, run_id: int) -> HttpResponse:
+    """Decide the row and move on to the next row of the filter."""
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.REVIEW_ROWS)
+    review, row = _filter(request.POST), _posted_row(run, request.POST)
+    decision = request.POST.get("decision", "")
+    if row is None:
+        return _respond(request, run, review, None, error="That row is not in this run")
+    try:
+        services.row_review_change(row=row, user=request.user, decision=decision)
+    except services.ReviewError as exc:
+        return _respond(request, run, review, row.index, error=str(exc))
+    _, following = selectors.focus_neighbours(run=run, review=review, index=row.index)
+    return _respond(request, run, review, following if following is not None else row.index)
+
+
+@login_required
+@require_POST
+def review_focus_edit(request: SignedInRequest, run_id: int) -> HttpResponse:
+    """Save one column's edited value; a value that does not parse or follow the column's
+    schema is shown back with the reason next to the field, and nothing is saved."""
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.REVIEW_ROWS)
+    review, row = _filter(request.POST), _posted_row(run, request.POST)
+    if row is None:
+        return _respond(request, run, review, None, error="That row is not in this run")
+    column, typed = request.POST.get("column", ""), request.POST.get("value", "")
+    infos = column_infos(run.spec)
+    try:
+        if column not in infos:
+            raise EditError(f"'{column}' is not an output column of this run")
+        value = parse_edit(infos[column], row.values.get(column), typed)
+        services.row_review_change(row=row, user=request.user, edits={column: value})
+    except (EditError, services.ReviewError) as exc:
+        return _respond(
+            request, run, review, row.index, error=str(exc), error_column=column, typed=typed
+        )
+    return _respond(request, run, review, row.index)
+
+
+@login_required
+@require_POST
+def review_focus_undo(request: SignedInRequest, run_id: int) -> HttpResponse:
+    """Undo the user's last action on the run and show the row it changed."""
+    run = run_get_for_user(user=request.user, run_id=run_id, action=Action.REVIEW_ROWS)
+    review = _filter(request.POST)
+    try:
+        action = services.review_undo(run=run, user=request.user)
+    except services.ReviewError as exc:
+        return _respond(request, run, review, _index(request.POST.get("row")), error=str(exc))
+    index = action.row.index if action.row is not None else None
+    return _respond(request, run, review, index, notice=f"Undone: {action.get_kind_display()}")
