@@ -14,6 +14,7 @@ the engine like a provider's."""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import time
@@ -93,6 +94,9 @@ def measure_judge(run_id: int, credential_id: int) -> dict[str, Any]:
         "pass_threshold": 3,
     }
     threads = settings.STUDIO_EMBEDDED_WORKER_THREADS
+    # The provider's SDK is imported on a process's first call (seconds: openai's types); a
+    # worker pays that once in its life, not per evaluation, so it is paid before the clock.
+    importlib.import_module("generation.providers.openai.online")
     started = time.time()
     evaluation = evaluation_create(
         run=run, user=None, name="judge", kind="llm_judge", settings=judge
