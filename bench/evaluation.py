@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
@@ -40,8 +39,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.evaluation_cases import CASES, DATASETS, TOPICS
-from bench.evaluation_judge import judge_credential, judge_lines, measure_judge, run_judge
+from bench.evaluation_cases import CASES, prepare
+from bench.evaluation_judge import (
+    judge_credential,
+    judge_lines,
+    measure_judge,
+    run_judge,
+)
 from bench.evaluation_report import million_lines, table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -214,51 +218,6 @@ def _drop_database() -> None:
         print(f"warning: could not drop database {DATABASE}: {exc}", file=sys.stderr)
 
 
-def prepare(rows: int, datasets: list[str]) -> dict[str, int]:
-    """Migrate, then one finished run per dataset with ``rows`` generated rows."""
-    _setup_django()
-    from django.contrib.auth.models import User
-    from django.core.management import call_command
-
-    from generation.models import Row, Run
-    from studio.services import project_create
-
-    call_command("migrate", verbosity=0)
-    user, _ = User.objects.get_or_create(username="bench")
-    project = project_create(user=user, name=f"Evaluation bench {time.time():.0f}")
-    spec = {
-        "columns": [
-            {"name": "topic", "kind": "category", "values": list(TOPICS)},
-            {"name": "answer", "kind": "expression", "template": "{{ topic }}"},
-            {"name": "gold", "kind": "expression", "template": "{{ topic }}"},
-        ]
-    }
-    runs = {}
-    for dataset in datasets:
-        run = Run.objects.create(
-            project=project,
-            schema_name=f"bench {dataset}",
-            spec_snapshot=spec,
-            seed=1,
-            num_rows=rows,
-            status=Run.Status.FINISHED,
-        )
-        rng = random.Random(f"{dataset}:{rows}")
-        make = DATASETS[dataset]
-        for start in range(0, rows, 5000):
-            Row.objects.bulk_create(
-                Row(
-                    run=run,
-                    index=i,
-                    status=Row.Status.GENERATED,
-                    values={"topic": TOPICS[i % len(TOPICS)], **make(rng)},
-                )
-                for i in range(start, min(rows, start + 5000))
-            )
-        runs[dataset] = run.pk
-    return runs
-
-
 def _child(args: list[str], env: dict[str, str]) -> Any:
     done = subprocess.run(
         [sys.executable, "-m", "bench.evaluation", *args],
@@ -295,6 +254,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _child_mode(args: argparse.Namespace) -> bool:
     """The measuring process's roles; True when this process was one."""
+    if args.prepare or args.prepare_judge:
+        _setup_django()
     if args.prepare:
         print(json.dumps(prepare(args.rows, args.prepare.split(","))))
     elif args.measure:
@@ -334,7 +295,10 @@ def main() -> None:
             if args.million and not args.judge_only:
                 lines += ["", *million_lines(_million(args, env))]
             if args.judge or args.judge_only:
-                lines += ["", *judge_lines(run_judge(args, env, _child), args.judge_latency)]
+                lines += [
+                    "",
+                    *judge_lines(run_judge(args, env, _child), args.judge_latency),
+                ]
         finally:
             if args.db == "postgres":
                 _drop_database()
@@ -350,7 +314,10 @@ def _run(cases: list[str], args: argparse.Namespace, env: dict[str, str]) -> lis
         rows = args.math_rows if dataset == "maths" else args.rows
         started = time.perf_counter()
         runs |= _child(["--prepare", dataset, "--rows", str(rows)], env)
-        print(f"{dataset}: {rows:,} rows made in {time.perf_counter() - started:.0f} s", flush=True)
+        print(
+            f"{dataset}: {rows:,} rows made in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
     results = []
     for name in cases:
         result = _child(["--measure", name, "--run", str(runs[CASES[name].dataset])], env)
@@ -373,12 +340,18 @@ def _million(args: argparse.Namespace, env: dict[str, str]) -> list[dict[str, An
     for dataset in sorted({CASES[name].dataset for name in kinds}):
         started = time.perf_counter()
         runs |= _child(["--prepare", dataset, "--rows", str(rows)], env)
-        print(f"{dataset}: {rows:,} rows made in {time.perf_counter() - started:.0f} s", flush=True)
+        print(
+            f"{dataset}: {rows:,} rows made in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
     results = []
     for name in kinds:
         run = str(runs[CASES[name].dataset])
         result = _child(["--measure", name, "--run", run, "--no-bare"], env)
-        print(f"{rows:,} rows of {name}: peak RSS {result['rss_peak_mib']:.0f} MiB", flush=True)
+        print(
+            f"{rows:,} rows of {name}: peak RSS {result['rss_peak_mib']:.0f} MiB",
+            flush=True,
+        )
         results.append(result)
     return results
 
