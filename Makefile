@@ -80,7 +80,8 @@ bench: setup
 
 # Evaluation benchmark (a script, not a test): each evaluation kind over 100 000 rows end to
 # end (PostgreSQL) against the bare library loop; ARGS="--rows 10000 --kinds bleu" for less,
-# ARGS=--million for 1 000 000 rows of one kind too. See docs/performance.md.
+# ARGS=--million for 1 000 000 rows of two kinds too (memory), ARGS=--judge for an LLM judge's
+# share of the credential's RPM against the fake provider. See docs/performance.md.
 .PHONY: bench-evaluation
 bench-evaluation: setup
 	$(BIN)/python -m bench.evaluation $(ARGS)

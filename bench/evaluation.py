@@ -4,7 +4,8 @@ script, not a test. See docs/performance.md, "Evaluation (issue 17)".
 
     .venv/bin/python -m bench.evaluation                      # 100 000 rows a kind, PostgreSQL
     .venv/bin/python -m bench.evaluation --rows 10000 --kinds similarity,bleu
-    .venv/bin/python -m bench.evaluation --million             # and 1 000 000 rows of one kind
+    .venv/bin/python -m bench.evaluation --million             # and 1 000 000 rows of two kinds
+    .venv/bin/python -m bench.evaluation --judge-only          # an LLM judge's RPM used (~45 s)
     .venv/bin/python -m bench.evaluation --db sqlite           # the embedded mode's SQLite
 
 math_equivalence runs over --math-rows rows (10 000 by default): math-verify compares a few
@@ -22,8 +23,8 @@ texts, read beforehand into a list. ``pipeline`` is a kind that computes nothing
 of the read-and-write path itself.
 
 Each kind runs in a process of its own, so its peak RSS (VmHWM, reset before the evaluation
-starts) is its own. Environment: BENCH_PG_URL (postgres://postgres@127.0.0.1:5432), the
-database studio_bench_evaluation is created and dropped by the benchmark.
+starts) is its own. Environment: BENCH_PG_URL (postgres://postgres@127.0.0.1:5432), and
+BENCH_EVALUATION_DB (studio_bench_evaluation), the database created and dropped by the benchmark.
 """
 
 from __future__ import annotations
@@ -31,28 +32,34 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.evaluation_cases import CASES, DATASETS, TOPICS
+from bench.evaluation_cases import CASES, prepare
+from bench.evaluation_judge import (
+    judge_credential,
+    judge_lines,
+    measure_judge,
+    run_judge,
+)
+from bench.evaluation_report import million_lines, table
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "test-artifacts" / "bench" / "evaluation.md"
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
-DATABASE = "studio_bench_evaluation"
-TARGET = 0.7
+DATABASE = os.environ.get("BENCH_EVALUATION_DB", "studio_bench_evaluation")
 ENV = {
     "DJANGO_SETTINGS_MODULE": "config.settings",
     "DJANGO_SECRET_KEY": "bench-only-secret-key-not-for-production",
     "STUDIO_ENCRYPTION_KEYS": "YmVuY2gtb25seS1rZXktYmVuY2gtb25seS1rZXktYmU=",
     "STUDIO_LOG_LEVEL": "WARNING",
     "HF_HUB_DISABLE_XET": "1",
+    # The judge's fake provider listens on 127.0.0.1, which services mode refuses by default.
+    "STUDIO_ALLOW_PRIVATE_PROVIDER_URLS": "true",
 }
 SCRUBBED = ("DATABASE_URL", "REDIS_URL", "DJANGO_DEBUG", "STUDIO_DATA_DIR")
 
@@ -156,18 +163,21 @@ def measure(case_name: str, run_id: int, bare: bool) -> dict[str, Any]:
         "e2e_cpu_us_row": e2e_cpu / rows * 1e6,
         "pg_cpu_us_row": backend / rows * 1e6,
         "e2e_rows_s": rows / e2e_seconds,
+        "e2e_cpu_rows_s": rows / (e2e_cpu + backend),
         "rss_before_mib": rss_before / 1024,
         "rss_peak_mib": peak / 1024,
         "mean": evaluation.summary.get("mean"),
     }
     if bare:
-        figures["bare_rows_s"] = _bare_rows_per_second(case, run)
+        figures["bare_rows_s"], figures["bare_cpu_rows_s"] = _bare_rows_per_second(case, run)
         figures["ratio"] = figures["e2e_rows_s"] / figures["bare_rows_s"]
+        figures["ratio_cpu"] = figures["e2e_cpu_rows_s"] / figures["bare_cpu_rows_s"]
     return figures
 
 
-def _bare_rows_per_second(case: Any, run: Any) -> float:
-    """The bare library loop over the run's texts, read beforehand into a list."""
+def _bare_rows_per_second(case: Any, run: Any) -> tuple[float, float]:
+    """The bare library loop over the run's texts, read beforehand into a list: rows per
+    second of wall time and of CPU time."""
     from generation.models import Row
 
     # Whole values, picked here: SQLite returns a key holding JSON text as the parsed JSON.
@@ -177,10 +187,11 @@ def _bare_rows_per_second(case: Any, run: Any) -> float:
     ]
     score = case.bare()
     score(*pairs[0])
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for answer, gold in pairs:
         score(answer, gold)
-    return len(pairs) / (time.perf_counter() - started)
+    cpu = time.process_time() - cpu
+    return len(pairs) / (time.perf_counter() - started), len(pairs) / max(cpu, 1e-9)
 
 
 # --- the parent: data, processes, the table -------------------------------------------------
@@ -207,51 +218,6 @@ def _drop_database() -> None:
         print(f"warning: could not drop database {DATABASE}: {exc}", file=sys.stderr)
 
 
-def prepare(rows: int, datasets: list[str]) -> dict[str, int]:
-    """Migrate, then one finished run per dataset with ``rows`` generated rows."""
-    _setup_django()
-    from django.contrib.auth.models import User
-    from django.core.management import call_command
-
-    from generation.models import Row, Run
-    from studio.services import project_create
-
-    call_command("migrate", verbosity=0)
-    user, _ = User.objects.get_or_create(username="bench")
-    project = project_create(user=user, name=f"Evaluation bench {time.time():.0f}")
-    spec = {
-        "columns": [
-            {"name": "topic", "kind": "category", "values": list(TOPICS)},
-            {"name": "answer", "kind": "expression", "template": "{{ topic }}"},
-            {"name": "gold", "kind": "expression", "template": "{{ topic }}"},
-        ]
-    }
-    runs = {}
-    for dataset in datasets:
-        run = Run.objects.create(
-            project=project,
-            schema_name=f"bench {dataset}",
-            spec_snapshot=spec,
-            seed=1,
-            num_rows=rows,
-            status=Run.Status.FINISHED,
-        )
-        rng = random.Random(f"{dataset}:{rows}")
-        make = DATASETS[dataset]
-        for start in range(0, rows, 5000):
-            Row.objects.bulk_create(
-                Row(
-                    run=run,
-                    index=i,
-                    status=Row.Status.GENERATED,
-                    values={"topic": TOPICS[i % len(TOPICS)], **make(rng)},
-                )
-                for i in range(start, min(rows, start + 5000))
-            )
-        runs[dataset] = run.pk
-    return runs
-
-
 def _child(args: list[str], env: dict[str, str]) -> Any:
     done = subprocess.run(
         [sys.executable, "-m", "bench.evaluation", *args],
@@ -264,56 +230,58 @@ def _child(args: list[str], env: dict[str, str]) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _table(results: list[dict[str, Any]], database: str, rows: int) -> Iterator[str]:
-    yield (
-        "| kind | rows | end to end rows/s | bare loop rows/s | ratio | CPU µs/row: worker + "
-        "PostgreSQL | peak RSS (before) |"
-    )
-    yield "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
-    for r in results:
-        bare = f"{r['bare_rows_s']:,.0f}" if "bare_rows_s" in r else "—"
-        ratio = f"{r['ratio']:.2f}" if "ratio" in r else "—"
-        if "ratio" in r and r["case"] != "pipeline" and r["ratio"] < TARGET:
-            ratio += " ✗"
-        yield (
-            f"| {r['case']} | {r['rows']:,} | {r['e2e_rows_s']:,.0f} | {bare} | {ratio} | "
-            f"{r['e2e_cpu_us_row']:,.0f} + {r['pg_cpu_us_row']:,.0f} | "
-            f"{r['rss_peak_mib']:.0f} MiB ({r['rss_before_mib']:.0f}) |"
-        )
-    yield ""
-    yield (
-        f"{database}, {rows:,} rows a kind (math_equivalence: see its rows), chunks scored "
-        "in-process one after another "
-        f"(python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
-        f"{os.getloadavg()[0]:.1f} at the end)."
-    )
-
-
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--math-rows", type=int, default=10_000)
     parser.add_argument("--kinds", default=",".join(CASES))
     parser.add_argument("--db", choices=["postgres", "sqlite"], default="postgres")
-    parser.add_argument("--million", action="store_true", help="also 1 000 000 rows of one kind")
-    parser.add_argument("--million-kind", default="similarity")
-    parser.add_argument("--measure", help=argparse.SUPPRESS)
-    parser.add_argument("--prepare", help=argparse.SUPPRESS)
+    parser.add_argument("--million", action="store_true", help="also --million-rows of a few kinds")
+    parser.add_argument("--million-kinds", default="exact_match,length")
+    parser.add_argument("--million-rows", type=int, default=1_000_000)
+    parser.add_argument("--judge", action="store_true", help="also an LLM judge's RPM used")
+    parser.add_argument("--judge-only", action="store_true", help="the LLM judge alone")
+    parser.add_argument("--judge-rpm", type=int, default=600)
+    parser.add_argument("--judge-seconds", type=float, default=45)
+    parser.add_argument("--judge-latency", type=float, default=0.5)
+    for hidden in ("--measure", "--prepare", "--prepare-judge", "--measure-judge"):
+        parser.add_argument(hidden, help=argparse.SUPPRESS)
     parser.add_argument("--run", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--credential", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--no-bare", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
+
+
+def _child_mode(args: argparse.Namespace) -> bool:
+    """The measuring process's roles; True when this process was one."""
+    if args.prepare or args.prepare_judge:
+        _setup_django()
     if args.prepare:
         print(json.dumps(prepare(args.rows, args.prepare.split(","))))
-        return
-    if args.measure:
+    elif args.measure:
         print(json.dumps(measure(args.measure, args.run, bare=not args.no_bare)))
-        return
+    elif args.prepare_judge:
+        run = prepare(args.rows, ["prose"])["prose"]
+        print(json.dumps(judge_credential(run, args.judge_rpm, args.prepare_judge)))
+    elif args.measure_judge:
+        _setup_django()
+        print(json.dumps(measure_judge(int(args.measure_judge), args.credential)))
+    else:
+        return False
+    return True
 
-    cases = [name.strip() for name in args.kinds.split(",") if name.strip()]
-    unknown = [name for name in cases if name not in CASES]
+
+def main() -> None:
+    parser = _parser()
+    args = parser.parse_args()
+    if _child_mode(args):
+        return
+    cases = [] if args.judge_only else [n.strip() for n in args.kinds.split(",") if n.strip()]
+    unknown = [n for n in cases + args.million_kinds.split(",") if n not in CASES]
     if unknown:
         parser.error(f"unknown kinds: {', '.join(unknown)} (known: {', '.join(CASES)})")
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED} | ENV
+    lines: list[str] = []
     with tempfile.TemporaryDirectory(prefix="studio-bench-evaluation-") as data_dir:
         env["STUDIO_DATA_DIR"] = data_dir
         if args.db == "postgres":
@@ -322,14 +290,18 @@ def main() -> None:
         else:
             database = "SQLite (the embedded mode's database)"
         try:
-            results = _run(cases, args, env)
-            million = _million(args, env) if args.million else None
+            if cases:
+                lines += table(_run(cases, args, env), database, args.rows)
+            if args.million and not args.judge_only:
+                lines += ["", *million_lines(_million(args, env))]
+            if args.judge or args.judge_only:
+                lines += [
+                    "",
+                    *judge_lines(run_judge(args, env, _child), args.judge_latency),
+                ]
         finally:
             if args.db == "postgres":
                 _drop_database()
-    lines = list(_table(results, database, args.rows))
-    if million is not None:
-        lines += ["", *_million_lines(million)]
     text = "\n".join(lines)
     print(text)
     OUT.parent.mkdir(parents=True, exist_ok=True)
@@ -342,7 +314,10 @@ def _run(cases: list[str], args: argparse.Namespace, env: dict[str, str]) -> lis
         rows = args.math_rows if dataset == "maths" else args.rows
         started = time.perf_counter()
         runs |= _child(["--prepare", dataset, "--rows", str(rows)], env)
-        print(f"{dataset}: {rows:,} rows made in {time.perf_counter() - started:.0f} s", flush=True)
+        print(
+            f"{dataset}: {rows:,} rows made in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
     results = []
     for name in cases:
         result = _child(["--measure", name, "--run", str(runs[CASES[name].dataset])], env)
@@ -356,22 +331,29 @@ def _run(cases: list[str], args: argparse.Namespace, env: dict[str, str]) -> lis
     return results
 
 
-def _million(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
-    rows = 1_000_000
-    dataset = CASES[args.million_kind].dataset
-    started = time.perf_counter()
-    runs = _child(["--prepare", dataset, "--rows", str(rows)], env)
-    print(f"1 run of {rows:,} rows made in {time.perf_counter() - started:.0f} s", flush=True)
-    return _child(["--measure", args.million_kind, "--run", str(runs[dataset])], env)
-
-
-def _million_lines(result: dict[str, Any]) -> list[str]:
-    ratio = f", ratio {result['ratio']:.2f}" if "ratio" in result else ""
-    return [
-        f"1 000 000 rows of {result['case']}: {result['e2e_rows_s']:,.0f} rows/s end to end"
-        f"{ratio}, peak RSS {result['rss_peak_mib']:.0f} MiB "
-        f"({result['rss_before_mib']:.0f} before), {result['e2e_seconds']:.0f} s."
-    ]
+def _million(args: argparse.Namespace, env: dict[str, str]) -> list[dict[str, Any]]:
+    """--million-rows rows of each of --million-kinds, one run per dataset; memory only (no
+    bare loop)."""
+    rows = args.million_rows
+    kinds = args.million_kinds.split(",")
+    runs: dict[str, int] = {}
+    for dataset in sorted({CASES[name].dataset for name in kinds}):
+        started = time.perf_counter()
+        runs |= _child(["--prepare", dataset, "--rows", str(rows)], env)
+        print(
+            f"{dataset}: {rows:,} rows made in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
+    results = []
+    for name in kinds:
+        run = str(runs[CASES[name].dataset])
+        result = _child(["--measure", name, "--run", run, "--no-bare"], env)
+        print(
+            f"{rows:,} rows of {name}: peak RSS {result['rss_peak_mib']:.0f} MiB",
+            flush=True,
+        )
+        results.append(result)
+    return results
 
 
 if __name__ == "__main__":

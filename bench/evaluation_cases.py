@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -217,7 +218,10 @@ CASES: dict[str, Case] = {
     "rouge": Case("rouge", {**REFERENCE, "variant": "rougeL"}, "prose", _bare_rouge),
     "math_equivalence": Case("math_equivalence", REFERENCE, "maths", _bare_maths),
     "length": Case(
-        "length", {"column": "answer", "unit": "tokens", "max_length": 60}, "prose", _bare_tokens
+        "length",
+        {"column": "answer", "unit": "tokens", "max_length": 60},
+        "prose",
+        _bare_tokens,
     ),
     "regex_check": Case(
         "regex_check",
@@ -226,7 +230,86 @@ CASES: dict[str, Case] = {
         _bare_regex,
     ),
     "json_schema": Case(
-        "json_schema", {"column": "answer", "json_schema": PERSON_SCHEMA}, "json", _bare_json
+        "json_schema",
+        {"column": "answer", "json_schema": PERSON_SCHEMA},
+        "json",
+        _bare_json,
     ),
     "refusal": Case("refusal", {"column": "answer"}, "prose", _bare_refusal),
 }
+
+
+# --- the runs ---------------------------------------------------------------------------------
+
+DISTINCT_ROWS = 100_000
+
+
+def prepare(rows: int, datasets: list[str]) -> dict[str, int]:
+    """Migrate, then one finished run per dataset with ``rows`` generated rows (Django set up).
+    Past ``DISTINCT_ROWS`` the rows repeat the first ones (copied by the database), so a run of
+    a million rows is made in a minute, not in most of an hour."""
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    from generation.models import Row, Run
+    from studio.services import project_create
+
+    call_command("migrate", verbosity=0)
+    user, _ = User.objects.get_or_create(username="bench")
+    project = project_create(user=user, name=f"Evaluation bench {time.time():.0f}")
+    spec = {
+        "columns": [
+            {"name": "topic", "kind": "category", "values": list(TOPICS)},
+            {"name": "answer", "kind": "expression", "template": "{{ topic }}"},
+            {"name": "gold", "kind": "expression", "template": "{{ topic }}"},
+        ]
+    }
+    runs = {}
+    for dataset in datasets:
+        run = Run.objects.create(
+            project=project,
+            schema_name=f"bench {dataset}",
+            spec_snapshot=spec,
+            seed=1,
+            num_rows=rows,
+            status=Run.Status.FINISHED,
+        )
+        rng = random.Random(f"{dataset}:{rows}")
+        make = DATASETS[dataset]
+        for start in range(0, min(rows, DISTINCT_ROWS), 5000):
+            Row.objects.bulk_create(
+                Row(
+                    run=run,
+                    index=i,
+                    status=Row.Status.GENERATED,
+                    values={"topic": TOPICS[i % len(TOPICS)], **make(rng)},
+                )
+                for i in range(start, min(rows, DISTINCT_ROWS, start + 5000))
+            )
+        _repeat_rows(run, rows)
+        runs[dataset] = run.pk
+    return runs
+
+
+def _repeat_rows(run: Any, rows: int) -> None:
+    """Rows DISTINCT_ROWS.. of ``run`` as copies of rows 0.. (the same values, next indexes)."""
+    from django.db import connection
+
+    from generation.models import Row
+
+    if rows <= DISTINCT_ROWS:
+        return
+    if connection.vendor != "postgresql":
+        raise SystemExit(f"more than {DISTINCT_ROWS:,} rows a run need PostgreSQL")
+    quote = connection.ops.quote_name
+    columns = [f.column for f in Row._meta.concrete_fields if f.column not in ("id", "index")]
+    names = ", ".join(quote(c) for c in columns)
+    index = quote("index")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(Row._meta.db_table)} ({names}, {index}) "
+            f"SELECT {names}, {index} + k * %s FROM {quote(Row._meta.db_table)}, "
+            f"generate_series(1, %s) AS k "
+            f"WHERE run_id = %s AND {index} < %s AND {index} + k * %s < %s",
+            [DISTINCT_ROWS, rows // DISTINCT_ROWS, run.pk, DISTINCT_ROWS, DISTINCT_ROWS, rows],
+        )
