@@ -172,10 +172,7 @@ def parse_sort(text: str) -> Sort:
     return Sort(by=by, target=target, descending=descending)
 
 
-def filter_params(data: Any) -> dict[str, str]:
-    """The filter's own parameters from a query (no page cursor, nothing empty)."""
-    return {
-        key: str(value)
-        for key, value in data.items()
-        if key not in CURSOR_PARAMS and key != "row" and value not in ("", None)
-    }
+def filter_params(form: forms.Form) -> dict[str, str]:
+    """The filter's own parameters as given (no page cursor, nothing empty), to build links."""
+    found = {name: form.data.get(name) for name in form.fields if name not in CURSOR_PARAMS}
+    return {name: str(value) for name, value in found.items() if value not in ("", None)}

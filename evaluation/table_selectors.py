@@ -57,7 +57,8 @@ class TablePage:
     scores: dict[int, list[Score | None]] = field(default_factory=dict)
 
 
-def _cursor(table: TableFilter, row: Row) -> str:
+def sort_cursor(table: TableFilter, row: Row) -> str:
+    """The row's place in the table's order (the row annotated by ``table_rows``)."""
     by = table.sort.by
     value = row.index if by == "index" else row.finished_at if by == "time" else None
     if by in ("score", "length"):
@@ -88,9 +89,9 @@ def table_page(
         more_before = bool(after)
     page = TablePage(rows=found, count=rows.count())
     if found and more_after:
-        page.next_cursor = _cursor(table, found[-1])
+        page.next_cursor = sort_cursor(table, found[-1])
     if found and more_before:
-        page.previous_cursor = _cursor(table, found[0])
+        page.previous_cursor = sort_cursor(table, found[0])
     return page
 
 
