@@ -87,7 +87,9 @@ def filter_q(table: TableFilter, *, user_id: int | None, duplicate_ids: list[int
     if table.duplicates is not None:
         in_cluster = Exists(
             Score.objects.filter(
-                row=OuterRef("pk"), evaluation_id__in=duplicate_ids, detail__cluster__isnull=False
+                row=OuterRef("pk"),
+                evaluation_id__in=duplicate_ids,
+                detail__cluster_size__gt=1,
             )
         )
         q &= Q(in_cluster) if table.duplicates else ~Q(in_cluster)
@@ -167,21 +169,28 @@ def cursor_text(sort: Sort, value: object, index: int) -> str:
     return f"{shown}~{index}"
 
 
+MSG_BROKEN_CURSOR = "That page link is broken: start again from the first page"
+
+
 def parse_cursor(sort: Sort, text: str) -> Cursor:
     """A cursor as ``cursor_text`` wrote it; CursorError for anything else."""
     try:
-        if sort.by == "index":
-            return Cursor(None, _index(text))
-        shown, _, index = text.rpartition("~")
-        if not shown:
-            return Cursor(None, _index(index))
-        if sort.by == "time":
-            return Cursor(datetime.fromisoformat(shown), _index(index))
-        value = float(shown)
+        return _parse_cursor(sort, text)
     except (ValueError, OverflowError):
-        raise CursorError("That page link is broken: start again from the first page") from None
+        raise CursorError(MSG_BROKEN_CURSOR) from None
+
+
+def _parse_cursor(sort: Sort, text: str) -> Cursor:
+    if sort.by == "index":
+        return Cursor(None, _index(text))
+    shown, _, index = text.rpartition("~")
+    if not shown:
+        return Cursor(None, _index(index))
+    if sort.by == "time":
+        return Cursor(datetime.fromisoformat(shown), _index(index))
+    value = float(shown)
     if value != value or value in (float("inf"), float("-inf")):
-        raise CursorError("That page link is broken: start again from the first page")
+        raise ValueError(shown)
     return Cursor(value, _index(index))
 
 
