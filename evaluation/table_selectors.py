@@ -97,12 +97,13 @@ def table_page(
 
 def page_scores(*, rows: list[Row], evaluations: list[Evaluation]) -> dict[int, list[Any]]:
     """Each row's score in each evaluation (None where it has none): one query."""
-    found = {
-        (score.row_id, score.evaluation_id): score
-        for score in Score.objects.filter(
-            row_id__in=[row.pk for row in rows], evaluation__in=evaluations
-        )
-    }
+    by_id = {evaluation.pk: evaluation for evaluation in evaluations}
+    found = {}
+    for score in Score.objects.filter(
+        row_id__in=[row.pk for row in rows], evaluation__in=evaluations
+    ):
+        score.evaluation = by_id[score.evaluation_id]  # the badge shows its name
+        found[(score.row_id, score.evaluation_id)] = score
     return {row.pk: [found.get((row.pk, e.pk)) for e in evaluations] for row in rows}
 
 
