@@ -150,3 +150,19 @@ def bound_parse(*, run: Run, text: str) -> Bound:
     if bound.run_id != run.pk:
         raise BoundError(MSG_BAD_BOUND)
     return bound
+
+
+def bulk_target(
+    *,
+    run: Run,
+    table: TableFilter,
+    context: TableContext,
+    user_id: int | None,
+    row_ids: list[int] | None = None,
+) -> QuerySet[Row]:
+    """The generated rows a bulk review names: those of ``row_ids`` the filter shows, or
+    every row it shows (the snapshot bound is the caller's)."""
+    rows = table_rows(run=run, table=table, context=context, user_id=user_id)
+    if row_ids is not None:
+        rows = rows.filter(pk__in=row_ids)
+    return rows.filter(status=Row.Status.GENERATED)

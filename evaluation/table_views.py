@@ -115,12 +115,13 @@ def _bulk_rows(
     request: SignedInRequest, run: Run, form: TableFilterForm, context: Any, scope: str
 ) -> Any:
     """The rows a bulk review names: the ticked ones, or everything the filter shows."""
-    rows = table_selectors.table_rows(
-        run=run, table=form.table_filter(), context=context, user_id=request.user.pk
+    return table_selectors.bulk_target(
+        run=run,
+        table=form.table_filter(),
+        context=context,
+        user_id=request.user.pk,
+        row_ids=_selected(request.POST) if scope == "selected" else None,
     )
-    if scope == "selected":
-        rows = rows.filter(pk__in=_selected(request.POST))
-    return rows.filter(status=Row.Status.GENERATED)
 
 
 @login_required
