@@ -12,11 +12,11 @@ from evaluation.models import Evaluation, HubExport, QualityGate, ReviewAction, 
 from evaluation.table_filter import (
     TableFilter,
     after_q,
-    annotations,
     before_q,
     filter_q,
     ordering,
     parse_cursor,
+    table_annotations,
 )
 from evaluation.table_selectors import sort_cursor
 from generation.models import Row, Run
@@ -227,7 +227,7 @@ def focus_rows(*, run: Run, review: str, table: FocusTable | None = None) -> Que
     rows = run.rows.filter(status=Row.Status.GENERATED)
     if table is not None:
         q = filter_q(table.table, user_id=table.user_id, duplicate_ids=table.duplicate_ids)
-        rows = rows.annotate(**annotations(table.table)).filter(q)
+        rows = rows.annotate(**table_annotations(table.table)).filter(q)
         return rows.order_by(*ordering(table.table.sort))
     return rows.filter(REVIEW_FILTERS[review]).order_by("index")
 
@@ -257,7 +257,7 @@ def focus_neighbours(
         following = indexes.filter(index__gt=index).first()
         return previous, following
     sort = table.table.sort
-    here = run.rows.annotate(**annotations(table.table)).filter(index=index).first()
+    here = run.rows.annotate(**table_annotations(table.table)).filter(index=index).first()
     if here is None:
         return None, None
     cursor = parse_cursor(sort, sort_cursor(table.table, here))

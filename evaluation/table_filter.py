@@ -73,7 +73,7 @@ class TableFilter:
 def filter_q(table: TableFilter, *, user_id: int | None, duplicate_ids: list[int]) -> Q:
     """The rows of a run the filter shows (the run itself is the caller's filter).
     ``duplicate_ids``: the run's current duplicates evaluations, for the duplicates flag.
-    A search needs ``annotations(table)`` on the queryset."""
+    A search needs ``table_annotations(table)`` on the queryset."""
     q = Q()
     if table.status:
         q &= Q(status=table.status)
@@ -113,7 +113,7 @@ def _score_rows(score: ScoreFilter) -> Any:
     return scores
 
 
-def annotations(table: TableFilter) -> dict[str, Any]:
+def table_annotations(table: TableFilter) -> dict[str, Any]:
     """What ``filter_q`` and ``ordering`` refer to: the searched text and the sort key."""
     found: dict[str, Any] = {}
     if table.search:

@@ -75,7 +75,7 @@ class TableFilterForm(forms.Form):
     size = forms.TypedChoiceField(
         required=False,
         coerce=int,
-        empty_value=DEFAULT_PAGE_SIZE,
+        empty_value=None,
         choices=[(str(n), str(n)) for n in PAGE_SIZES],
         label="Rows per page",
     )
@@ -142,9 +142,9 @@ class TableFilterForm(forms.Form):
 
     def error_text(self) -> str:
         return "; ".join(
-            f"{self.fields[name].label or name}: {' '.join(errors)}"
+            f"{self.fields[name].label or name}: {' '.join(str(e) for e in errors)}"
             if name != "__all__"
-            else " ".join(errors)
+            else " ".join(str(e) for e in errors)
             for name, errors in self.errors.items()
         )
 

@@ -16,12 +16,12 @@ from evaluation.table_filter import (
     SORT_KEY,
     TableFilter,
     after_q,
-    annotations,
     before_q,
     cursor_text,
     filter_q,
     ordering,
     parse_cursor,
+    table_annotations,
 )
 from evaluation.table_forms import TableContext
 from generation.models import Row, Run
@@ -43,7 +43,7 @@ def table_rows(
     *, run: Run, table: TableFilter, context: TableContext, user_id: int | None
 ) -> QuerySet[Row]:
     """The run's rows the filter shows, in its order."""
-    rows = Row.objects.filter(run=run).annotate(**annotations(table))
+    rows = Row.objects.filter(run=run).annotate(**table_annotations(table))
     q = filter_q(table, user_id=user_id, duplicate_ids=context.duplicate_ids)
     return rows.filter(q).order_by(*ordering(table.sort))
 
