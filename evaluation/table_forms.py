@@ -95,7 +95,7 @@ class TableFilterForm(forms.Form):
             self.fields[f"{prefix}_min"] = forms.FloatField(required=False, label=f"{name} ≥")
             self.fields[f"{prefix}_max"] = forms.FloatField(required=False, label=f"{name} ≤")
             self.fields[f"{prefix}_pass"] = forms.ChoiceField(
-                required=False, choices=PASS_FAIL, label=name
+                required=False, choices=PASS_FAIL, label=f"{name}: pass/fail"
             )
 
     def clean(self) -> dict[str, Any]:
