@@ -69,6 +69,15 @@ def test_filter_by_a_score_range_bulk_reject_and_undo(
         snap(page, "desktop-undone")
         page.set_viewport_size({"width": 390, "height": 844})
         snap(page, "phone-table")
+        page.set_viewport_size({"width": 1280, "height": 900})
+
+        page.locator("#focus-these").click()  # focus mode walks the same filter
+        page.wait_for_url(re.compile(r"/review/\?review=table&tq=.*_min"))
+        expect(page.locator(".focus-head h2")).to_contain_text("Row #0")
+        expect(page.locator(".focus-left")).to_contain_text("the table’s filter")
+        snap(page, "desktop-focus")
+        page.locator("#focus-table-filter").click()
+        page.wait_for_url(re.compile(r"/review/table/\?.*_min=1"))
         assert not errors
     finally:
         context.close()
