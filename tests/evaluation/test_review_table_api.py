@@ -119,3 +119,16 @@ def test_focus_mode_walks_the_tables_filter_and_order(world, reviewer):
     assert (response.context["previous"], response.context["following"]) == (6, 2)
     broken = client.get(focus, {"review": "table", "tq": "sort=nope"})
     assert broken.status_code == 200 and broken.context["row"].index == 0
+
+
+@pytest.mark.django_db
+def test_focus_modes_undo_undoes_a_whole_bulk_review(world, reviewer):
+    run = world[0]
+    client = client_for(reviewer)
+    body = {"decision": "accepted", "filter": {"column": "topic", "value": "space"}}
+    assert _post(client, f"/api/runs/{run.pk}/review/bulk", body).json()["count"] == 6
+    response = client.post(f"/runs/{run.pk}/review/undo/", {"review": "all"})
+    assert response.status_code == 302
+    assert not run.rows.exclude(review_status="unreviewed").exists()
+    page = client.get(f"/runs/{run.pk}/review/", {"review": "all"}).content.decode()
+    assert "in a bulk review" in page
