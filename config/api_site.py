@@ -14,6 +14,7 @@ from evaluation.evaluation_api import router as evaluations_router
 from evaluation.gate_api import router as gate_router
 from evaluation.scoring.services import EvaluationError, EvaluationInvalid
 from evaluation.services import ExportError, ReviewError
+from evaluation.table_api import router as table_router
 from generation.api import router as generation_router
 from generation.services import RunError
 from studio.api import router as studio_router
@@ -44,6 +45,7 @@ api.add_router("/", evaluation_router)
 api.add_router("/", evaluations_router)
 api.add_router("/", compare_router)
 api.add_router("/", gate_router)
+api.add_router("/", table_router)
 
 
 @api.exception_handler(SchemaError)

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from config.api_site import api
-from evaluation import compare_views, focus_views
+from evaluation import compare_views, focus_views, table_views
 from evaluation import evaluation_views as evaluation_pages
 from evaluation import gate_views as gate_pages
 from evaluation import views as evaluation_views
@@ -121,6 +121,17 @@ urlpatterns = [
     ),
     path("runs/<int:run_id>/review/edit/", focus_views.review_focus_edit, name="run-review-edit"),
     path("runs/<int:run_id>/review/undo/", focus_views.review_focus_undo, name="run-review-undo"),
+    path("runs/<int:run_id>/review/table/", table_views.review_table, name="run-review-table"),
+    path(
+        "runs/<int:run_id>/review/table/bulk/",
+        table_views.review_table_bulk,
+        name="run-review-table-bulk",
+    ),
+    path(
+        "runs/<int:run_id>/review/table/undo/",
+        table_views.review_table_undo,
+        name="run-review-table-undo",
+    ),
     path("runs/<int:run_id>/export/", evaluation_views.run_export, name="run-export"),
     path(
         "runs/<int:run_id>/export/hub-pushes/",

@@ -8,26 +8,45 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import push_url
 
-from evaluation import selectors, services
+from evaluation import selectors, services, table_selectors
 from evaluation.panels import row_scores_panel
 from evaluation.review_values import EditError, column_infos, parse_edit, shown_values
+from evaluation.table_filter import TableFilter
+from evaluation.table_forms import TableFilterForm
 from generation.models import Row, Run
 from generation.selectors import run_get_for_user
 from studio.permissions import Action
 from studio.signed_in import SignedInRequest
 
 DEFAULT_FILTER = "pending"
+# Focus mode walking the review table's filter and order (evaluation/table_views.py).
+TABLE = "table"
 
 
 def _filter(data: Any) -> str:
     review = data.get("review", DEFAULT_FILTER)
+    if review == TABLE:
+        return TABLE
     return review if review in selectors.REVIEW_FILTERS else DEFAULT_FILTER
+
+
+def _table(request: SignedInRequest, run: Run, review: str) -> selectors.FocusTable | None:
+    """The review table's filter and order (``review=table``, its parameters in ``tq``); a
+    broken one falls back to every row in index order."""
+    if review != TABLE:
+        return None
+    data = request.POST if request.method == "POST" else request.GET
+    query = str(data.get("tq", ""))[:2000]
+    context = table_selectors.table_context(run=run)
+    form = TableFilterForm(QueryDict(query), table=context)
+    table = form.table_filter() if form.is_valid() else TableFilter()
+    return selectors.FocusTable(table, request.user.pk, context.duplicate_ids, query)
 
 
 def _index(value: object) -> int | None:
@@ -38,25 +57,33 @@ def _index(value: object) -> int | None:
     return index if 0 <= index < 2**31 else None
 
 
-def _focus_url(run: Run, review: str, index: int | None) -> str:
+def _focus_url(
+    run: Run, review: str, index: int | None, table: selectors.FocusTable | None = None
+) -> str:
     query = {"review": review} | ({"row": str(index)} if index is not None else {})
+    query |= {"tq": table.query} if table is not None else {}
     return f"{reverse('run-review', args=[run.pk])}?{urlencode(query)}"
 
 
-def _context(run: Run, review: str, row: Row | None, **extra: Any) -> dict[str, Any]:
+def _context(
+    run: Run, review: str, row: Row | None, table: selectors.FocusTable | None, **extra: Any
+) -> dict[str, Any]:
     context: dict[str, Any] = {
         "run": run,
         "project": run.project,
         "review": review,
+        "tq": table.query if table is not None else "",
         "filters": list(selectors.REVIEW_FILTERS),
         "row": row,
-        "left": selectors.focus_rows(run=run, review=review).count(),
+        "left": selectors.focus_rows(run=run, review=review, table=table).count(),
         "activity": selectors.review_activity(run=run, limit=15),
         "error": "",
         "error_column": "",
     } | extra
     if row is not None:
-        previous, following = selectors.focus_neighbours(run=run, review=review, index=row.index)
+        previous, following = selectors.focus_neighbours(
+            run=run, review=review, index=row.index, table=table
+        )
         edit_error = {context["error_column"]: context["error"]} if context["error_column"] else {}
         values = shown_values(column_infos(run.spec), row.values, row.edited_values)
         for value in values:
@@ -76,14 +103,15 @@ def _context(run: Run, review: str, row: Row | None, **extra: Any) -> dict[str, 
 def _respond(
     request: SignedInRequest, run: Run, review: str, index: int | None, **extra: Any
 ) -> HttpResponse:
-    row = selectors.focus_row(run=run, review=review, index=index)
+    table = _table(request, run, review)
+    row = selectors.focus_row(run=run, review=review, index=index, table=table)
     if not request.htmx and request.method == "POST" and "error" not in extra:
-        return redirect(_focus_url(run, review, row.index if row else None))
-    context = _context(run, review, row, **extra)
+        return redirect(_focus_url(run, review, row.index if row else None, table))
+    context = _context(run, review, row, table, **extra)
     if not request.htmx:
         return render(request, "evaluation/review_focus.html", context)
     response = render(request, "evaluation/partials/focus.html", context)
-    return push_url(response, _focus_url(run, review, row.index if row else None))
+    return push_url(response, _focus_url(run, review, row.index if row else None, table))
 
 
 @login_required
@@ -112,7 +140,8 @@ def review_focus_decide(request: SignedInRequest, run_id: int) -> HttpResponse:
         services.row_review_change(row=row, user=request.user, decision=decision)
     except services.ReviewError as exc:
         return _respond(request, run, review, row.index, error=str(exc))
-    _, following = selectors.focus_neighbours(run=run, review=review, index=row.index)
+    table = _table(request, run, review)
+    _, following = selectors.focus_neighbours(run=run, review=review, index=row.index, table=table)
     return _respond(request, run, review, following if following is not None else row.index)
 
 

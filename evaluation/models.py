@@ -208,7 +208,6 @@ class ReviewAction(models.Model):
         EDIT = "edit", "Edited"
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="review_actions")
-    # Null for an action on many rows (bulk review, not built yet).
     row = models.ForeignKey(
         Row, null=True, blank=True, on_delete=models.CASCADE, related_name="review_actions"
     )
@@ -220,6 +219,8 @@ class ReviewAction(models.Model):
     column = models.CharField(max_length=64, blank=True)
     before = models.JSONField(default=dict)
     after = models.JSONField(default=dict)
+    # The bulk review (evaluation/bulk.py) this action is one row of: undone together.
+    batch = models.UUIDField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     undone_at = models.DateTimeField(null=True, blank=True)
 

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.db.models import Case, Q, QuerySet, Value, When
 from django.http import Http404
 
 from evaluation.models import Evaluation, HubExport, QualityGate, ReviewAction, Score
+from evaluation.table_filter import (
+    TableFilter,
+    after_q,
+    before_q,
+    filter_q,
+    ordering,
+    parse_cursor,
+    table_annotations,
+)
+from evaluation.table_selectors import sort_cursor
 from generation.models import Row, Run
 from generation.selectors import run_get_for_user
 from studio.permissions import Action
@@ -201,12 +212,29 @@ REVIEW_FILTERS: dict[str, Q] = {
 }
 
 
-def focus_rows(*, run: Run, review: str) -> QuerySet[Row]:
-    rows = run.rows.filter(status=Row.Status.GENERATED).filter(REVIEW_FILTERS[review])
-    return rows.order_by("index")
+@dataclass(frozen=True)
+class FocusTable:
+    """The review table's filter and order, for focus mode to walk (``review=table``)."""
+
+    table: TableFilter
+    user_id: int | None
+    duplicate_ids: list[int]
+    # The table's own URL parameters, urlencoded: carried along as ``tq``.
+    query: str
 
 
-def focus_row(*, run: Run, review: str, index: int | None) -> Row | None:
+def focus_rows(*, run: Run, review: str, table: FocusTable | None = None) -> QuerySet[Row]:
+    rows = run.rows.filter(status=Row.Status.GENERATED)
+    if table is not None:
+        q = filter_q(table.table, user_id=table.user_id, duplicate_ids=table.duplicate_ids)
+        rows = rows.annotate(**table_annotations(table.table)).filter(q)
+        return rows.order_by(*ordering(table.table.sort))
+    return rows.filter(REVIEW_FILTERS[review]).order_by("index")
+
+
+def focus_row(
+    *, run: Run, review: str, index: int | None, table: FocusTable | None = None
+) -> Row | None:
     """The row at ``index`` (whatever the filter: the reviewer just acted on it), or the first
     row of the filter."""
     generated = run.rows.filter(status=Row.Status.GENERATED).select_related("reviewed_by")
@@ -214,15 +242,31 @@ def focus_row(*, run: Run, review: str, index: int | None) -> Row | None:
         row = generated.filter(index=index).first()
         if row is not None:
             return row
-    return focus_rows(run=run, review=review).select_related("reviewed_by").first()
+    return focus_rows(run=run, review=review, table=table).select_related("reviewed_by").first()
 
 
-def focus_neighbours(*, run: Run, review: str, index: int) -> tuple[int | None, int | None]:
-    """The indexes of the filter's rows just before and after ``index`` (keyset, no offset)."""
-    rows = focus_rows(run=run, review=review).values_list("index", flat=True)
-    previous = rows.filter(index__lt=index).order_by("-index").first()
-    following = rows.filter(index__gt=index).first()
-    return previous, following
+def focus_neighbours(
+    *, run: Run, review: str, index: int, table: FocusTable | None = None
+) -> tuple[int | None, int | None]:
+    """The indexes of the filter's rows just before and after ``index`` in its order (keyset,
+    no offset; the row itself may have left the filter, just decided)."""
+    rows = focus_rows(run=run, review=review, table=table)
+    if table is None:
+        indexes = rows.values_list("index", flat=True)
+        previous = indexes.filter(index__lt=index).order_by("-index").first()
+        following = indexes.filter(index__gt=index).first()
+        return previous, following
+    sort = table.table.sort
+    here = run.rows.annotate(**table_annotations(table.table)).filter(index=index).first()
+    if here is None:
+        return None, None
+    cursor = parse_cursor(sort, sort_cursor(table.table, here))
+    before = rows.filter(before_q(sort, cursor)).order_by(*ordering(sort, reverse=True))
+    after = rows.filter(after_q(sort, cursor))
+    return (
+        before.values_list("index", flat=True).first(),
+        after.values_list("index", flat=True).first(),
+    )
 
 
 def review_activity(*, run: Run, limit: int = 50) -> list[ReviewAction]:

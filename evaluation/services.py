@@ -44,7 +44,7 @@ def row_review(*, row: Row, user: User, decision: str) -> Row:
     return row_review_change(row=row, user=user, decision=decision)
 
 
-def _state(row: Row) -> dict[str, Any]:
+def row_state(row: Row) -> dict[str, Any]:
     return {
         "review_status": row.review_status,
         "reviewed_by": row.reviewed_by_id,
@@ -53,16 +53,24 @@ def _state(row: Row) -> dict[str, Any]:
     }
 
 
-def _restore(row: Row, state: dict[str, Any]) -> None:
+REVIEW_FIELDS = ["review_status", "reviewed_by", "reviewed_at", "edited_values"]
+
+
+def state_apply(row: Row, state: dict[str, Any]) -> None:
+    """Set the row's review state as ``row_state`` recorded it (not saved)."""
     row.review_status = state["review_status"]
     row.reviewed_by_id = state["reviewed_by"]
     at = state["reviewed_at"]
     row.reviewed_at = datetime.fromisoformat(at) if at else None
     row.edited_values = state["edited_values"]
-    row.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "edited_values"])
 
 
-def _same(state: dict[str, Any], other: dict[str, Any]) -> bool:
+def _restore(row: Row, state: dict[str, Any]) -> None:
+    state_apply(row, state)
+    row.save(update_fields=REVIEW_FIELDS)
+
+
+def same_state(state: dict[str, Any], other: dict[str, Any]) -> bool:
     keys = ("review_status", "reviewed_by", "edited_values")
     return all(state.get(key) == other.get(key) for key in keys)
 
@@ -100,7 +108,7 @@ def row_review_change(
     row = Row.objects.select_for_update().select_related("run").get(pk=row.pk)
     if row.status != Row.Status.GENERATED:
         raise ReviewError(MSG_NOT_GENERATED)
-    before = _state(row)
+    before = row_state(row)
     if edits:
         row.edited_values = _edited(row, edits)
     if decision is not None:
@@ -116,7 +124,7 @@ def row_review_change(
         kind=kind,
         column=", ".join(edits or {})[:64],
         before=before,
-        after=_state(row),
+        after=row_state(row),
     )
     _publish(row)
     return row
@@ -135,8 +143,12 @@ def review_undo(*, run: Run, user: User) -> ReviewAction:
     )
     if action is None or action.row_id is None:
         raise ReviewError(MSG_NOTHING_TO_UNDO)
+    if action.batch is not None:
+        from evaluation.bulk import bulk_undo
+
+        return bulk_undo(action=action)
     row = Row.objects.select_for_update().get(pk=action.row_id)
-    if not _same(_state(row), action.after):
+    if not same_state(row_state(row), action.after):
         raise ReviewError(MSG_CHANGED_SINCE.format(index=row.index))
     _restore(row, action.before)
     action.undone_at = timezone.now()

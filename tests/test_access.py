@@ -338,6 +338,15 @@ PAGES: list[Route] = [
         {"row": 0, "column": "question", "value": "Edited?"},
     ),
     Route("post", "/runs/{run_id}/review/undo/", Action.REVIEW_ROWS),
+    Route("get", "/runs/{run_id}/review/table/", Action.VIEW),
+    # A filter nothing matches: the confirmation says so, nothing is changed.
+    Route(
+        "post",
+        "/runs/{run_id}/review/table/bulk/",
+        Action.REVIEW_ROWS,
+        {"bulk": "rejected:filter", "q": "nothing has this"},
+    ),
+    Route("post", "/runs/{run_id}/review/table/undo/", Action.REVIEW_ROWS, ok=(302,)),
     Route("get", "/runs/{run_id}/export/", Action.VIEW),
     Route(
         "post",
@@ -457,6 +466,15 @@ API: list[Route] = [
     # Nothing of the member's to undo yet: a 400 saying so.
     Route("post", "/api/runs/{run_id}/review/undo", Action.REVIEW_ROWS, ok=(200, 400)),
     Route("get", "/api/runs/{run_id}/review/activity", Action.VIEW),
+    Route("get", "/api/runs/{run_id}/review/table", Action.VIEW),
+    # A filter nothing matches: 400 "no rows match", nothing changed.
+    Route(
+        "post",
+        "/api/runs/{run_id}/review/bulk",
+        Action.REVIEW_ROWS,
+        {"decision": "rejected", "filter": {"q": "nothing has this"}},
+        ok=(200, 400),
+    ),
     Route("get", "/api/runs/{run_id}/export.jsonl", Action.VIEW),
     Route(
         "post",

@@ -7,10 +7,12 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
+from evaluation.bulk import bulk_review
 from evaluation.gate.rules import attempts_problem, gate_problem, gate_reason, rows_below
 from evaluation.kinds import KINDS
 from evaluation.models import Evaluation, QualityGate
 from evaluation.scoring.services import EvaluationError
+from evaluation.services import ReviewError
 from generation.models import Row
 from generation.regeneration import check_regenerable, gate_columns
 from generation.services import RunError, _publish_after_commit
@@ -44,18 +46,24 @@ def gate_reject(*, evaluation: Evaluation, user: User | None) -> QualityGate:
     Evaluation.objects.select_for_update().filter(pk=evaluation.pk).first()
     _check(evaluation)
     reason = gate_reason(evaluation)
-    ids = list(rows_below(evaluation).values_list("pk", flat=True))
+    below = rows_below(evaluation).count()
+    try:  # logged and undoable like any bulk review (a row already rejected stays as it is)
+        bulk_review(
+            run=evaluation.run,
+            user=user,
+            decision=Row.Review.REJECTED,
+            rows=Row.objects.filter(pk__in=rows_below(evaluation).values("pk")),
+        )
+    except ReviewError:
+        pass  # nothing below, or all of it rejected already
     now = timezone.now()
-    Row.objects.filter(pk__in=ids).update(
-        review_status=Row.Review.REJECTED, reviewed_by=user, reviewed_at=now
-    )
     gate = QualityGate.objects.create(
         evaluation=evaluation,
         action=QualityGate.Action.REJECT,
         status=QualityGate.Status.DONE,
         reason=reason,
-        rows_below=len(ids),
-        message=f"Rejected {len(ids)} row{'s' if len(ids) != 1 else ''} ({reason})",
+        rows_below=below,
+        message=f"Rejected {below} row{'s' if below != 1 else ''} ({reason})",
         created_by=user,
         finished_at=now,
     )
