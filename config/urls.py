@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from config.api_site import api
-from evaluation import compare_views, focus_views
+from evaluation import compare_views, focus_views, regenerate_views
 from evaluation import evaluation_views as evaluation_pages
 from evaluation import gate_views as gate_pages
 from evaluation import views as evaluation_views
@@ -121,6 +121,16 @@ urlpatterns = [
     ),
     path("runs/<int:run_id>/review/edit/", focus_views.review_focus_edit, name="run-review-edit"),
     path("runs/<int:run_id>/review/undo/", focus_views.review_focus_undo, name="run-review-undo"),
+    path(
+        "runs/<int:run_id>/review/regenerate/",
+        regenerate_views.review_focus_regenerate,
+        name="run-review-regenerate",
+    ),
+    path(
+        "rows/<int:row_id>/regenerate/",
+        regenerate_views.row_regenerate_page,
+        name="row-regenerate",
+    ),
     path("runs/<int:run_id>/export/", evaluation_views.run_export, name="run-export"),
     path(
         "runs/<int:run_id>/export/hub-pushes/",

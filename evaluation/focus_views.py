@@ -17,12 +17,16 @@ from django_htmx.http import push_url
 from evaluation import selectors, services
 from evaluation.panels import row_scores_panel
 from evaluation.review_values import EditError, column_infos, parse_edit, shown_values
+from evaluation.row_regeneration import llm_column_names
 from generation.models import Row, Run
-from generation.selectors import run_get_for_user
+from generation.selectors import row_history, run_get_for_user
 from studio.permissions import Action
 from studio.signed_in import SignedInRequest
 
 DEFAULT_FILTER = "pending"
+# A row being regenerated polls for its new values every second, at most this many times
+# (then it says to reload): bounded, whatever happens to the workers.
+MAX_POLLS = 300
 
 
 def _filter(data: Any) -> str:
@@ -64,11 +68,16 @@ def _context(run: Run, review: str, row: Row | None, **extra: Any) -> dict[str, 
             value.prompt = row.prompts.get(value.name)
             if value.error:
                 value.edit_text = extra.get("typed", value.edit_text)
+        poll = context.get("poll", 0)
         context |= {
             "previous": previous,
             "following": following,
             "values": values,
             "scores": row_scores_panel(row),
+            "history": row_history(row=row),
+            "llm_columns": llm_column_names(run.spec),
+            "polling": row.status == Row.Status.PENDING and poll < MAX_POLLS,
+            "next_poll": poll + 1,
         }
     return context
 
@@ -89,7 +98,8 @@ def _respond(
 @login_required
 def review_focus(request: SignedInRequest, run_id: int) -> HttpResponse:
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.REVIEW_ROWS)
-    return _respond(request, run, _filter(request.GET), _index(request.GET.get("row")))
+    poll = _index(request.GET.get("poll")) or 0
+    return _respond(request, run, _filter(request.GET), _index(request.GET.get("row")), poll=poll)
 
 
 def _posted_row(run: Run, data: Any) -> Row | None:

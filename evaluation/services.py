@@ -23,6 +23,10 @@ MSG_NOT_GENERATED = "Only a generated row can be reviewed"
 MSG_NOTHING_CHANGED = "Send a decision, edited values or both"
 MSG_NOTHING_TO_UNDO = "Nothing of yours to undo on this run"
 MSG_CHANGED_SINCE = "Row #{index} was changed since by someone else; undo would lose their change"
+MSG_NO_UNDO_REGENERATE = (
+    "Row #{index} was regenerated: a regeneration is not undone (its earlier values are in the "
+    "row's history)"
+)
 ACTION_OF_DECISION: dict[str, ReviewAction.Kind] = {
     Row.Review.ACCEPTED: ReviewAction.Kind.ACCEPT,
     Row.Review.REJECTED: ReviewAction.Kind.REJECT,
@@ -44,7 +48,7 @@ def row_review(*, row: Row, user: User, decision: str) -> Row:
     return row_review_change(row=row, user=user, decision=decision)
 
 
-def _state(row: Row) -> dict[str, Any]:
+def review_state(row: Row) -> dict[str, Any]:
     return {
         "review_status": row.review_status,
         "reviewed_by": row.reviewed_by_id,
@@ -81,7 +85,7 @@ def _edited(row: Row, edits: dict[str, object]) -> dict[str, Any]:
     return edited
 
 
-def _publish(row: Row) -> None:
+def publish_row(row: Row) -> None:
     run_id, row_id = row.run_id, row.pk
     transaction.on_commit(lambda: publish_rows_sync(run_id, [row_id]), robust=True)
 
@@ -100,7 +104,7 @@ def row_review_change(
     row = Row.objects.select_for_update().select_related("run").get(pk=row.pk)
     if row.status != Row.Status.GENERATED:
         raise ReviewError(MSG_NOT_GENERATED)
-    before = _state(row)
+    before = review_state(row)
     if edits:
         row.edited_values = _edited(row, edits)
     if decision is not None:
@@ -116,17 +120,17 @@ def row_review_change(
         kind=kind,
         column=", ".join(edits or {})[:64],
         before=before,
-        after=_state(row),
+        after=review_state(row),
     )
-    _publish(row)
+    publish_row(row)
     return row
 
 
 @transaction.atomic
 def review_undo(*, run: Run, user: User) -> ReviewAction:
     """Put back the row state from before ``user``'s last action on ``run`` not undone yet,
-    and mark that action undone. Refused when someone changed the row since: their change
-    would be lost."""
+    and mark that action undone. Refused when someone changed the row since (their change
+    would be lost) and for a regeneration (the row's content is new; its history keeps the old)."""
     action = (
         ReviewAction.objects.select_for_update()
         .filter(run=run, user=user, undone_at=None, row__isnull=False)
@@ -136,12 +140,14 @@ def review_undo(*, run: Run, user: User) -> ReviewAction:
     if action is None or action.row_id is None:
         raise ReviewError(MSG_NOTHING_TO_UNDO)
     row = Row.objects.select_for_update().get(pk=action.row_id)
-    if not _same(_state(row), action.after):
+    if action.kind == ReviewAction.Kind.REGENERATE:
+        raise ReviewError(MSG_NO_UNDO_REGENERATE.format(index=row.index))
+    if not _same(review_state(row), action.after):
         raise ReviewError(MSG_CHANGED_SINCE.format(index=row.index))
     _restore(row, action.before)
     action.undone_at = timezone.now()
     action.save(update_fields=["undone_at"])
-    _publish(row)
+    publish_row(row)
     return action
 
 
