@@ -13,9 +13,10 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from evaluation.focus_views import _filter, _posted_row, _respond
+from evaluation.focus_views import _filter, _index, _respond
 from evaluation.row_regeneration import RegenerationPlan, regeneration_plan, row_regenerate
 from evaluation.services import ReviewError
+from generation.models import Row, Run
 from generation.selectors import row_get_for_user, run_get_for_user
 from generation.services import RunError
 from studio.permissions import Action
@@ -30,6 +31,12 @@ def _columns(data: Any) -> list[str] | None:
     return names or None
 
 
+def _row_at(run: Run, data: Any) -> Row | None:
+    """The run's row at the posted index, exactly (not the filter's first row instead)."""
+    index = _index(data.get("row"))
+    return None if index is None else run.rows.filter(index=index).first()
+
+
 def _started(plan: RegenerationPlan) -> str:
     return MSG_STARTED.format(columns=", ".join(plan.columns), index=plan.row.index)
 
@@ -40,7 +47,7 @@ def review_focus_regenerate(request: SignedInRequest, run_id: int) -> HttpRespon
     """GET: the confirmation in focus mode; POST: regenerate, and show the row pending."""
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.OPERATE_RUNS)
     data = request.POST if request.method == "POST" else request.GET
-    review, row = _filter(data), _posted_row(run, data)
+    review, row = _filter(data), _row_at(run, data)
     if row is None:
         return _respond(request, run, review, None, error="That row is not in this run")
     columns = _columns(data)

@@ -338,6 +338,15 @@ PAGES: list[Route] = [
         {"row": 0, "column": "question", "value": "Edited?"},
     ),
     Route("post", "/runs/{run_id}/review/undo/", Action.REVIEW_ROWS),
+    Route("get", "/runs/{run_id}/review/regenerate/", Action.OPERATE_RUNS),
+    Route(
+        "post",
+        "/runs/{run_id}/review/regenerate/",
+        Action.OPERATE_RUNS,
+        {"row": 0, "column": "question"},
+    ),
+    Route("get", "/rows/{row_id}/regenerate/", Action.OPERATE_RUNS),
+    Route("post", "/rows/{row_id}/regenerate/", Action.OPERATE_RUNS, {"column": "question"}),
     Route("get", "/runs/{run_id}/export/", Action.VIEW),
     Route(
         "post",
@@ -457,6 +466,10 @@ API: list[Route] = [
     # Nothing of the member's to undo yet: a 400 saying so.
     Route("post", "/api/runs/{run_id}/review/undo", Action.REVIEW_ROWS, ok=(200, 400)),
     Route("get", "/api/runs/{run_id}/review/activity", Action.VIEW),
+    Route(
+        "post", "/api/rows/{row_id}/regenerate", Action.OPERATE_RUNS, {"columns": ["question"]}
+    ),
+    Route("get", "/api/rows/{row_id}/history", Action.VIEW),
     Route("get", "/api/runs/{run_id}/export.jsonl", Action.VIEW),
     Route(
         "post",
