@@ -466,9 +466,7 @@ API: list[Route] = [
     # Nothing of the member's to undo yet: a 400 saying so.
     Route("post", "/api/runs/{run_id}/review/undo", Action.REVIEW_ROWS, ok=(200, 400)),
     Route("get", "/api/runs/{run_id}/review/activity", Action.VIEW),
-    Route(
-        "post", "/api/rows/{row_id}/regenerate", Action.OPERATE_RUNS, {"columns": ["question"]}
-    ),
+    Route("post", "/api/rows/{row_id}/regenerate", Action.OPERATE_RUNS, {"columns": ["question"]}),
     Route("get", "/api/rows/{row_id}/history", Action.VIEW),
     Route("get", "/api/runs/{run_id}/export.jsonl", Action.VIEW),
     Route(

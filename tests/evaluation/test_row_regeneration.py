@@ -91,7 +91,11 @@ def test_one_cell_and_its_dependant_are_asked_again_the_other_model_column_is_no
     assert version.values["final"] == "old answer"
     assert version.columns == ["solution", "final"]
     action = ReviewAction.objects.get(row=row)
-    assert (action.kind, action.user, action.column) == ("regenerate", collaborator, "solution, final")
+    assert (action.kind, action.user, action.column) == (
+        "regenerate",
+        collaborator,
+        "solution, final",
+    )
 
 
 def test_the_whole_row_asks_every_model_column_again(worker, run, owner, llm_server):
@@ -109,9 +113,7 @@ def test_the_decision_and_edit_are_cleared_and_undo_refuses_the_regeneration(
     worker, run, owner, llm_server
 ):
     row = _first(run)
-    row_review_change(
-        row=row, user=owner, decision="accepted", edits={"final": "my better answer"}
-    )
+    row_review_change(row=row, user=owner, decision="accepted", edits={"final": "my better answer"})
     row_regenerate(row=row, user=owner, columns=["solution"])
     drain(worker)
     row.refresh_from_db()
