@@ -16,9 +16,15 @@ from django_htmx.http import push_url
 
 from evaluation import selectors, services
 from evaluation.panels import row_scores_panel
-from evaluation.review_values import EditError, column_infos, parse_edit, shown_values
+from evaluation.review_values import (
+    EditError,
+    column_infos,
+    display_text,
+    parse_edit,
+    shown_values,
+)
 from evaluation.row_regeneration import llm_column_names
-from generation.models import Row, Run
+from generation.models import Row, RowVersion, Run
 from generation.selectors import row_history, run_get_for_user
 from studio.permissions import Action
 from studio.signed_in import SignedInRequest
@@ -45,6 +51,19 @@ def _index(value: object) -> int | None:
 def _focus_url(run: Run, review: str, index: int | None) -> str:
     query = {"review": review} | ({"row": str(index)} if index is not None else {})
     return f"{reverse('run-review', args=[run.pk])}?{urlencode(query)}"
+
+
+def _history(row: Row) -> list[RowVersion]:
+    """The row's earlier versions, newest first, each with ``shown``: the values of the
+    columns regenerated after it (what changed), printed as focus mode prints values."""
+    versions = row_history(row=row)
+    for version in versions:
+        version.shown = [  # type: ignore[attr-defined]
+            (name, display_text(version.values[name]))
+            for name in version.columns
+            if name in version.values
+        ]
+    return versions
 
 
 def _context(run: Run, review: str, row: Row | None, **extra: Any) -> dict[str, Any]:
@@ -74,7 +93,7 @@ def _context(run: Run, review: str, row: Row | None, **extra: Any) -> dict[str, 
             "following": following,
             "values": values,
             "scores": row_scores_panel(row),
-            "history": row_history(row=row),
+            "history": _history(row),
             "llm_columns": llm_column_names(run.spec),
             "polling": row.status == Row.Status.PENDING and poll < MAX_POLLS,
             "next_poll": poll + 1,

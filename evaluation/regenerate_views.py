@@ -23,6 +23,7 @@ from studio.permissions import Action
 from studio.signed_in import SignedInRequest
 
 MSG_STARTED = "Regenerating {columns} of row #{index}: the new values appear here when done"
+MSG_STARTED_PAGE = "Regenerating {columns} of row #{index}: reload this page to see the new values"
 
 
 def _columns(data: Any) -> list[str] | None:
@@ -37,8 +38,8 @@ def _row_at(run: Run, data: Any) -> Row | None:
     return None if index is None else run.rows.filter(index=index).first()
 
 
-def _started(plan: RegenerationPlan) -> str:
-    return MSG_STARTED.format(columns=", ".join(plan.columns), index=plan.row.index)
+def _started(plan: RegenerationPlan, message: str = MSG_STARTED) -> str:
+    return message.format(columns=", ".join(plan.columns), index=plan.row.index)
 
 
 @login_required
@@ -72,7 +73,7 @@ def row_regenerate_page(request: SignedInRequest, row_id: int) -> HttpResponse:
     try:
         if request.method == "POST":
             done = row_regenerate(row=row, user=request.user, columns=columns)
-            messages.success(request, _started(done))
+            messages.success(request, _started(done, MSG_STARTED_PAGE))
             return redirect("row-detail", row.pk)
         plan = regeneration_plan(row=row, columns=columns)
     except (RunError, ReviewError) as exc:

@@ -43,7 +43,7 @@ def test_the_confirmation_names_the_cell_its_dependants_and_the_budget_left(run,
     assert "(depends on it)" in html and "no budget is set on this run" in html
     Run.objects.filter(pk=run.pk).update(budget_usd=Decimal("2"), spent_usd=Decimal("0.5"))
     html = client.get(_focus(run), {"row": 1}, HTTP_HX_REQUEST="true").content.decode()
-    assert "Regenerate row #1?" in html and "<strong>$1.5000</strong> of $2" in html
+    assert "Regenerate row #1?" in html and "<strong>$1.5000</strong> of $2.00" in html
     assert not RowVersion.objects.exists()
 
 
