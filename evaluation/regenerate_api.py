@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
@@ -23,7 +23,9 @@ router = Router(tags=["review and export"])
 
 class RegenerateIn(InputSchema):
     # The model columns to ask again (their dependants follow); null for every model column.
-    columns: list[str] | None = Field(default=None, min_length=1, max_length=MAX_COLUMNS)
+    columns: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_COLUMNS
+    )
 
 
 class RegenerateOut(Schema):

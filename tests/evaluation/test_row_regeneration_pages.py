@@ -11,6 +11,8 @@ import pytest
 
 from evaluation.focus_views import MAX_POLLS
 from evaluation.models import ReviewAction
+from evaluation.row_regeneration import row_regenerate
+from evaluation.services import ReviewError, review_undo, row_review_change
 from generation.models import Row, RowVersion, Run
 from studio.services import project_member_add
 from tests.evaluation.review_world import review_run
@@ -113,6 +115,8 @@ def test_a_row_still_pending_is_refused(run, editor):
         ({"columns": []}, 422),
         ({"columns": "question"}, 422),
         ({"columns": ["question"] * 201}, 422),
+        ({"columns": ["x" * 201]}, 422),
+        ({"columns": [""]}, 422),
     ],
 )
 def test_bad_api_bodies_are_refused_with_a_reason(run, editor, body, status):
@@ -141,3 +145,20 @@ def test_the_row_page_asks_then_regenerates_and_goes_back(run, editor, project):
     viewer = type(editor).objects.create_user("viewer", password=PASSWORD)
     project_member_add(project=project, user=viewer, role="viewer")
     assert client_for(viewer).get(f"/rows/{row.pk}/regenerate/").status_code == 403
+
+
+def test_undo_of_a_decision_made_before_someone_regenerated_the_row_is_refused(
+    run, editor, project
+):
+    reviewer = type(editor).objects.create_user("rev", password=PASSWORD)
+    project_member_add(project=project, user=reviewer, role="reviewer")
+    row = run.rows.get(index=0)
+    row_review_change(row=row, user=reviewer, decision="rejected")
+    row_regenerate(row=row, user=editor, columns=["answer"])
+    with pytest.raises(ReviewError, match="changed since by someone else"):
+        review_undo(run=run, user=reviewer)
+    row.refresh_from_db()
+    assert (row.review_status, row.reviewed_by) == ("unreviewed", None)
+    assert row.versions.get().review_status == "rejected"
+    kinds = list(ReviewAction.objects.order_by("pk").values_list("kind", "undone_at"))
+    assert kinds == [("reject", None), ("regenerate", None)]
