@@ -14,7 +14,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from evaluation.models import ReviewAction
-from evaluation.services import ReviewError, publish_row, review_state
+from evaluation.services import ReviewError, row_state
+from generation.live import publish_rows_sync
 from generation.models import Row, Run
 from generation.regeneration import MANUAL, check_regenerable, regeneration_columns, rows_regenerate
 from studio.schema import SchemaSpec, is_llm
@@ -92,7 +93,7 @@ def row_regenerate(*, row: Row, user: User, columns: list[str] | None) -> Regene
     Run.objects.select_for_update().filter(pk=row.run_id).first()
     locked = Row.objects.select_for_update().select_related("run").get(pk=row.pk)
     plan = regeneration_plan(row=locked, columns=columns)
-    before = review_state(locked)
+    before = row_state(locked)
     rows_regenerate(
         run=locked.run, row_ids=[locked.pk], columns=plan.asked, user=user, reason=MANUAL
     )
@@ -104,7 +105,8 @@ def row_regenerate(*, row: Row, user: User, columns: list[str] | None) -> Regene
         kind=ReviewAction.Kind.REGENERATE,
         column=", ".join(plan.columns)[:64],
         before=before,
-        after=review_state(locked),
+        after=row_state(locked),
     )
-    publish_row(locked)
+    run_id, row_id = locked.run_id, locked.pk
+    transaction.on_commit(lambda: publish_rows_sync(run_id, [row_id]), robust=True)
     return RegenerationPlan(locked, plan.asked, plan.columns, plan.budget_left)

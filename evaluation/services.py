@@ -48,7 +48,7 @@ def row_review(*, row: Row, user: User, decision: str) -> Row:
     return row_review_change(row=row, user=user, decision=decision)
 
 
-def review_state(row: Row) -> dict[str, Any]:
+def row_state(row: Row) -> dict[str, Any]:
     return {
         "review_status": row.review_status,
         "reviewed_by": row.reviewed_by_id,
@@ -85,7 +85,7 @@ def _edited(row: Row, edits: dict[str, object]) -> dict[str, Any]:
     return edited
 
 
-def publish_row(row: Row) -> None:
+def _publish(row: Row) -> None:
     run_id, row_id = row.run_id, row.pk
     transaction.on_commit(lambda: publish_rows_sync(run_id, [row_id]), robust=True)
 
@@ -104,7 +104,7 @@ def row_review_change(
     row = Row.objects.select_for_update().select_related("run").get(pk=row.pk)
     if row.status != Row.Status.GENERATED:
         raise ReviewError(MSG_NOT_GENERATED)
-    before = review_state(row)
+    before = row_state(row)
     if edits:
         row.edited_values = _edited(row, edits)
     if decision is not None:
@@ -120,9 +120,9 @@ def row_review_change(
         kind=kind,
         column=", ".join(edits or {})[:64],
         before=before,
-        after=review_state(row),
+        after=row_state(row),
     )
-    publish_row(row)
+    _publish(row)
     return row
 
 
@@ -142,12 +142,12 @@ def review_undo(*, run: Run, user: User) -> ReviewAction:
     row = Row.objects.select_for_update().get(pk=action.row_id)
     if action.kind == ReviewAction.Kind.REGENERATE:
         raise ReviewError(MSG_NO_UNDO_REGENERATE.format(index=row.index))
-    if not _same(review_state(row), action.after):
+    if not _same(row_state(row), action.after):
         raise ReviewError(MSG_CHANGED_SINCE.format(index=row.index))
     _restore(row, action.before)
     action.undone_at = timezone.now()
     action.save(update_fields=["undone_at"])
-    publish_row(row)
+    _publish(row)
     return action
 
 
