@@ -12,6 +12,7 @@ from evaluation.api import router as evaluation_router
 from evaluation.compare_api import router as compare_router
 from evaluation.evaluation_api import router as evaluations_router
 from evaluation.gate_api import router as gate_router
+from evaluation.regenerate_api import router as regenerate_router
 from evaluation.scoring.services import EvaluationError, EvaluationInvalid
 from evaluation.services import ExportError, ReviewError
 from evaluation.table_api import router as table_router
@@ -46,6 +47,7 @@ api.add_router("/", evaluations_router)
 api.add_router("/", compare_router)
 api.add_router("/", gate_router)
 api.add_router("/", table_router)
+api.add_router("/", regenerate_router)
 
 
 @api.exception_handler(SchemaError)

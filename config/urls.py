@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from config.api_site import api
-from evaluation import compare_views, focus_views, table_views
+from evaluation import compare_views, focus_views, regenerate_views, table_views
 from evaluation import evaluation_views as evaluation_pages
 from evaluation import gate_views as gate_pages
 from evaluation import views as evaluation_views
@@ -131,6 +131,16 @@ urlpatterns = [
         "runs/<int:run_id>/review/table/undo/",
         table_views.review_table_undo,
         name="run-review-table-undo",
+    ),
+    path(
+        "runs/<int:run_id>/review/regenerate/",
+        regenerate_views.review_focus_regenerate,
+        name="run-review-regenerate",
+    ),
+    path(
+        "rows/<int:row_id>/regenerate/",
+        regenerate_views.row_regenerate_page,
+        name="row-regenerate",
     ),
     path("runs/<int:run_id>/export/", evaluation_views.run_export, name="run-export"),
     path(

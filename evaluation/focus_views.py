@@ -16,17 +16,28 @@ from django_htmx.http import push_url
 
 from evaluation import selectors, services, table_selectors
 from evaluation.panels import row_scores_panel
-from evaluation.review_values import EditError, column_infos, parse_edit, shown_values
+from evaluation.review_values import (
+    EditError,
+    column_infos,
+    display_text,
+    parse_edit,
+    shown_values,
+)
+from evaluation.row_regeneration import llm_column_names
 from evaluation.table_filter import TableFilter
 from evaluation.table_forms import TableFilterForm
-from generation.models import Row, Run
-from generation.selectors import run_get_for_user
+from generation.models import Row, RowVersion, Run
+from generation.selectors import row_history, run_get_for_user
 from studio.permissions import Action
 from studio.signed_in import SignedInRequest
 
 DEFAULT_FILTER = "pending"
 # Focus mode walking the review table's filter and order (evaluation/table_views.py).
 TABLE = "table"
+
+# A row being regenerated polls for its new values every second, at most this many times
+# (then it says to reload): bounded, whatever happens to the workers.
+MAX_POLLS = 300
 
 
 def _filter(data: Any) -> str:
@@ -65,6 +76,19 @@ def _focus_url(
     return f"{reverse('run-review', args=[run.pk])}?{urlencode(query)}"
 
 
+def _history(row: Row) -> list[RowVersion]:
+    """The row's earlier versions, newest first, each with ``shown``: the values of the
+    columns regenerated after it (what changed), printed as focus mode prints values."""
+    versions = row_history(row=row)
+    for version in versions:
+        version.shown = [  # type: ignore[attr-defined]
+            (name, display_text(version.values[name]))
+            for name in version.columns
+            if name in version.values
+        ]
+    return versions
+
+
 def _context(
     run: Run, review: str, row: Row | None, table: selectors.FocusTable | None, **extra: Any
 ) -> dict[str, Any]:
@@ -91,11 +115,16 @@ def _context(
             value.prompt = row.prompts.get(value.name)
             if value.error:
                 value.edit_text = extra.get("typed", value.edit_text)
+        poll = context.get("poll", 0)
         context |= {
             "previous": previous,
             "following": following,
             "values": values,
             "scores": row_scores_panel(row),
+            "history": _history(row),
+            "llm_columns": llm_column_names(run.spec),
+            "polling": row.status == Row.Status.PENDING and poll < MAX_POLLS,
+            "next_poll": poll + 1,
         }
     return context
 
@@ -117,7 +146,8 @@ def _respond(
 @login_required
 def review_focus(request: SignedInRequest, run_id: int) -> HttpResponse:
     run = run_get_for_user(user=request.user, run_id=run_id, action=Action.REVIEW_ROWS)
-    return _respond(request, run, _filter(request.GET), _index(request.GET.get("row")))
+    poll = _index(request.GET.get("poll")) or 0
+    return _respond(request, run, _filter(request.GET), _index(request.GET.get("row")), poll=poll)
 
 
 def _posted_row(run: Run, data: Any) -> Row | None:

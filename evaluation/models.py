@@ -206,6 +206,8 @@ class ReviewAction(models.Model):
         REJECT = "reject", "Rejected"
         RESET = "reset", "Reset"
         EDIT = "edit", "Edited"
+        # Logged only: the row's new values replace the decision and edit, not undone.
+        REGENERATE = "regenerate", "Regenerated"
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="review_actions")
     row = models.ForeignKey(

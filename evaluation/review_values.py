@@ -126,6 +126,11 @@ def _display(value: object) -> tuple[str, str, list[tuple[str, str]] | None]:
     return "json", json.dumps(value, indent=2, ensure_ascii=False), None
 
 
+def display_text(value: object) -> str:
+    """A value as focus mode prints it: text as is, anything else as indented JSON."""
+    return _display(value)[1]
+
+
 def shown_values(
     infos: dict[str, ColumnInfo], values: dict[str, Any], edited: dict[str, Any] | None
 ) -> list[ShownValue]:

@@ -235,11 +235,11 @@ def focus_rows(*, run: Run, review: str, table: FocusTable | None = None) -> Que
 def focus_row(
     *, run: Run, review: str, index: int | None, table: FocusTable | None = None
 ) -> Row | None:
-    """The row at ``index`` (whatever the filter: the reviewer just acted on it), or the first
-    row of the filter."""
-    generated = run.rows.filter(status=Row.Status.GENERATED).select_related("reviewed_by")
+    """The row at ``index`` (whatever the filter: the reviewer just acted on it; pending too,
+    while it is regenerated), or the first row of the filter."""
+    shown = run.rows.filter(status__in=[Row.Status.GENERATED, Row.Status.PENDING])
     if index is not None:
-        row = generated.filter(index=index).first()
+        row = shown.select_related("reviewed_by").filter(index=index).first()
         if row is not None:
             return row
     return focus_rows(run=run, review=review, table=table).select_related("reviewed_by").first()

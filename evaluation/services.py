@@ -23,6 +23,10 @@ MSG_NOT_GENERATED = "Only a generated row can be reviewed"
 MSG_NOTHING_CHANGED = "Send a decision, edited values or both"
 MSG_NOTHING_TO_UNDO = "Nothing of yours to undo on this run"
 MSG_CHANGED_SINCE = "Row #{index} was changed since by someone else; undo would lose their change"
+MSG_NO_UNDO_REGENERATE = (
+    "Row #{index} was regenerated: a regeneration is not undone (its earlier values are in the "
+    "row's history)"
+)
 ACTION_OF_DECISION: dict[str, ReviewAction.Kind] = {
     Row.Review.ACCEPTED: ReviewAction.Kind.ACCEPT,
     Row.Review.REJECTED: ReviewAction.Kind.REJECT,
@@ -133,8 +137,8 @@ def row_review_change(
 @transaction.atomic
 def review_undo(*, run: Run, user: User) -> ReviewAction:
     """Put back the row state from before ``user``'s last action on ``run`` not undone yet,
-    and mark that action undone. Refused when someone changed the row since: their change
-    would be lost."""
+    and mark that action undone. Refused when someone changed the row since (their change
+    would be lost) and for a regeneration (the row's content is new; its history keeps the old)."""
     action = (
         ReviewAction.objects.select_for_update()
         .filter(run=run, user=user, undone_at=None, row__isnull=False)
@@ -148,6 +152,8 @@ def review_undo(*, run: Run, user: User) -> ReviewAction:
 
         return bulk_undo(action=action)
     row = Row.objects.select_for_update().get(pk=action.row_id)
+    if action.kind == ReviewAction.Kind.REGENERATE:
+        raise ReviewError(MSG_NO_UNDO_REGENERATE.format(index=row.index))
     if not same_state(row_state(row), action.after):
         raise ReviewError(MSG_CHANGED_SINCE.format(index=row.index))
     _restore(row, action.before)

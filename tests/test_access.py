@@ -347,6 +347,15 @@ PAGES: list[Route] = [
         {"bulk": "rejected:filter", "q": "nothing has this"},
     ),
     Route("post", "/runs/{run_id}/review/table/undo/", Action.REVIEW_ROWS, ok=(302,)),
+    Route("get", "/runs/{run_id}/review/regenerate/", Action.OPERATE_RUNS),
+    Route(
+        "post",
+        "/runs/{run_id}/review/regenerate/",
+        Action.OPERATE_RUNS,
+        {"row": 0, "column": "question"},
+    ),
+    Route("get", "/rows/{row_id}/regenerate/", Action.OPERATE_RUNS),
+    Route("post", "/rows/{row_id}/regenerate/", Action.OPERATE_RUNS, {"column": "question"}),
     Route("get", "/runs/{run_id}/export/", Action.VIEW),
     Route(
         "post",
@@ -475,6 +484,8 @@ API: list[Route] = [
         {"decision": "rejected", "filter": {"q": "nothing has this"}},
         ok=(200, 400),
     ),
+    Route("post", "/api/rows/{row_id}/regenerate", Action.OPERATE_RUNS, {"columns": ["question"]}),
+    Route("get", "/api/rows/{row_id}/history", Action.VIEW),
     Route("get", "/api/runs/{run_id}/export.jsonl", Action.VIEW),
     Route(
         "post",
