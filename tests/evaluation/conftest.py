@@ -4,8 +4,9 @@ evaluation tests: every row's expected score is known from the table."""
 import pytest
 
 from generation.services import run_create
-from studio.services import schema_create, seed_file_upload
-from tests.fixtures import drain
+from studio.services import project_member_add, schema_create, seed_file_upload
+from tests.evaluation.table_world import table_run
+from tests.fixtures import PASSWORD, drain
 
 # answer vs gold: rows 0, 2, 4 match exactly; row 1 only after ignoring case and punctuation;
 # row 3 differs; row 5 contains the gold answer in a longer sentence.
@@ -56,3 +57,23 @@ def gate_schema(project, owner, openai_credential):
     from tests.evaluation.gate_fixtures import make_gate_schema
 
     return make_gate_schema(project, owner, openai_credential)
+
+
+@pytest.fixture
+def world(project, openai_credential):
+    """The review table's run (tests/evaluation/table_world.py)."""
+    return table_run(project, openai_credential.pk)
+
+
+@pytest.fixture
+def reviewer(project, django_user_model):
+    user = django_user_model.objects.create_user("reviewer", password=PASSWORD)
+    project_member_add(project=project, user=user, role="reviewer")
+    return user
+
+
+@pytest.fixture
+def viewer(project, django_user_model):
+    user = django_user_model.objects.create_user("viewer", password=PASSWORD)
+    project_member_add(project=project, user=user, role="viewer")
+    return user

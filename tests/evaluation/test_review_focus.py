@@ -7,28 +7,13 @@ import json
 import pytest
 
 from evaluation.models import ReviewAction
-from studio.services import project_member_add
 from tests.evaluation.review_world import review_run
-from tests.fixtures import PASSWORD, client_for
+from tests.fixtures import client_for
 
 
 @pytest.fixture
 def run(project, openai_credential):
     return review_run(project, openai_credential.pk, rows=4)
-
-
-@pytest.fixture
-def reviewer(project, django_user_model):
-    user = django_user_model.objects.create_user("reviewer", password=PASSWORD)
-    project_member_add(project=project, user=user, role="reviewer")
-    return user
-
-
-@pytest.fixture
-def viewer(project, django_user_model):
-    user = django_user_model.objects.create_user("viewer", password=PASSWORD)
-    project_member_add(project=project, user=user, role="viewer")
-    return user
 
 
 def _htmx(client, url, data):

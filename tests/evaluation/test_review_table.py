@@ -13,28 +13,7 @@ from evaluation.gate.services import gate_reject
 from evaluation.models import ReviewAction
 from evaluation.services import review_undo
 from generation.models import Row
-from studio.services import project_member_add
-from tests.evaluation.table_world import table_run
-from tests.fixtures import PASSWORD, client_for
-
-
-@pytest.fixture
-def world(project, openai_credential):
-    return table_run(project, openai_credential.pk)
-
-
-@pytest.fixture
-def reviewer(project, django_user_model):
-    user = django_user_model.objects.create_user("reviewer", password=PASSWORD)
-    project_member_add(project=project, user=user, role="reviewer")
-    return user
-
-
-@pytest.fixture
-def viewer(project, django_user_model):
-    user = django_user_model.objects.create_user("viewer", password=PASSWORD)
-    project_member_add(project=project, user=user, role="viewer")
-    return user
+from tests.fixtures import client_for
 
 
 def _url(run, tail=""):

@@ -19,12 +19,6 @@ from evaluation.table_filter import (
 from evaluation.table_forms import parse_sort
 from evaluation.table_selectors import table_context, table_page, table_rows
 from generation.models import Row
-from tests.evaluation.table_world import table_run
-
-
-@pytest.fixture
-def world(project, openai_credential):
-    return table_run(project, openai_credential.pk)
 
 
 def _indexes(world, table: TableFilter, user_id=None) -> list[int]:

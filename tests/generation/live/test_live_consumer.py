@@ -52,12 +52,12 @@ def finish(run, indices, *, status=Row.Status.GENERATED, errors=None):
     return [row.pk for row in rows]
 
 
-async def connect(user, run):
+async def connect(user, run, query=""):
     client = Client()
     await database_sync_to_async(client.force_login)(user)
     communicator = WebsocketCommunicator(
         application,
-        f"/ws/runs/{run.pk}/",
+        f"/ws/runs/{run.pk}/" + (f"?{query}" if query else ""),
         headers=[
             (b"origin", b"http://127.0.0.1"),
             (b"host", b"127.0.0.1"),
@@ -567,29 +567,13 @@ async def test_a_page_waiting_for_cached_counters_renders_once_per_interval_not_
     assert len(renders) <= 6.0 / live.PUSH_INTERVAL_SECONDS + 2, len(renders)
 
 
-async def connect_to(user, run, query):
-    client = Client()
-    await database_sync_to_async(client.force_login)(user)
-    communicator = WebsocketCommunicator(
-        application,
-        f"/ws/runs/{run.pk}/?{query}",
-        headers=[
-            (b"origin", b"http://127.0.0.1"),
-            (b"host", b"127.0.0.1"),
-            (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()),
-        ],
-    )
-    connected, code = await communicator.connect(timeout=5)
-    return communicator, connected if connected else code
-
-
 async def test_a_page_showing_one_panel_gets_that_panel_and_no_rows_or_counters(
     project, owner, live_time
 ):
     # An evaluation's page shows the run's evaluations panel only: the run page's other
     # fragments would be out-of-band swaps without a target there (errors in the console).
     run = await database_sync_to_async(make_run)(project, owner, rows=3)
-    communicator, connected = await connect_to(owner, run, "panel=run-evaluations")
+    communicator, connected = await connect(owner, run, "panel=run-evaluations")
     assert connected is True
     first = await communicator.receive_from(timeout=5)
     assert 'id="run-evaluations"' in first
@@ -603,6 +587,6 @@ async def test_a_page_showing_one_panel_gets_that_panel_and_no_rows_or_counters(
 
 async def test_a_panel_nobody_registered_is_refused(project, owner):
     run = await database_sync_to_async(make_run)(project, owner, rows=1)
-    communicator, result = await connect_to(owner, run, "panel=run-secrets")
+    communicator, result = await connect(owner, run, "panel=run-secrets")
     assert result == 4404
     await communicator.disconnect()
